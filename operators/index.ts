@@ -1,0 +1,13 @@
+/**
+ * Generic RxJS operators for bounded, weighted, feedback pipelines. They know nothing of S3,
+ * images or ONNX. See README.md ("Backpressure") for how credits bound memory.
+ */
+export { Credits } from './credits';
+export { StageStats, type StageSnapshot } from './stageStats';
+export { pullWithCredits } from './pullWithCredits';
+export { acquireCredit } from './acquireCredit';
+export { releaseCredit } from './releaseCredit';
+export { weightedMerge, type Lane, type WeightedMergeConfig } from './weightedMerge';
+export { microBatch, type MicroBatchConfig } from './microBatch';
+export { feedbackLoop, exitLoop, reenterLoop, type LoopStep } from './feedbackLoop';
+export { poolMap, piscinaRunner, poolCapacity, type TaskRunner, type PoolMapConfig, type PiscinaRunnerOptions } from './poolMap';

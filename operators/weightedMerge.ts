@@ -1,0 +1,113 @@
+import { Observable, ObservableInput, Subscription, from } from 'rxjs';
+import { Credits } from './credits';
+import { StageStats } from './stageStats';
+
+/** One input of {@link weightedMerge}. */
+export interface Lane<T> {
+  source: ObservableInput<T>;
+  /** Share of the slots this lane gets while every lane has items waiting. */
+  weight: number;
+  /** For stats; defaults to the lane's index. */
+  name?: string;
+}
+
+export interface WeightedMergeConfig {
+  /** Slots downstream: one is taken per emitted item, downstream gives it back when done. */
+  credits: Credits;
+  stats?: StageStats;
+}
+
+/**
+ * Merges lanes by weight, releasing an item only when downstream has a free slot.
+ *
+ * <span class="informal">Like `merge`, but each lane has its own queue, every emitted item holds one
+ * of `credits` until downstream calls `credits.release()`, and when several lanes have items waiting
+ * the free slots go to them in smooth weighted round-robin order.</span>
+ *
+ * ```
+ * credits: capacity 1, released 2 frames after each emission
+ * lane P (weight 3): -a-b-c-d-------|
+ * lane N (weight 1): -w-x-y---------|
+ * result:            -a-b-w-c-d-x-y-|          (P, P, N, P, P, N, N)
+ * ```
+ *
+ * Selection (nginx's smooth weighted round-robin): at each free slot every lane that has items
+ * adds its weight to its current value, the largest value wins (ties go to the earlier lane) and
+ * the winner subtracts the sum of the eligible weights. With weights 3:1 the order is P, P, N, P.
+ * Lanes without items take no part and their value is reset, so the merge is work-conserving (a
+ * lone busy lane gets every slot) and an idle lane saves up no burst.
+ *
+ * Queues grow only with what the lanes push; bound them with credits upstream. Completes when every
+ * lane has completed and every queue is empty; an error from any lane errors the result;
+ * unsubscribing unsubscribes every lane.
+ *
+ * @param lanes The inputs, in tie-breaking order.
+ * @param config The downstream slots and optional stats.
+ * @return An Observable of the lanes' items in weighted order.
+ */
+export function weightedMerge<T>(lanes: Lane<T>[], config: WeightedMergeConfig): Observable<T> {
+  const { credits, stats } = config;
+  lanes.forEach((lane, i) => {
+    if (!(lane.weight > 0)) throw new RangeError(`weightedMerge: lane ${lane.name ?? i} needs a positive weight`);
+  });
+  return new Observable<T>((subscriber) => {
+    const queues: T[][] = lanes.map(() => []);
+    const current = lanes.map(() => 0);
+    const names = lanes.map((lane, i) => lane.name ?? String(i));
+    let open = lanes.length;
+    let draining = false;
+    let again = false;
+    const subscription = new Subscription();
+
+    const queuedCount = () => queues.reduce((n, q) => n + q.length, 0);
+
+    const pick = (): number => {
+      let total = 0;
+      let best = -1;
+      for (let i = 0; i < lanes.length; i++) {
+        if (queues[i].length === 0) { current[i] = 0; continue; }
+        current[i] += lanes[i].weight;
+        total += lanes[i].weight;
+        if (best < 0 || current[i] > current[best]) best = i;
+      }
+      current[best] -= total;
+      return best;
+    };
+
+    const drain = () => {
+      if (draining) { again = true; return; }
+      draining = true;
+      try {
+        do {
+          again = false;
+          while (!subscriber.closed && queuedCount() > 0 && credits.tryAcquire()) {
+            const lane = pick();
+            const item = queues[lane].shift() as T;
+            stats?.done(names[lane]);
+            subscriber.next(item);
+          }
+        } while (again && !subscriber.closed);
+        const queued = queuedCount();
+        stats?.set(credits.inUse, queued);
+        stats?.blocked(queued > 0);
+        if (open === 0 && queued === 0) subscriber.complete();
+      } catch (err) {
+        subscriber.error(err);
+      } finally {
+        draining = false;
+      }
+    };
+
+    subscription.add(credits.released$.subscribe(drain));
+    lanes.forEach((lane, i) => {
+      subscription.add(
+        from(lane.source).subscribe({
+          next: (item) => { queues[i].push(item); drain(); },
+          error: (err) => subscriber.error(err),
+          complete: () => { open--; drain(); },
+        }),
+      );
+    });
+    return subscription;
+  });
+}

@@ -1,0 +1,162 @@
+/**
+ * The data that flows through a volume pipeline.
+ *
+ * One `PageWork` envelope per input page travels from the Prefetcher to the writer. Each stage
+ * fills in its part; a stage that fails sets `error` and every later stage passes the envelope
+ * through untouched, so a bad page becomes one error row and nothing else is lost.
+ */
+
+/** One input object of a volume, as listed. `seq` is the listing order (0-based). */
+export interface ImageTask {
+  volumeId: string;
+  key: string;
+  etag: string;
+  size: number;
+  seq: number;
+}
+
+/** Milliseconds spent per stage for one page (summed over passes where a stage runs twice). */
+export interface StageTimings {
+  fetchMs: number;
+  decodeMs: number;
+  inferMs: number;
+  transformMs: number;
+  /** From the moment the page entered the pipeline to its Record. */
+  totalMs: number;
+}
+
+/**
+ * Model-input patches of one frame: `count` patches of `size`×`size`, laid out on a grid over the
+ * frame with `stride` = size − overlap. `data` is one transferable buffer, patch after patch, in the
+ * adapter's input layout (CHW float32 normalised, for the default model).
+ */
+export interface PatchSet {
+  size: number;
+  stride: number;
+  cols: number;
+  rows: number;
+  count: number;
+  data: Float32Array;
+}
+
+/**
+ * A decoded page at analysis scale: interleaved 8-bit RGB, EXIF orientation applied, longest side
+ * at most `PipelineConfig.analysisMaxSide`. `pixels` owns its ArrayBuffer so it can be transferred
+ * between threads without a copy.
+ */
+export interface DecodedFrame {
+  width: number;
+  height: number;
+  channels: 3;
+  pixels: Uint8Array;
+  /** Size of the source image before scaling to analysis scale. */
+  sourceWidth: number;
+  sourceHeight: number;
+  patches: PatchSet;
+}
+
+/** A detected text line: its centre path, left to right in reading direction, in frame pixels. */
+export interface TextLine {
+  points: Array<[number, number]>;
+  /** Mean height of the line in pixels. */
+  height: number;
+  /** Angle of the chord from first to last point, degrees, clockwise positive. */
+  angleDeg: number;
+  /** Largest distance of the centre path from its straight chord, in pixels. */
+  curvaturePx: number;
+}
+
+/**
+ * What the model says about a page after one pass.
+ * Sign convention: `orientationDeg` and `skewDeg` are the clockwise rotation of the page content as
+ * displayed; correcting the page means rotating it counter-clockwise by orientation + skew.
+ */
+export interface PageSummary {
+  orientationDeg: 0 | 90 | 180 | 270;
+  skewDeg: number;
+  /** 0..1: how much the lines agree on the skew estimate. */
+  confidence: number;
+  textLines: number;
+  /** Fraction of the page area covered by text (0..1). */
+  textCoverage: number;
+  /** Median over long lines of `TextLine.curvaturePx`. */
+  curvaturePx: number;
+  lines: TextLine[];
+  /** The frame size the lines are measured in. */
+  width: number;
+  height: number;
+}
+
+export type TransformKind = 'none' | 'rotate' | 'tps';
+
+/** A correction decided by the TransformController and applied before the second pass. */
+export interface TransformPlan {
+  kind: Exclude<TransformKind, 'none'>;
+  /** Counter-clockwise rotation applied to the page, degrees (= orientation + skew). */
+  rotateDeg: number;
+  /** Whether a thin-plate-spline dewarp follows the rotation. */
+  dewarp: boolean;
+}
+
+/** The envelope that carries one page through the pipeline. */
+export interface PageWork {
+  task: ImageTask;
+  /** 1 on the initial lane, 2+ after a correction on the reprocess lane. */
+  pass: number;
+  enteredAt: number;
+  timings: StageTimings;
+  bytes?: Uint8Array;
+  frame?: DecodedFrame;
+  /** The first pass's summary (kept when a second pass runs). */
+  first?: PageSummary;
+  /** The summary of the latest pass. */
+  summary?: PageSummary;
+  plan?: TransformPlan;
+  error?: string;
+}
+
+/** One row of the published Parquet table. */
+export interface VolumeRecord {
+  volume_id: string;
+  seq: number;
+  key: string;
+  etag: string;
+  status: 'ok' | 'error';
+  error: string | null;
+  width: number | null;
+  height: number | null;
+  orientation_deg: number | null;
+  skew_deg: number | null;
+  confidence: number | null;
+  transform: TransformKind;
+  /** The correction that was tried and rejected by the quality gate, if any. */
+  rejected_transform: TransformKind | null;
+  residual_skew_deg: number | null;
+  curvature_px: number | null;
+  residual_curvature_px: number | null;
+  text_lines: number | null;
+  text_coverage: number | null;
+  passes: number;
+  fetch_ms: number;
+  decode_ms: number;
+  infer_ms: number;
+  transform_ms: number;
+  total_ms: number;
+}
+
+/** The seed's name for a row. */
+export type { VolumeRecord as Record };
+
+export function emptyTimings(): StageTimings {
+  return { fetchMs: 0, decodeMs: 0, inferMs: 0, transformMs: 0, totalMs: 0 };
+}
+
+/** A new envelope for a listed task. */
+export function pageWork(task: ImageTask, now = performance.now()): PageWork {
+  return { task, pass: 1, enteredAt: now, timings: emptyTimings() };
+}
+
+/** The envelope with its error set and its buffers dropped (so memory goes back at once). */
+export function failed(work: PageWork, error: string): PageWork {
+  return { task: work.task, pass: work.pass, enteredAt: work.enteredAt, timings: work.timings, error };
+}
