@@ -1,0 +1,39 @@
+/**
+ * Child-process entry of `startLocalS3Server`: runs s3rver on 127.0.0.1 and prints one JSON line
+ * `{"port": N}` to stdout once it listens. Argument 1 is JSON `{dir, buckets}`.
+ *
+ * It runs in its own process (started with `--openssl-legacy-provider`, which s3rver's paginated
+ * ListObjectsV2 needs) so its CPU work never stalls the caller's event loop.
+ */
+// s3rver ships no type declarations.
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const S3rver = require('s3rver') as new (opts: object) => { run(): Promise<{ port: number }>; close(): Promise<void> };
+
+interface ChildArgs {
+  dir: string;
+  buckets: string[];
+}
+
+async function main(): Promise<void> {
+  const args = JSON.parse(process.argv[2] ?? '{}') as ChildArgs;
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory: args.dir,
+    configureBuckets: args.buckets.map((name) => ({ name })),
+  });
+  const { port } = await server.run();
+  process.stdout.write(`${JSON.stringify({ port })}\n`);
+  const stop = () => void server.close().finally(() => process.exit(0));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  // The parent closing our stdin (or dying) ends the server too.
+  process.stdin.on('end', stop);
+  process.stdin.resume();
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`s3rver child failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
