@@ -1,0 +1,55 @@
+import * as ort from 'onnxruntime-node';
+import type { PageSummary } from '../types';
+import { findTextLines, summarizeGeometry } from './textlines';
+import { CLS_HEIGHT, CLS_WIDTH, lineCrops, upsideDown } from './orientation';
+
+/**
+ * Frame summarizers: the functions an adapter names for the inference worker to turn a stitched
+ * probability map into a PageSummary. They run in worker threads, never on the main thread.
+ */
+
+/** What a summarizer gets: the frame's stitched map (frame size) and its RGB pixels. */
+export interface SummaryInput {
+  prob: Float32Array;
+  width: number;
+  height: number;
+  pixels: Uint8Array;
+}
+
+/** Adapter-chosen options, passed through from `ModelAdapter.summarizer.options`. */
+export type SummaryOptions = Record<string, string | number | boolean>;
+
+export type Summarizer = (input: SummaryInput, options: SummaryOptions) => Promise<PageSummary> | PageSummary;
+
+/** Geometry only: orientation 0 or 90 from the line direction, no upside-down test. */
+export const summarizeTextGeometry: Summarizer = ({ prob, width, height }) =>
+  summarizeGeometry(findTextLines(prob, width, height), width, height, false);
+
+const classifiers = new Map<string, Promise<ort.InferenceSession>>();
+
+/** This thread's direction-classifier session for a model file (created once, one thread). */
+function classifier(path: string): Promise<ort.InferenceSession> {
+  let session = classifiers.get(path);
+  if (!session) {
+    session = ort.InferenceSession.create(path, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+    classifiers.set(path, session);
+  }
+  return session;
+}
+
+/**
+ * Geometry plus the direction classifier (option `classifierPath`) on straightened crops of the
+ * longest lines, which tells 0 from 180 and 90 from 270.
+ */
+export const summarizeTextPage: Summarizer = async ({ prob, width, height, pixels }, options) => {
+  const geometry = findTextLines(prob, width, height);
+  const crops = lineCrops(geometry.lines, pixels, width, height);
+  let flipped = false;
+  if (crops.count > 0) {
+    const session = await classifier(String(options.classifierPath));
+    const input = new ort.Tensor('float32', crops.data, [crops.count, 3, CLS_HEIGHT, CLS_WIDTH]);
+    const out = await session.run({ [session.inputNames[0]]: input });
+    flipped = upsideDown(out[session.outputNames[0]].data as Float32Array, crops.count);
+  }
+  return summarizeGeometry(geometry, width, height, flipped);
+};

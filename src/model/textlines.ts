@@ -1,0 +1,244 @@
+import type { PageSummary, TextLine } from '../types';
+
+/**
+ * Text-line geometry from a page's text-probability map (pure functions, no I/O).
+ *
+ * Lines are the connected components of the thresholded map. Each is measured in a base frame
+ * (e = reading direction, n = e turned 90° clockwise = "down" of the text) for one of two base
+ * orientations: 0 (lines run along x) or 90 (lines run along y, read top to bottom). Telling 0 from
+ * 180 and 90 from 270 needs the pixels (see `orientation.ts`); it only reverses the points.
+ */
+
+export interface LineOptions {
+  /** Probability above which a pixel is text. */
+  threshold: number;
+  /** Components smaller than this (pixels) are noise. */
+  minArea: number;
+}
+
+export const defaultLineOptions: LineOptions = { threshold: 0.3, minArea: 24 };
+
+/** One text-line candidate in the base frame. */
+export interface LineFit {
+  line: TextLine;
+  /** Angle of the least-squares centre line from e, degrees clockwise. */
+  regressionDeg: number;
+  length: number;
+  area: number;
+}
+
+export interface PageGeometry {
+  baseOrientation: 0 | 90;
+  lines: LineFit[];
+  /** Fraction of pixels above the threshold. */
+  coverage: number;
+}
+
+type Vec = [number, number];
+
+/** The reading direction e and the text's down direction n of a base orientation. */
+function baseFrame(orientation: 0 | 90): { e: Vec; n: Vec } {
+  return orientation === 0 ? { e: [1, 0], n: [0, 1] } : { e: [0, 1], n: [-1, 0] };
+}
+
+/** 8-connected components of `mask`: a label per pixel (−1 = background) and the label count. */
+export function labelComponents(mask: Uint8Array, width: number, height: number): { labels: Int32Array; count: number } {
+  const labels = new Int32Array(width * height).fill(-1);
+  const stack = new Int32Array(width * height);
+  let count = 0;
+  for (let start = 0; start < mask.length; start++) {
+    if (!mask[start] || labels[start] >= 0) continue;
+    let top = 0;
+    stack[top++] = start;
+    labels[start] = count;
+    while (top > 0) {
+      const p = stack[--top];
+      const x = p % width;
+      const y = (p - x) / width;
+      for (let dy = -1; dy <= 1; dy++) {
+        const yy = y + dy;
+        if (yy < 0 || yy >= height) continue;
+        for (let dx = -1; dx <= 1; dx++) {
+          const xx = x + dx;
+          if (xx < 0 || xx >= width) continue;
+          const q = yy * width + xx;
+          if (mask[q] && labels[q] < 0) {
+            labels[q] = count;
+            stack[top++] = q;
+          }
+        }
+      }
+    }
+    count++;
+  }
+  return { labels, count };
+}
+
+/** Per-component sums in the base frame: weight, u/v moments and extent along u. */
+interface Sums { area: number; w: number; u: number; v: number; uu: number; uv: number; vv: number; uMin: number; uMax: number }
+
+function componentSums(prob: Float32Array, labels: Int32Array, count: number, width: number, e: Vec, n: Vec): Sums[] {
+  const sums: Sums[] = Array.from({ length: count }, () => ({ area: 0, w: 0, u: 0, v: 0, uu: 0, uv: 0, vv: 0, uMin: Infinity, uMax: -Infinity }));
+  for (let p = 0; p < labels.length; p++) {
+    const l = labels[p];
+    if (l < 0) continue;
+    const x = p % width;
+    const y = (p - x) / width;
+    const u = x * e[0] + y * e[1];
+    const v = x * n[0] + y * n[1];
+    const w = prob[p];
+    const s = sums[l];
+    s.area++;
+    s.w += w; s.u += w * u; s.v += w * v; s.uu += w * u * u; s.uv += w * u * v; s.vv += w * v * v;
+    if (u < s.uMin) s.uMin = u;
+    if (u > s.uMax) s.uMax = u;
+  }
+  return sums;
+}
+
+/** Whether the components are mostly longer along x (0) or along y (90), weighted by size. */
+function dominantAxis(sums: Sums[]): 0 | 90 {
+  let alongX = 0;
+  let alongY = 0;
+  for (const s of sums) {
+    if (s.w <= 0) continue;
+    const cu = s.uu / s.w - (s.u / s.w) ** 2;
+    const cv = s.vv / s.w - (s.v / s.w) ** 2;
+    if (cu > cv) alongX += s.area; else alongY += s.area;
+  }
+  return alongY > alongX ? 90 : 0;
+}
+
+/** Centre path of each kept component: probability-weighted mean v per bin along u. */
+function centrePaths(prob: Float32Array, labels: Int32Array, width: number, e: Vec, n: Vec, keep: Map<number, { binW: number; uMin: number; bins: Float64Array }>): void {
+  for (let p = 0; p < labels.length; p++) {
+    const entry = keep.get(labels[p]);
+    if (!entry) continue;
+    const x = p % width;
+    const y = (p - x) / width;
+    const u = x * e[0] + y * e[1];
+    const v = x * n[0] + y * n[1];
+    const b = Math.floor((u - entry.uMin) / entry.binW);
+    entry.bins[2 * b] += prob[p];
+    entry.bins[2 * b + 1] += prob[p] * v;
+  }
+}
+
+/** Largest distance of `points` from the chord between the first and last point. */
+export function chordDeviation(points: Array<[number, number]>): number {
+  const [x0, y0] = points[0];
+  const [x1, y1] = points[points.length - 1];
+  const len = Math.hypot(x1 - x0, y1 - y0);
+  if (len === 0) return 0;
+  let worst = 0;
+  for (const [x, y] of points) worst = Math.max(worst, Math.abs((x - x0) * (y1 - y0) - (y - y0) * (x1 - x0)) / len);
+  return worst;
+}
+
+/** Finds the text lines of a probability map in the base orientation its components suggest. */
+export function findTextLines(prob: Float32Array, width: number, height: number, options: LineOptions = defaultLineOptions): PageGeometry {
+  const mask = new Uint8Array(width * height);
+  let on = 0;
+  for (let i = 0; i < mask.length; i++) if (prob[i] > options.threshold) { mask[i] = 1; on++; }
+  const { labels, count } = labelComponents(mask, width, height);
+  const baseOrientation = dominantAxis(componentSums(prob, labels, count, width, [1, 0], [0, 1]));
+  const { e, n } = baseFrame(baseOrientation);
+  const sums = componentSums(prob, labels, count, width, e, n);
+
+  const keep = new Map<number, { binW: number; uMin: number; bins: Float64Array }>();
+  const fits = new Map<number, { slope: number; length: number; thickness: number }>();
+  sums.forEach((s, label) => {
+    if (s.area < options.minArea) return;
+    const length = s.uMax - s.uMin + 1;
+    const thickness = s.area / length;
+    if (length < 3 * thickness) return;
+    const mu = s.u / s.w;
+    const mv = s.v / s.w;
+    const slope = (s.uv / s.w - mu * mv) / (s.uu / s.w - mu * mu);
+    const binW = Math.max(2, thickness, length / 32);
+    keep.set(label, { binW, uMin: s.uMin, bins: new Float64Array(2 * (Math.floor(length / binW) + 1)) });
+    fits.set(label, { slope, length, thickness });
+  });
+  centrePaths(prob, labels, width, e, n, keep);
+
+  const lines: LineFit[] = [];
+  for (const [label, entry] of keep) {
+    const fit = fits.get(label)!;
+    const points: Array<[number, number]> = [];
+    for (let b = 0; 2 * b < entry.bins.length; b++) {
+      const w = entry.bins[2 * b];
+      if (w <= 0) continue;
+      const u = entry.uMin + (b + 0.5) * entry.binW;
+      const v = entry.bins[2 * b + 1] / w;
+      points.push([u * e[0] + v * n[0], u * e[1] + v * n[1]]);
+    }
+    if (points.length < 2) continue;
+    const [x0, y0] = points[0];
+    const [x1, y1] = points[points.length - 1];
+    const chordDeg = (Math.atan2(y1 - y0, x1 - x0) * 180) / Math.PI;
+    lines.push({
+      line: { points, height: fit.thickness, angleDeg: chordDeg, curvaturePx: chordDeviation(points) },
+      regressionDeg: (Math.atan(fit.slope) * 180) / Math.PI,
+      length: fit.length,
+      area: sums[label].area,
+    });
+  }
+  return { baseOrientation, lines, coverage: on / (width * height) };
+}
+
+/** The weighted median of `values`. */
+export function weightedMedian(values: number[], weights: number[]): number {
+  const order = values.map((_, i) => i).sort((a, b) => values[a] - values[b]);
+  const half = weights.reduce((s, w) => s + w, 0) / 2;
+  let acc = 0;
+  for (const i of order) {
+    acc += weights[i];
+    if (acc >= half) return values[i];
+  }
+  return values[order[order.length - 1]] ?? 0;
+}
+
+/** Lines long enough to measure the page by: at least a quarter of the longest line. */
+function measuringLines(lines: LineFit[]): LineFit[] {
+  const longest = Math.max(0, ...lines.map((l) => l.length));
+  return lines.filter((l) => l.length >= 0.25 * longest);
+}
+
+/**
+ * Skew and agreement of the lines: the length-weighted median of their regression angles, refined
+ * by the length-weighted mean of the angles within 0.5° of it. Confidence is the share of line
+ * length that agrees within 0.5°, scaled down below five lines.
+ */
+export function estimateSkew(lines: LineFit[]): { skewDeg: number; confidence: number } {
+  const used = measuringLines(lines);
+  if (used.length === 0) return { skewDeg: 0, confidence: 0 };
+  const median = weightedMedian(used.map((l) => l.regressionDeg), used.map((l) => l.length));
+  const near = used.filter((l) => Math.abs(l.regressionDeg - median) <= 0.5);
+  const nearLength = near.reduce((s, l) => s + l.length, 0);
+  const skewDeg = near.reduce((s, l) => s + l.regressionDeg * l.length, 0) / nearLength;
+  const totalLength = used.reduce((s, l) => s + l.length, 0);
+  return { skewDeg, confidence: (nearLength / totalLength) * Math.min(1, used.length / 5) };
+}
+
+/** The page summary of a geometry, with the base orientation turned by 180° when `flipped`. */
+export function summarizeGeometry(geometry: PageGeometry, width: number, height: number, flipped: boolean): PageSummary {
+  const { skewDeg, confidence } = estimateSkew(geometry.lines);
+  const lines = geometry.lines.map(({ line }) => (flipped ? reverseLine(line) : line));
+  const long = measuringLines(geometry.lines).map((l) => l.line.curvaturePx);
+  return {
+    orientationDeg: ((geometry.baseOrientation + (flipped ? 180 : 0)) % 360) as PageSummary['orientationDeg'],
+    skewDeg,
+    confidence,
+    textLines: lines.length,
+    textCoverage: geometry.coverage,
+    curvaturePx: long.length ? weightedMedian(long, long.map(() => 1)) : 0,
+    lines,
+    width,
+    height,
+  };
+}
+
+function reverseLine(line: TextLine): TextLine {
+  const angle = line.angleDeg > 0 ? line.angleDeg - 180 : line.angleDeg + 180;
+  return { ...line, points: [...line.points].reverse(), angleDeg: angle };
+}
