@@ -1,0 +1,132 @@
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { defaultConfig } from '../config';
+import { Limiter } from './limiter';
+import { backoffMs, isRetryable, sleep } from './retry';
+
+export interface S3ContextOptions {
+  /** A ready client (its own retry settings are kept); otherwise one is built from the fields below. */
+  client?: S3Client;
+  endpoint?: string;
+  region?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  forcePathStyle?: boolean;
+  /** Concurrent requests in this process, shared by all volumes (`s3MaxInflightGlobal`). */
+  maxInflightGlobal?: number;
+  /** Retries after the first attempt for retryable errors (`s3MaxRetries`). */
+  maxRetries?: number;
+  /** Backoff base (`s3RetryBaseMs`): attempt n waits a random time in [0, base·2^n). */
+  retryBaseMs?: number;
+  /** An attempt that gets no response, or whose socket idles, this long fails (and is retried). */
+  requestTimeoutMs?: number;
+}
+
+/** Request counters, for stats and benchmarks. */
+export interface S3Counters {
+  /** Attempts sent (a retried call counts each attempt). */
+  requests: number;
+  retries: number;
+  /** Calls that failed for good (final error or retries used up; aborts not counted). */
+  failures: number;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** The volume's own limit, taken before the global one. */
+  limiter?: Limiter;
+}
+
+/**
+ * The process-wide S3 side: one client, one global in-flight limit shared by every volume, and the
+ * retry loop every request goes through.
+ *
+ * An attempt holds a slot of the volume's limiter and of the global one while it runs (including
+ * reading its body), and gives both back while it backs off. Retryable errors (5xx, throttling,
+ * timeouts, resets — also in the middle of a body) are retried with full-jitter exponential backoff;
+ * 4xx errors such as 403/404 are not. The built client has the SDK's own retries off
+ * (`maxAttempts: 1`) so this loop is the only one.
+ */
+export class S3Context {
+  readonly client: S3Client;
+  readonly global: Limiter;
+  readonly counters: S3Counters = { requests: 0, retries: 0, failures: 0 };
+  private readonly maxRetries: number;
+  private readonly retryBaseMs: number;
+
+  constructor(opts: S3ContextOptions = {}) {
+    const maxInflight = opts.maxInflightGlobal ?? defaultConfig.s3MaxInflightGlobal;
+    this.global = new Limiter(maxInflight, 's3MaxInflightGlobal');
+    this.maxRetries = opts.maxRetries ?? defaultConfig.s3MaxRetries;
+    this.retryBaseMs = opts.retryBaseMs ?? defaultConfig.s3RetryBaseMs;
+    this.client = opts.client ?? new S3Client(clientConfig(opts, maxInflight));
+  }
+
+  /** A per-volume limit (`prefetchConcurrency`-sized, or whatever the volume allows itself). */
+  volumeLimiter(limit: number, volumeId: string): Limiter {
+    return new Limiter(limit, `s3 volume ${volumeId}`);
+  }
+
+  /**
+   * Runs `attempt` (one request, body read included) with the limits, retries and abort applied.
+   * `attempt` gets an AbortSignal that fires when the caller aborts; pass it to `client.send`.
+   */
+  async call<T>(attempt: (signal: AbortSignal) => Promise<T>, opts: CallOptions = {}): Promise<T> {
+    const { signal, limiter } = opts;
+    for (let n = 0; ; n++) {
+      signal?.throwIfAborted();
+      try {
+        return await this.once(attempt, signal, limiter);
+      } catch (err) {
+        if (signal?.aborted) throw signal.reason;
+        if (n >= this.maxRetries || !isRetryable(err)) {
+          this.counters.failures++;
+          throw err;
+        }
+      }
+      this.counters.retries++;
+      await sleep(backoffMs(n, this.retryBaseMs), signal);
+    }
+  }
+
+  private async once<T>(attempt: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal, limiter?: Limiter): Promise<T> {
+    const releaseVolume = limiter ? await limiter.acquire(signal) : undefined;
+    try {
+      const releaseGlobal = await this.global.acquire(signal);
+      try {
+        this.counters.requests++;
+        return await attempt(signal ?? new AbortController().signal);
+      } finally {
+        releaseGlobal();
+      }
+    } finally {
+      releaseVolume?.();
+    }
+  }
+
+  /** Closes the client's sockets. */
+  destroy(): void {
+    this.client.destroy();
+  }
+}
+
+function clientConfig(opts: S3ContextOptions, maxSockets: number): S3ClientConfig {
+  const timeout = opts.requestTimeoutMs ?? 60_000;
+  return {
+    endpoint: opts.endpoint,
+    region: opts.region ?? process.env.AWS_REGION ?? 'us-east-1',
+    credentials: opts.credentials,
+    forcePathStyle: opts.forcePathStyle,
+    maxAttempts: 1,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler: {
+      requestTimeout: timeout,
+      throwOnRequestTimeout: true,
+      socketTimeout: timeout,
+      connectionTimeout: Math.min(timeout, 10_000),
+      httpAgent: { keepAlive: true, maxSockets },
+      httpsAgent: { keepAlive: true, maxSockets },
+    },
+  };
+}
+

@@ -1,0 +1,86 @@
+import { Observable, type OperatorFunction } from 'rxjs';
+import { acquireCredit, poolMap, type Credits, type StageStats } from '../../operators';
+import type { PipelineConfig } from '../config';
+import { describeError } from '../s3/retry';
+import type { Location } from '../store';
+import { manifestSha256 } from '../store/manifest';
+import { failed, type ImageTask, type PageWork } from '../types';
+
+export { manifestSha256 };
+
+/**
+ * The volume's input side: lists the images lazily and fetches their bytes.
+ *
+ * Keys in tasks are relative to the input location. Only keys whose extension is in
+ * `cfg.imageExtensions` (case-insensitive) are tasks; `seq` is their listing order.
+ */
+export class Prefetcher {
+  private readonly extensions: Set<string>;
+
+  constructor(readonly location: Location, private readonly cfg: PipelineConfig, readonly volumeId: string) {
+    this.extensions = new Set(cfg.imageExtensions.map((e) => e.toLowerCase()));
+  }
+
+  /** The images, listed one page at a time: the next page is requested only when the consumer pulls past this one. */
+  async *tasks(signal?: AbortSignal): AsyncGenerator<ImageTask> {
+    let seq = 0;
+    for await (const page of this.location.list({ pageSize: this.cfg.listPageSize, signal })) {
+      for (const entry of page) {
+        if (this.isImage(entry.key)) yield { volumeId: this.volumeId, key: entry.key, etag: entry.etag, size: entry.size, seq: seq++ };
+      }
+    }
+  }
+
+  /** Lists everything and hashes it with `manifestSha256` (for the idempotency check before a run). */
+  async manifest(signal?: AbortSignal): Promise<{ inputs: number; sha256: string }> {
+    const entries: ImageTask[] = [];
+    for await (const task of this.tasks(signal)) entries.push(task);
+    return { inputs: entries.length, sha256: manifestSha256(entries) };
+  }
+
+  /**
+   * Takes a `fetched` credit per page, then GETs up to `cfg.prefetchConcurrency` pages at once
+   * (If-Match the listed ETag, and the returned ETag is compared too). Sets `bytes` and
+   * `timings.fetchMs`; a missing object, a changed ETag or an error after retries becomes
+   * `failed(work, message)`. The credit is not given back here: the decoder releases it once the
+   * bytes are decoded, so fetched-but-undecoded pages never exceed `fetched.capacity`.
+   * Unsubscribing aborts the GETs in flight.
+   */
+  fetch(fetched: Credits, stats?: StageStats): OperatorFunction<PageWork, PageWork> {
+    return (source) =>
+      source.pipe(
+        acquireCredit(fetched),
+        poolMap((work: PageWork) => this.fetchOne(work), { concurrency: this.cfg.prefetchConcurrency, stats }),
+      );
+  }
+
+  private fetchOne(work: PageWork): Observable<PageWork> {
+    return new Observable<PageWork>((subscriber) => {
+      if (work.error !== undefined) {
+        subscriber.next(work);
+        subscriber.complete();
+        return;
+      }
+      const abort = new AbortController();
+      const started = performance.now();
+      this.location.get(work.task.key, { etag: work.task.etag, signal: abort.signal }).then(
+        ({ bytes }) => {
+          subscriber.next({ ...work, bytes, timings: { ...work.timings, fetchMs: performance.now() - started } });
+          subscriber.complete();
+        },
+        (err: unknown) => {
+          if (abort.signal.aborted) return;
+          const timings = { ...work.timings, fetchMs: performance.now() - started };
+          subscriber.next(failed({ ...work, timings }, `fetch ${work.task.key}: ${describeError(err)}`));
+          subscriber.complete();
+        },
+      );
+      return () => abort.abort();
+    });
+  }
+
+  private isImage(key: string): boolean {
+    const dot = key.lastIndexOf('.');
+    return dot > key.lastIndexOf('/') && this.extensions.has(key.slice(dot).toLowerCase());
+  }
+}

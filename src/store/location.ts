@@ -1,0 +1,56 @@
+import type { Writable } from 'node:stream';
+
+/** One object (file) under a location; `key` is relative to the location's root. */
+export interface ObjectEntry {
+  key: string;
+  etag: string;
+  size: number;
+}
+
+/** The bytes of an object and the ETag they were read at. */
+export interface ObjectBytes {
+  bytes: Uint8Array;
+  etag: string;
+}
+
+/** An object being written: write to `stream`, then `finish()` or `abort()` (exactly one). */
+export interface StagedWrite {
+  stream: Writable;
+  /** Ends the stream and waits until the object is stored. */
+  finish(): Promise<{ bytes: number; etag: string }>;
+  /** Stops writing and removes whatever was stored of it. */
+  abort(): Promise<void>;
+}
+
+export interface SignalOption {
+  signal?: AbortSignal;
+}
+
+/**
+ * Where a volume's inputs are read from or its table is published to: an S3 prefix or a local
+ * directory. The pipeline only talks to this interface.
+ */
+export interface Location {
+  /** The URL or path it was opened with. */
+  readonly url: string;
+  readonly kind: 's3' | 'local';
+  /** The entries under the root, one page per step; the next page is read only when pulled. */
+  list(opts: { pageSize: number } & SignalOption): AsyncIterable<ObjectEntry[]>;
+  /** An object's bytes; throws `NotFoundError`, or `EtagMismatchError` when `etag` is given and differs. */
+  get(key: string, opts?: { etag?: string } & SignalOption): Promise<ObjectBytes>;
+  /** Starts writing an object as a stream (multipart upload / file). */
+  write(key: string, opts?: SignalOption): Promise<StagedWrite>;
+  /**
+   * Puts `sourceKey` of `source` (a location of the same kind) at `key` here: a server-side copy on
+   * S3 (the source stays), a rename on local disk (the source is gone).
+   */
+  adopt(source: Location, sourceKey: string, key: string, opts?: SignalOption): Promise<{ bytes: number; etag: string }>;
+  /** Writes a small text object; with `exclusive` it fails with `AlreadyExistsError` when `key` exists (where the store can tell). */
+  putText(key: string, text: string, opts?: { exclusive?: boolean } & SignalOption): Promise<void>;
+  /** A small text object, or undefined when there is none. */
+  readText(key: string, opts?: SignalOption): Promise<string | undefined>;
+  /** Removes an object; no error when it is not there. */
+  delete(key: string, opts?: SignalOption): Promise<void>;
+  /** A location for the sub-prefix/sub-directory `prefix` (no leading or trailing slash needed). */
+  child(prefix: string): Location;
+}

@@ -1,0 +1,195 @@
+import { Transform, type Readable } from 'node:stream';
+import {
+  AbortMultipartUploadCommand, CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand,
+  ListObjectsV2Command, PutObjectCommand,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { S3Context } from '../s3/context';
+import type { Limiter } from '../s3/limiter';
+import { httpStatusOf } from '../s3/retry';
+import { trackedClient } from '../s3/trackedClient';
+import { copyLargeObject, copySource, SINGLE_COPY_LIMIT } from './s3Copy';
+import { AlreadyExistsError, EtagMismatchError, NotFoundError } from './errors';
+import type { Location, ObjectBytes, ObjectEntry, SignalOption, StagedWrite } from './location';
+
+/** Multipart part size and parts uploaded at once: a write holds at most about PART_SIZE × (QUEUE + 1) bytes. */
+const PART_SIZE = 5 * 1024 * 1024;
+const QUEUE_SIZE = 2;
+
+/** `s3://bucket/prefix/`: every request goes through the S3Context (limits, retries, abort). */
+export class S3Location implements Location {
+  readonly kind = 's3' as const;
+
+  /** `prefix` is '' or ends with '/'. */
+  constructor(readonly bucket: string, readonly prefix: string, private readonly s3: S3Context, private readonly limiter?: Limiter) {}
+
+  get url(): string {
+    return `s3://${this.bucket}/${this.prefix}`;
+  }
+
+  child(prefix: string): S3Location {
+    return new S3Location(this.bucket, joinPrefix(this.prefix, prefix), this.s3, this.limiter);
+  }
+
+  async *list(opts: { pageSize: number } & SignalOption): AsyncIterable<ObjectEntry[]> {
+    let token: string | undefined;
+    do {
+      const page = await this.call(
+        (abortSignal) => this.s3.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix, MaxKeys: opts.pageSize, ContinuationToken: token }), { abortSignal }),
+        opts.signal,
+      );
+      yield (page.Contents ?? [])
+        .filter((o) => o.Key !== undefined && !o.Key.endsWith('/'))
+        .map((o) => ({ key: (o.Key as string).slice(this.prefix.length), etag: o.ETag ?? '', size: o.Size ?? 0 }));
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  /**
+   * Sends If-Match when `etag` is given and also compares the returned ETag (some S3 emulators
+   * ignore If-Match). The body is read inside the retry loop, so a reset mid-body is retried.
+   */
+  async get(key: string, opts: { etag?: string } & SignalOption = {}): Promise<ObjectBytes> {
+    const Key = this.prefix + key;
+    try {
+      return await this.call(async (abortSignal) => {
+        const res = await this.s3.client.send(new GetObjectCommand({ Bucket: this.bucket, Key, IfMatch: opts.etag }), { abortSignal });
+        const body = res.Body as (Readable & { transformToByteArray(): Promise<Uint8Array> }) | undefined;
+        if (!body) throw new Error(`GetObject returned no body for ${Key}`);
+        if (opts.etag !== undefined && res.ETag !== opts.etag) {
+          body.destroy();
+          throw new EtagMismatchError(key, opts.etag, res.ETag);
+        }
+        const stop = () => body.destroy(abortSignal.reason as Error);
+        abortSignal.addEventListener('abort', stop, { once: true });
+        try {
+          return { bytes: await body.transformToByteArray(), etag: res.ETag ?? '' };
+        } finally {
+          abortSignal.removeEventListener('abort', stop);
+        }
+      }, opts.signal);
+    } catch (err) {
+      const status = httpStatusOf(err);
+      if (status === 404) throw new NotFoundError(key);
+      if (status === 412 && opts.etag !== undefined) throw new EtagMismatchError(key, opts.etag, undefined);
+      throw err;
+    }
+  }
+
+  /**
+   * A lib-storage multipart upload fed by a stream. Its requests share our limits and retries; on
+   * abort the upload is aborted (AbortMultipartUpload; emulators without it answer 405, which is
+   * fine) and any object already completed at `key` is deleted.
+   */
+  async write(key: string, opts: SignalOption = {}): Promise<StagedWrite> {
+    const Key = this.prefix + key;
+    const stop = new AbortController();
+    const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
+    const tracked = trackedClient(this.s3, { signal, limiter: this.limiter });
+    let bytes = 0;
+    const stream = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        bytes += chunk.length;
+        callback(null, chunk);
+      },
+    });
+    const upload = new Upload({ client: tracked.client, params: { Bucket: this.bucket, Key, Body: stream }, partSize: PART_SIZE, queueSize: QUEUE_SIZE, leavePartsOnError: true });
+    const done = upload.done();
+    // A failed upload fails the writes still waiting on the stream instead of leaving them hanging.
+    done.catch((err: Error) => stream.destroy(err));
+    const cleanUp = async () => {
+      stop.abort();
+      stream.destroy();
+      await done.catch(() => undefined);
+      await tracked.settled();
+      if (tracked.uploadId) {
+        await this.cleanupCall((abortSignal) => this.s3.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId: tracked.uploadId }), { abortSignal }));
+      }
+      await this.delete(key);
+    };
+    return {
+      stream,
+      finish: async () => {
+        stream.end();
+        try {
+          const out = await done;
+          return { bytes, etag: out.ETag ?? '' };
+        } catch (err) {
+          await cleanUp();
+          throw err;
+        }
+      },
+      abort: cleanUp,
+    };
+  }
+
+  async adopt(source: Location, sourceKey: string, key: string, opts: SignalOption = {}): Promise<{ bytes: number; etag: string }> {
+    if (!(source instanceof S3Location)) throw new Error(`cannot publish from ${source.url} to ${this.url}: staging and output must both be S3`);
+    const from = { Bucket: source.bucket, Key: source.prefix + sourceKey };
+    const Key = this.prefix + key;
+    const head = await this.call((abortSignal) => this.s3.client.send(new HeadObjectCommand(from), { abortSignal }), opts.signal);
+    const size = head.ContentLength ?? 0;
+    if (size > SINGLE_COPY_LIMIT) {
+      const etag = await copyLargeObject(this.s3, from, { Bucket: this.bucket, Key }, size, { signal: opts.signal, limiter: this.limiter });
+      return { bytes: size, etag };
+    }
+    const out = await this.call(
+      (abortSignal) => this.s3.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key, CopySource: copySource(from) }), { abortSignal }),
+      opts.signal,
+    );
+    return { bytes: size, etag: out.CopyObjectResult?.ETag ?? '' };
+  }
+
+  /**
+   * With `exclusive`, sends If-None-Match: '*'. A 412 means another writer got there first; a 501
+   * (not implemented) falls back to a plain put, and stores that ignore the header just overwrite.
+   */
+  async putText(key: string, text: string, opts: { exclusive?: boolean } & SignalOption = {}): Promise<void> {
+    const put = (ifNoneMatch: string | undefined) =>
+      this.call(
+        (abortSignal) => this.s3.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Body: text, ContentType: 'application/json', IfNoneMatch: ifNoneMatch }), { abortSignal }),
+        opts.signal,
+      );
+    try {
+      await put(opts.exclusive ? '*' : undefined);
+    } catch (err) {
+      const status = httpStatusOf(err);
+      if (opts.exclusive && status === 412) throw new AlreadyExistsError(key);
+      if (opts.exclusive && status === 501) await put(undefined);
+      else throw err;
+    }
+  }
+
+  async readText(key: string, opts: SignalOption = {}): Promise<string | undefined> {
+    try {
+      return Buffer.from((await this.get(key, opts)).bytes).toString('utf8');
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  async delete(key: string, opts: SignalOption = {}): Promise<void> {
+    await this.cleanupCall((abortSignal) => this.s3.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }), { abortSignal }), opts.signal);
+  }
+
+  private call<T>(attempt: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return this.s3.call(attempt, { signal, limiter: this.limiter });
+  }
+
+  /** A cleanup request: 404 (already gone) and 405/501 (emulator lacks the call) are not errors. */
+  private async cleanupCall(attempt: (signal: AbortSignal) => Promise<unknown>, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.call(attempt, signal);
+    } catch (err) {
+      const status = httpStatusOf(err);
+      if (status !== 404 && status !== 405 && status !== 501) throw err;
+    }
+  }
+}
+
+/** `a/` + `b` → `a/b/`; '' stays ''. */
+export function joinPrefix(prefix: string, sub: string): string {
+  const clean = sub.replace(/^\/+|\/+$/g, '');
+  return clean ? `${prefix}${clean}/` : prefix;
+}
