@@ -1,0 +1,108 @@
+import sharp from 'sharp';
+import { RgbImage, paste, whiteImage } from './image';
+import { loadOpenCv, matFromRgb, rgbFromMat, white } from './opencv';
+
+/**
+ * A counter-clockwise rotation of a frame onto a canvas big enough to hold all of it, optionally
+ * scaled down so the canvas's longest side fits `maxSide`. Pixel centres are at integer
+ * coordinates; a source point (x, y) lands at (a·x + b·y + c, d·x + e·y + f) on the canvas.
+ */
+export interface Rotation {
+  /** Canvas size. */
+  width: number;
+  height: number;
+  /** The source → canvas affine map, row-major [a, b, c, d, e, f]. */
+  matrix: [number, number, number, number, number, number];
+}
+
+/** How a rotation is carried out on pixels. */
+export type RotateBackend = 'sharp' | 'opencv';
+
+/**
+ * The faster backend on this machine's CPUs (bench/transformBench.ts, 2 shared cores): OpenCV's
+ * warpAffine beat libvips' affine at both 1086×1536 and 2480×3508.
+ */
+export const defaultRotateBackend: RotateBackend = 'opencv';
+
+/** Snaps values within 1e-12 of an integer to it, so quarter turns map pixels exactly. */
+function snap(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v - r) < 1e-12 ? r : v;
+}
+
+/**
+ * The rotation that corrects content turned clockwise by `rotateDeg`: the frame is turned
+ * counter-clockwise by `rotateDeg` about its centre, onto a white canvas grown to its bounding box
+ * and, when that box is longer than `maxSide`, scaled down to fit.
+ */
+export function planRotation(width: number, height: number, rotateDeg: number, maxSide = Infinity): Rotation {
+  if (!(width > 0 && height > 0)) throw new Error(`rotate: bad frame size ${width}×${height}`);
+  if (!Number.isFinite(rotateDeg)) throw new Error(`rotate: bad angle ${rotateDeg}`);
+  const rad = (rotateDeg * Math.PI) / 180;
+  const cos = snap(Math.cos(rad));
+  const sin = snap(Math.sin(rad));
+  const boxWidth = width * Math.abs(cos) + height * Math.abs(sin);
+  const boxHeight = width * Math.abs(sin) + height * Math.abs(cos);
+  const scale = Math.min(1, maxSide / Math.max(boxWidth, boxHeight));
+  const canvasWidth = Math.max(1, Math.ceil(boxWidth * scale - 1e-9));
+  const canvasHeight = Math.max(1, Math.ceil(boxHeight * scale - 1e-9));
+  // Counter-clockwise on screen (y down): x' = cos·x + sin·y, y' = −sin·x + cos·y, centre to centre.
+  const [a, b, d, e] = [scale * cos, scale * sin, -scale * sin, scale * cos];
+  const [cx, cy] = [(width - 1) / 2, (height - 1) / 2];
+  const [ox, oy] = [(canvasWidth - 1) / 2, (canvasHeight - 1) / 2];
+  return { width: canvasWidth, height: canvasHeight, matrix: [a, b, ox - a * cx - b * cy, d, e, oy - d * cx - e * cy] };
+}
+
+/** True when the rotation leaves every pixel where it is. */
+export function isIdentityRotation(rotation: Rotation, width: number, height: number): boolean {
+  const [a, b, c, d, e, f] = rotation.matrix;
+  return rotation.width === width && rotation.height === height && a === 1 && b === 0 && c === 0 && d === 0 && e === 1 && f === 0;
+}
+
+/** Where a source point lands on the rotated canvas. */
+export function rotatePoint(rotation: Rotation, [x, y]: readonly [number, number]): [number, number] {
+  const [a, b, c, d, e, f] = rotation.matrix;
+  return [a * x + b * y + c, d * x + e * y + f];
+}
+
+/** Rotates `image` as `rotation` says (bilinear, white outside), on the chosen backend. */
+export async function rotateImage(image: RgbImage, rotation: Rotation, backend: RotateBackend = defaultRotateBackend): Promise<RgbImage> {
+  return backend === 'sharp' ? rotateWithSharp(image, rotation) : rotateWithOpenCv(image, rotation);
+}
+
+/** OpenCV: one warpAffine straight onto the canvas. */
+async function rotateWithOpenCv(image: RgbImage, rotation: Rotation): Promise<RgbImage> {
+  const { cv } = await loadOpenCv();
+  const src = matFromRgb(cv, image);
+  const dst = new cv.Mat();
+  const matrix = cv.matFromArray(2, 3, cv.CV_64F, rotation.matrix);
+  try {
+    cv.warpAffine(src, dst, matrix, new cv.Size(rotation.width, rotation.height), cv.INTER_LINEAR, cv.BORDER_CONSTANT, white(cv));
+    return rgbFromMat(dst);
+  } finally {
+    src.delete();
+    dst.delete();
+    matrix.delete();
+  }
+}
+
+/**
+ * libvips' affine. Its output window is the rounded bounding box of the corners (0,0)…(w,h) under
+ * the linear part alone; the translation moves the content within that fixed window. So only the
+ * translation's fraction goes to libvips, and its output is pasted onto a JS-owned white canvas
+ * at the window's offset plus the translation's whole pixels.
+ */
+async function rotateWithSharp(image: RgbImage, rotation: Rotation): Promise<RgbImage> {
+  const { width, height } = image;
+  const [a, b, c, d, e, f] = rotation.matrix;
+  const { data, info } = await sharp(image.pixels, { raw: { width, height, channels: 3 } })
+    .affine([[a, b], [d, e]], { odx: c - Math.round(c), ody: f - Math.round(f), background: '#ffffff', interpolator: sharp.interpolators.bilinear })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const corners = [[0, 0], [width, 0], [0, height], [width, height]];
+  const left = Math.round(c) + Math.round(Math.min(...corners.map(([x, y]) => a * x + b * y)));
+  const top = Math.round(f) + Math.round(Math.min(...corners.map(([x, y]) => d * x + e * y)));
+  const canvas = whiteImage(rotation.width, rotation.height);
+  paste(canvas, { width: info.width, height: info.height, pixels: data }, left, top);
+  return canvas;
+}

@@ -1,0 +1,159 @@
+import type { TextLine } from '../types';
+import { RgbImage } from './image';
+import { loadOpenCv, matFromRgb, rgbFromMat, white } from './opencv';
+import { Point, ThinPlateSpline, evaluateThinPlateSpline, fitThinPlateSpline } from './thinPlateSpline';
+
+/**
+ * A page dewarp: a thin-plate spline that moves points sampled along each detected (curved) text
+ * line onto that line's straight target, with the frame's corners held in place.
+ */
+export interface DewarpPlan {
+  width: number;
+  height: number;
+  /** Control points used (the line samples plus the four corners); 0 when there is nothing to do. */
+  controlPoints: number;
+  /** Output → source (what remap samples); null: the dewarp is the identity. */
+  inverse: ThinPlateSpline | null;
+  /** Source → output (for carrying points into the dewarped frame); null with `inverse`. */
+  forward: ThinPlateSpline | null;
+}
+
+export interface DewarpOptions {
+  /** Control points at most, corners included (the solve is O(n³)). */
+  maxControlPoints?: number;
+  /** The spline's smoothing λ (normalised units): absorbs jitter in the detected paths. */
+  smoothing?: number;
+}
+
+const DEFAULTS: Required<DewarpOptions> = { maxControlPoints: 200, smoothing: 1e-5 };
+
+/** Lengths of the polyline's segments and their sum. */
+function arcLengths(points: ReadonlyArray<readonly [number, number]>): { cumulative: number[]; total: number } {
+  const cumulative = [0];
+  for (let i = 1; i < points.length; i++) {
+    cumulative.push(cumulative[i - 1] + Math.hypot(points[i][0] - points[i - 1][0], points[i][1] - points[i - 1][1]));
+  }
+  return { cumulative, total: cumulative[cumulative.length - 1] };
+}
+
+/** `count` points evenly spaced by arc length along a polyline, ends included. */
+function resample(points: ReadonlyArray<readonly [number, number]>, count: number): Point[] {
+  const { cumulative, total } = arcLengths(points);
+  const out: Point[] = [];
+  let segment = 1;
+  for (let i = 0; i < count; i++) {
+    const s = (total * i) / (count - 1);
+    while (segment < points.length - 1 && cumulative[segment] < s) segment++;
+    const span = cumulative[segment] - cumulative[segment - 1];
+    const t = span > 0 ? (s - cumulative[segment - 1]) / span : 0;
+    const [a, b] = [points[segment - 1], points[segment]];
+    out.push([a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])]);
+  }
+  return out;
+}
+
+/**
+ * Control points: samples along each line (longest lines first, spaced so all fit the budget, at
+ * least 3 per line so its bow is seen) and their targets, the same x on the horizontal line at the
+ * samples' mean y. Lines that no longer fit the budget are left out.
+ */
+function lineControlPoints(lines: readonly TextLine[], budget: number): { sources: Point[]; targets: Point[] } {
+  const usable = lines
+    .map((line) => ({ points: line.points, length: line.points.length >= 2 ? arcLengths(line.points).total : 0 }))
+    .filter((line) => line.length > 0)
+    .sort((a, b) => b.length - a.length);
+  const spacing = usable.reduce((s, line) => s + line.length, 0) / budget;
+  const sources: Point[] = [];
+  const targets: Point[] = [];
+  for (const line of usable) {
+    const count = Math.max(3, Math.floor(line.length / spacing) + 1);
+    if (sources.length + count > budget) break;
+    const samples = resample(line.points, count);
+    const meanY = samples.reduce((s, p) => s + p[1], 0) / count;
+    for (const p of samples) {
+      sources.push(p);
+      targets.push([p[0], meanY]);
+    }
+  }
+  return { sources, targets };
+}
+
+/**
+ * Plans the dewarp of a `width`×`height` frame from its detected text lines (frame coordinates).
+ * Straight lines give the identity; no usable line gives `inverse: null`.
+ */
+export function planDewarp(lines: readonly TextLine[], width: number, height: number, options: DewarpOptions = {}): DewarpPlan {
+  const { maxControlPoints, smoothing } = { ...DEFAULTS, ...options };
+  const corners: Point[] = [[0, 0], [width - 1, 0], [0, height - 1], [width - 1, height - 1]];
+  const { sources, targets } = lineControlPoints(lines, maxControlPoints - corners.length);
+  if (sources.length === 0) return { width, height, controlPoints: 0, inverse: null, forward: null };
+  const from = [...sources, ...corners];
+  const to = [...targets, ...corners];
+  return {
+    width,
+    height,
+    controlPoints: from.length,
+    inverse: fitThinPlateSpline(to, from, smoothing),
+    forward: fitThinPlateSpline(from, to, smoothing),
+  };
+}
+
+/** Where a source point lands in the dewarped frame. */
+export function dewarpPoint(plan: DewarpPlan, point: readonly [number, number]): Point {
+  return plan.forward ? evaluateThinPlateSpline(plan.forward, point) : [point[0], point[1]];
+}
+
+/**
+ * The source coordinate of every output pixel, written into `mapX`/`mapY` (width × height each):
+ * the inverse spline evaluated every `step` pixels, bilinear in between.
+ */
+function fillInverseMaps(spline: ThinPlateSpline, width: number, height: number, step: number, mapX: Float32Array, mapY: Float32Array): void {
+  const cols = Math.max(2, Math.ceil((width - 1) / step) + 1);
+  const rows = Math.max(2, Math.ceil((height - 1) / step) + 1);
+  const gridX = new Float64Array(cols * rows);
+  const gridY = new Float64Array(cols * rows);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const [sx, sy] = evaluateThinPlateSpline(spline, [c * step, r * step]);
+      gridX[r * cols + c] = sx;
+      gridY[r * cols + c] = sy;
+    }
+  }
+  for (let y = 0; y < height; y++) {
+    const r = Math.min(rows - 2, Math.floor(y / step));
+    const fy = y / step - r;
+    for (let x = 0; x < width; x++) {
+      const c = Math.min(cols - 2, Math.floor(x / step));
+      const fx = x / step - c;
+      const i = r * cols + c;
+      const w00 = (1 - fx) * (1 - fy);
+      const w01 = fx * (1 - fy);
+      const w10 = (1 - fx) * fy;
+      const w11 = fx * fy;
+      mapX[y * width + x] = w00 * gridX[i] + w01 * gridX[i + 1] + w10 * gridX[i + cols] + w11 * gridX[i + cols + 1];
+      mapY[y * width + x] = w00 * gridY[i] + w01 * gridY[i + 1] + w10 * gridY[i + cols] + w11 * gridY[i + cols + 1];
+    }
+  }
+}
+
+/**
+ * Applies a dewarp to an image of the plan's size (bilinear, white outside); the inverse spline is
+ * evaluated every `gridStep` pixels and interpolated in between.
+ */
+export async function dewarpImage(image: RgbImage, plan: DewarpPlan, gridStep = 16): Promise<RgbImage> {
+  const { width, height } = plan;
+  if (image.width !== width || image.height !== height) throw new Error(`dewarp: planned for ${width}×${height}, got ${image.width}×${image.height}`);
+  if (!plan.inverse) return { width, height, pixels: image.pixels.slice(0, width * height * 3) };
+  const { cv } = await loadOpenCv();
+  const src = matFromRgb(cv, image);
+  const mapX = new cv.Mat(height, width, cv.CV_32FC1);
+  const mapY = new cv.Mat(height, width, cv.CV_32FC1);
+  const dst = new cv.Mat();
+  try {
+    fillInverseMaps(plan.inverse, width, height, gridStep, mapX.data32F, mapY.data32F);
+    cv.remap(src, dst, mapX, mapY, cv.INTER_LINEAR, cv.BORDER_CONSTANT, white(cv));
+    return rgbFromMat(dst);
+  } finally {
+    for (const mat of [src, mapX, mapY, dst]) mat.delete();
+  }
+}
