@@ -1,0 +1,66 @@
+import sharp, { type Metadata } from 'sharp';
+import type { DecodedFrame } from '../types';
+import { tilePatches, type PatchLayout } from './tile';
+
+export interface DecodeOptions {
+  analysisMaxSide: number;
+  maxInputPixels: number;
+  layout: PatchLayout;
+}
+
+export type DecodeOutcome = { frame: DecodedFrame; error?: undefined } | { frame?: undefined; error: string };
+
+const FORMATS = new Set(['jpeg', 'png', 'tiff', 'webp']);
+
+/** The first line of an error's message. */
+const firstLine = (err: unknown) => String((err as Error)?.message ?? err).split('\n')[0];
+
+/**
+ * Decodes JPEG, PNG, TIFF or WebP bytes to an analysis-scale frame: EXIF orientation applied,
+ * alpha flattened onto white, any colour space or bit depth (grey, CMYK, 16-bit) converted to 8-bit
+ * sRGB, longest side at most `analysisMaxSide`, then tiled into model patches. The pixel and patch
+ * buffers are JS-allocated and own their ArrayBuffers, so they can be transferred between threads.
+ * Never throws: a bad input comes back as `{ error }` with a message that says what was wrong.
+ */
+export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Promise<DecodeOutcome> {
+  if (bytes.length === 0) return { error: 'empty file (0 bytes)' };
+  let meta: Metadata;
+  try {
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch (err) {
+    return { error: `not a readable image: ${firstLine(err)}` };
+  }
+  if (!meta.format || !FORMATS.has(meta.format)) return { error: `unsupported image format ${meta.format ?? 'unknown'} (expected JPEG, PNG, TIFF or WebP)` };
+  const { width = 0, height = 0 } = meta;
+  if (width * height > options.maxInputPixels) {
+    return { error: `image too large: ${width}×${height} = ${width * height} pixels, over the limit of ${options.maxInputPixels}` };
+  }
+  try {
+    const side = options.analysisMaxSide;
+    const { data, info } = await sharp(bytes, { limitInputPixels: options.maxInputPixels, failOn: 'error' })
+      .rotate()
+      .resize({ width: side, height: side, fit: 'inside', withoutEnlargement: true })
+      .flatten({ background: '#ffffff' })
+      .toColourspace('srgb')
+      .removeAlpha()
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) return { error: `decoded to ${info.channels} channels, expected 3` };
+    const pixels = new Uint8Array(new ArrayBuffer(data.length));
+    pixels.set(data);
+    const swapped = (meta.orientation ?? 1) >= 5;
+    return {
+      frame: {
+        width: info.width,
+        height: info.height,
+        channels: 3,
+        pixels,
+        sourceWidth: swapped ? height : width,
+        sourceHeight: swapped ? width : height,
+        patches: tilePatches(pixels, info.width, info.height, options.layout),
+      },
+    };
+  } catch (err) {
+    return { error: `corrupt or truncated ${meta.format} image: ${firstLine(err)}` };
+  }
+}

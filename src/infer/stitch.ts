@@ -1,0 +1,40 @@
+/** Grid geometry of a frame's patches (as in `PatchSet`). */
+export interface PatchGrid {
+  size: number;
+  stride: number;
+  cols: number;
+  rows: number;
+}
+
+/** For each frame coordinate along one axis, the patch that owns it and the offset inside it. */
+function owners(side: number, size: number, stride: number, count: number): { patch: Int32Array; offset: Int32Array } {
+  const patch = new Int32Array(side);
+  const offset = new Int32Array(side);
+  const half = (size - stride) / 2;
+  for (let x = 0; x < side; x++) {
+    // The overlap between neighbours is split down its middle.
+    const q = Math.max(0, Math.min(count - 1, Math.floor((x - half) / stride)));
+    patch[x] = q;
+    offset[x] = x - q * stride;
+  }
+  return { patch, offset };
+}
+
+/**
+ * Stitches one-channel patch maps (patch after patch, each size×size, row-major grid) into a map of
+ * the frame's size. Where patches overlap, each pixel comes from the patch whose interior is nearer
+ * (the overlap is cut in half), so no patch edge with its border effects reaches the result.
+ */
+export function stitchPatchMaps(maps: Float32Array, grid: PatchGrid, width: number, height: number): Float32Array {
+  const { size, stride, cols, rows } = grid;
+  const xs = owners(width, size, stride, cols);
+  const ys = owners(height, size, stride, rows);
+  const out = new Float32Array(width * height);
+  const plane = size * size;
+  for (let y = 0; y < height; y++) {
+    const rowBase = ys.patch[y] * cols;
+    const inner = ys.offset[y] * size;
+    for (let x = 0; x < width; x++) out[y * width + x] = maps[(rowBase + xs.patch[x]) * plane + inner + xs.offset[x]];
+  }
+  return out;
+}

@@ -1,0 +1,93 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PipelineConfig } from '../config';
+import type { PatchLayout } from '../decode/tile';
+import { packageRoot } from '../workerFile';
+import { TINY_INPUT, TINY_OUTPUT, tinyModelPath } from './tinyModel';
+import type { SummaryOptions } from './summarizers';
+
+/**
+ * How to plug an ONNX model into the pipeline. Plain data, so it travels to worker threads.
+ *
+ * The model takes `[N, 3, size, size]` float32 patches laid out by `layout` on input `inputName`
+ * and returns one map per patch at patch resolution, `[N, 1, size, size]`, on `outputName`. The
+ * inference worker stitches a frame's patch maps into one map of the frame's size and calls the
+ * summarizer (`module`'s export `exportName`, a {@link Summarizer}) with it, off the main thread.
+ */
+export interface ModelAdapter {
+  name: string;
+  modelPath: string;
+  /** sha256 (hex) of the model file; the worker refuses a file that does not match. */
+  sha256: string;
+  inputName: string;
+  outputName: string;
+  layout: PatchLayout;
+  summarizer: { module: string; exportName: string; options: SummaryOptions };
+}
+
+/** ImageNet channel statistics (PP-OCR's detector normalisation). */
+const IMAGENET: Pick<PatchLayout, 'mean' | 'std'> = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+const MODELS = join(packageRoot, 'node_modules', '@gutenye', 'ocr-models', 'assets');
+/** The compiled summarizers module, loaded by the inference workers. */
+const SUMMARIZERS = join(packageRoot, 'dist', 'src', 'model', 'summarizers.js');
+
+/** The layout of patches of `patchSize` with `patchOverlap`, ImageNet-normalised. */
+export function imagenetLayout(cfg: Pick<PipelineConfig, 'patchSize' | 'patchOverlap'>): PatchLayout {
+  return { patchSize: cfg.patchSize, overlap: cfg.patchOverlap, ...IMAGENET };
+}
+
+/** sha256 of a file, hex. */
+export function fileSha256(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/**
+ * The default model: PP-OCRv4 text detector (input `x`, output `sigmoid_0.tmp_0` = text
+ * probability), summarized into text lines, with the PP-OCR direction classifier
+ * (`ch_ppocr_mobile_v2.0_cls_infer.onnx`) telling upright from upside-down lines.
+ * Patch sizes should be multiples of 32 (the detector's stride).
+ */
+export function defaultAdapter(cfg: Pick<PipelineConfig, 'patchSize' | 'patchOverlap'>): ModelAdapter {
+  const modelPath = join(MODELS, 'ch_PP-OCRv4_det_infer.onnx');
+  return {
+    name: 'ppocr-v4-det',
+    modelPath,
+    sha256: fileSha256(modelPath),
+    inputName: 'x',
+    outputName: 'sigmoid_0.tmp_0',
+    layout: imagenetLayout(cfg),
+    summarizer: { module: SUMMARIZERS, exportName: 'summarizeTextPage', options: { classifierPath: join(MODELS, 'ch_ppocr_mobile_v2.0_cls_infer.onnx') } },
+  };
+}
+
+/** The tiny generated ink detector (see `tinyModel.ts`), summarized by line geometry only. */
+export function tinyAdapter(cfg: Pick<PipelineConfig, 'patchSize' | 'patchOverlap'>): ModelAdapter {
+  const modelPath = tinyModelPath();
+  return {
+    name: 'tiny-ink',
+    modelPath,
+    sha256: fileSha256(modelPath),
+    inputName: TINY_INPUT,
+    outputName: TINY_OUTPUT,
+    layout: imagenetLayout(cfg),
+    summarizer: { module: SUMMARIZERS, exportName: 'summarizeTextGeometry', options: {} },
+  };
+}
+
+/**
+ * A text-probability model of your own (`cfg.model`), with the default's contract: one float32
+ * input `[N,3,H,W]` (ImageNet-normalised) and one `[N,1,H,W]` probability output, summarized by line
+ * geometry. Pass the names if the model has more than one input or output.
+ */
+export function customAdapter(cfg: Pick<PipelineConfig, 'patchSize' | 'patchOverlap'>, modelPath: string, names: { input: string; output: string }): ModelAdapter {
+  return {
+    name: modelPath,
+    modelPath,
+    sha256: fileSha256(modelPath),
+    inputName: names.input,
+    outputName: names.output,
+    layout: imagenetLayout(cfg),
+    summarizer: { module: SUMMARIZERS, exportName: 'summarizeTextGeometry', options: {} },
+  };
+}

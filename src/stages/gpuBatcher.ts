@@ -1,0 +1,181 @@
+import Piscina from 'piscina';
+import { Observable, catchError, connect, defer, filter, from, map, merge, mergeMap, of, range, tap } from 'rxjs';
+import { Credits, StageStats, microBatch, piscinaRunner, poolMap, releaseCredit, weightedMerge } from '../../operators';
+import type { PipelineConfig } from '../config';
+import type { ModelAdapter } from '../model/adapter';
+import { BatchFill } from '../infer/batchFill';
+import { shapeFor } from '../infer/batchShapes';
+import { buffersOf } from '../infer/transfer';
+import { failed, type PageWork } from '../types';
+import { workerFile } from '../workerFile';
+import type { BatchResult, BatchTask, InferWorkerData, PrepareResult, SummarizeResult, SummarizeTask } from '../workers/infer';
+
+/** Counters of the batcher's parts; all optional. */
+export interface BatcherStats {
+  /** The weighted merge of the two lanes (slots in use, per-lane counts). */
+  merge?: StageStats;
+  /** Patches waiting for a batch to fill. */
+  batch?: StageStats;
+  /** Batches running on the inference threads. */
+  infer?: StageStats;
+  /** Frames being stitched and summarized. */
+  summarize?: StageStats;
+  fill?: BatchFill;
+}
+
+/** A frame inside the batcher: its patch maps fill in as batches come back. */
+interface FrameJob {
+  work: PageWork & { frame: NonNullable<PageWork['frame']> };
+  maps: Float32Array;
+  pending: number;
+  /** The frame's share of its batches' run time. */
+  inferMs: number;
+  /** Set when a batch holding one of its patches failed. */
+  error?: string;
+}
+
+interface PatchRef {
+  job: FrameJob;
+  index: number;
+}
+
+/** A reusable pair of batch buffers (input patches and output maps). */
+interface BatchBuffers {
+  input: Float32Array;
+  output: Float32Array;
+}
+
+/**
+ * Runs the model over pages: frames from two lanes (reprocess first, by weight) are admitted into
+ * `cfg.batcherSlots` slots, their patches packed into micro-batches that mix frames, each batch run
+ * as one `session.run` on a pool of inference threads, and each frame, once all its patches are
+ * back, stitched and summarized on the same threads. Error items pass straight through.
+ *
+ * Device: `cfg.device` `cpu` (default); `cuda` fails `create()` if the CUDA provider cannot load;
+ * `auto` falls back to the CPU with one warning. See `openSession` for installing the provider.
+ */
+export class GpuBatcher {
+  private readonly free: BatchBuffers[] = [];
+  private readonly patchLength: number;
+  private readonly mapLength: number;
+
+  private constructor(
+    private readonly cfg: PipelineConfig,
+    private readonly pool: Piscina,
+    readonly device: 'cpu' | 'cuda',
+    adapter: ModelAdapter,
+  ) {
+    const size = adapter.layout.patchSize;
+    this.patchLength = 3 * size * size;
+    this.mapLength = size * size;
+  }
+
+  /** Starts the inference threads, opens and warms up a session on each, and settles the device. */
+  static async create(cfg: PipelineConfig, adapter: ModelAdapter): Promise<GpuBatcher> {
+    const workerData: InferWorkerData = { adapter, device: cfg.device, threads: cfg.inferThreads, batchSize: cfg.batchSize };
+    const pool = new Piscina({ filename: workerFile('infer'), minThreads: cfg.inferWorkers, maxThreads: cfg.inferWorkers, idleTimeout: Infinity, workerData });
+    try {
+      const prepared: PrepareResult[] = await Promise.all(Array.from({ length: cfg.inferWorkers }, () => pool.run(null, { name: 'prepare' })));
+      const fallback = prepared.find((p) => p.fallback)?.fallback;
+      if (fallback) console.warn(`rxvolume: device auto: ${fallback}; running on the CPU`);
+      return new GpuBatcher(cfg, pool, prepared[0].device, adapter);
+    } catch (err) {
+      await pool.destroy();
+      throw err;
+    }
+  }
+
+  /** Every page of both lanes, once, with `summary` set (or its error), in completion order. */
+  run(initial$: Observable<PageWork>, reprocess$: Observable<PageWork>, stats: BatcherStats = {}): Observable<PageWork> {
+    const { cfg } = this;
+    return defer(() => {
+      const slots = new Credits(cfg.batcherSlots, 'batcher');
+      const lanes = [
+        { source: reprocess$, weight: cfg.reprocessWeight, name: 'reprocess' },
+        { source: initial$, weight: cfg.initialWeight, name: 'initial' },
+      ];
+      return weightedMerge(lanes, { credits: slots, stats: stats.merge }).pipe(
+        map((work) => (work.error || work.frame ? work : failed(work, 'no decoded frame reached the model'))),
+        connect((admitted) =>
+          merge(
+            admitted.pipe(filter((work) => !!work.error)),
+            admitted.pipe(
+              filter((work): work is FrameJob['work'] => !work.error),
+              mergeMap((work) => this.patchesOf(work)),
+              microBatch<PatchRef>({ maxSize: cfg.batchSize, maxWaitMs: cfg.batchMaxWaitMs, stats: stats.batch }),
+              poolMap((batch: PatchRef[]) => this.runBatch(batch, stats.fill), { concurrency: cfg.inferWorkers, stats: stats.infer }),
+              mergeMap((done) => from(done)),
+              poolMap((job: FrameJob) => this.summarize(job), { concurrency: cfg.inferWorkers, stats: stats.summarize }),
+            ),
+          ),
+        ),
+        releaseCredit(slots),
+      );
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+
+  private patchesOf(work: FrameJob['work']): Observable<PatchRef> {
+    const { count } = work.frame.patches;
+    const job: FrameJob = { work, maps: new Float32Array(count * this.mapLength), pending: count, inferMs: 0 };
+    return range(0, count).pipe(map((index) => ({ job, index })));
+  }
+
+  /** Packs a batch into reusable buffers, runs it, scatters the maps back; emits the frames it completed. */
+  private runBatch(batch: PatchRef[], fill?: BatchFill): Observable<FrameJob[]> {
+    const { patchLength, mapLength } = this;
+    const buffers = this.free.pop() ?? {
+      input: new Float32Array(this.cfg.batchSize * patchLength),
+      output: new Float32Array(this.cfg.batchSize * mapLength),
+    };
+    batch.forEach(({ job, index }, k) => {
+      buffers.input.set(job.work.frame.patches.data.subarray(index * patchLength, (index + 1) * patchLength), k * patchLength);
+    });
+    const task: BatchTask = { ...buffers, count: batch.length, shape: shapeFor(batch.length, this.cfg.batchSize) };
+    fill?.record(batch.length, new Set(batch.map((p) => p.job)).size);
+    const run = piscinaRunner<BatchTask, BatchResult>(this.pool, { name: 'runBatch', transfer: (t) => buffersOf(t.input, t.output) });
+    return from(run(task)).pipe(
+      tap((result) => this.free.push({ input: result.input, output: result.output })),
+      map((result) => {
+        const completed: FrameJob[] = [];
+        batch.forEach(({ job, index }, k) => {
+          job.maps.set(result.output.subarray(k * mapLength, (k + 1) * mapLength), index * mapLength);
+          job.inferMs += result.ms / batch.length;
+          if (--job.pending === 0) completed.push(job);
+        });
+        return completed;
+      }),
+      // A failed run fails the frames it held (their buffers went with the task; new ones replace them).
+      catchError((err: Error) => {
+        const completed: FrameJob[] = [];
+        for (const { job } of batch) {
+          job.error ??= `inference failed: ${err.message}`;
+          if (--job.pending === 0) completed.push(job);
+        }
+        return of(completed);
+      }),
+    );
+  }
+
+  /** Stitches and summarizes a completed frame on an inference thread. */
+  private summarize(job: FrameJob): Observable<PageWork> {
+    const { work, maps } = job;
+    if (job.error) return of(failed(work, job.error));
+    const { frame } = work;
+    const task: SummarizeTask = { maps, grid: frame.patches, width: frame.width, height: frame.height, pixels: frame.pixels };
+    const run = piscinaRunner<SummarizeTask, SummarizeResult>(this.pool, { name: 'summarize', transfer: (t) => buffersOf(t.maps, t.pixels) });
+    return from(run(task)).pipe(
+      map(({ summary, pixels, ms }) => ({
+        ...work,
+        frame: { ...frame, pixels },
+        summary,
+        first: work.pass === 1 ? summary : work.first,
+        timings: { ...work.timings, inferMs: work.timings.inferMs + job.inferMs + ms },
+      })),
+      catchError((err: Error) => of(failed(work, `summarizing the page failed: ${err.message}`))),
+    );
+  }
+}

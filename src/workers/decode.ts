@@ -1,0 +1,25 @@
+import sharp from 'sharp';
+import { decodeImage, type DecodeOptions, type DecodeOutcome } from '../decode/decodeImage';
+import { buffersOf, moveWith } from '../infer/transfer';
+
+/**
+ * Decode worker. Each piscina thread decodes one image at a time; libvips gets one thread per
+ * worker (the pool is the parallelism) and no operation cache (every image is new).
+ */
+sharp.concurrency(1);
+sharp.cache(false);
+
+export interface DecodeTask extends DecodeOptions {
+  bytes: Uint8Array;
+}
+
+export type DecodeResult = DecodeOutcome & { ms: number };
+
+/** Decodes one image; the frame's pixel and patch buffers are moved back, not copied. */
+export async function decode(task: DecodeTask): Promise<DecodeResult> {
+  const start = performance.now();
+  const outcome = await decodeImage(task.bytes, task);
+  const ms = performance.now() - start;
+  if (!outcome.frame) return { error: outcome.error, ms };
+  return moveWith({ frame: outcome.frame, ms }, buffersOf(outcome.frame.pixels, outcome.frame.patches.data));
+}

@@ -1,0 +1,112 @@
+import Piscina from 'piscina';
+import * as ort from 'onnxruntime-node';
+import { threadId } from 'node:worker_threads';
+import type { ModelAdapter } from '../model/adapter';
+import type { Summarizer } from '../model/summarizers';
+import type { PageSummary } from '../types';
+import { batchShapes } from '../infer/batchShapes';
+import { openSession, type OpenSession } from '../infer/session';
+import { stitchPatchMaps, type PatchGrid } from '../infer/stitch';
+import { buffersOf, moveWith } from '../infer/transfer';
+
+/**
+ * Inference worker: one ONNX session per thread (opened and warmed up on first use) that runs
+ * micro-batches of patches, and the adapter's summarizer that turns a frame's patch maps into a
+ * PageSummary. Buffers come in transferred and go back transferred, so the caller reuses them.
+ */
+export interface InferWorkerData {
+  adapter: ModelAdapter;
+  device: 'cpu' | 'cuda' | 'auto';
+  threads: number;
+  batchSize: number;
+}
+
+export interface BatchTask {
+  /** batchSize patches' room; the first `count` patches are filled. */
+  input: Float32Array;
+  /** batchSize patch maps' room; the first `count` are written. */
+  output: Float32Array;
+  count: number;
+  /** The batch size to run (count padded up to a warmed-up shape). */
+  shape: number;
+}
+
+export interface BatchResult {
+  input: Float32Array;
+  output: Float32Array;
+  ms: number;
+}
+
+export interface SummarizeTask {
+  maps: Float32Array;
+  grid: PatchGrid;
+  width: number;
+  height: number;
+  pixels: Uint8Array;
+}
+
+export interface SummarizeResult {
+  summary: PageSummary;
+  pixels: Uint8Array;
+  ms: number;
+}
+
+export interface PrepareResult {
+  threadId: number;
+  device: 'cpu' | 'cuda';
+  fallback?: string;
+}
+
+const config = Piscina.workerData as InferWorkerData;
+const size = config.adapter.layout.patchSize;
+let opened: Promise<OpenSession> | undefined;
+let summarizer: Summarizer | undefined;
+
+/** This thread's session, opened once and run once at every batch shape. */
+function session(): Promise<OpenSession> {
+  opened ??= openSession(config.adapter, config.device, config.threads).then(async (open) => {
+    for (const n of batchShapes(config.batchSize)) {
+      const zeros = new ort.Tensor('float32', new Float32Array(n * 3 * size * size), [n, 3, size, size]);
+      await open.session.run({ [config.adapter.inputName]: zeros });
+    }
+    return open;
+  });
+  return opened;
+}
+
+/** Opens and warms up this thread's session; says which device it got. */
+export async function prepare(): Promise<PrepareResult> {
+  const { device, fallback } = await session();
+  return { threadId, device, fallback };
+}
+
+/** Runs one micro-batch. */
+export async function runBatch(task: BatchTask): Promise<BatchResult> {
+  const { session: s } = await session();
+  const start = performance.now();
+  const patch = 3 * size * size;
+  const x = new ort.Tensor('float32', task.input.subarray(0, task.shape * patch), [task.shape, 3, size, size]);
+  const out = await s.run({ [config.adapter.inputName]: x });
+  const maps = out[config.adapter.outputName].data as Float32Array;
+  task.output.set(maps.subarray(0, task.count * size * size));
+  return moveWith({ input: task.input, output: task.output, ms: performance.now() - start }, buffersOf(task.input, task.output));
+}
+
+/** Loads the adapter's summarizer (once per thread). */
+function loadSummarizer(): Summarizer {
+  if (!summarizer) {
+    const { module, exportName } = config.adapter.summarizer;
+    const loaded = require(module)[exportName] as Summarizer | undefined;
+    if (typeof loaded !== 'function') throw new Error(`summarizer ${exportName} not found in ${module}`);
+    summarizer = loaded;
+  }
+  return summarizer;
+}
+
+/** Stitches a frame's patch maps and summarizes the page. */
+export async function summarize(task: SummarizeTask): Promise<SummarizeResult> {
+  const start = performance.now();
+  const prob = stitchPatchMaps(task.maps, task.grid, task.width, task.height);
+  const summary = await loadSummarizer()({ prob, width: task.width, height: task.height, pixels: task.pixels }, config.adapter.summarizer.options);
+  return moveWith({ summary, pixels: task.pixels, ms: performance.now() - start }, buffersOf(task.pixels));
+}
