@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import type { TextLine } from '../types';
 import { RgbImage, paste, whiteImage } from './image';
 import { loadOpenCv, matFromRgb, rgbFromMat, white } from './opencv';
 
@@ -47,7 +48,7 @@ export function planRotation(width: number, height: number, rotateDeg: number, m
   const canvasWidth = Math.max(1, Math.ceil(boxWidth * scale - 1e-9));
   const canvasHeight = Math.max(1, Math.ceil(boxHeight * scale - 1e-9));
   // Counter-clockwise on screen (y down): x' = cos·x + sin·y, y' = −sin·x + cos·y, centre to centre.
-  const [a, b, d, e] = [scale * cos, scale * sin, -scale * sin, scale * cos];
+  const [a, b, d, e] = [scale * cos, scale * sin, -scale * sin || 0, scale * cos];
   const [cx, cy] = [(width - 1) / 2, (height - 1) / 2];
   const [ox, oy] = [(canvasWidth - 1) / 2, (canvasHeight - 1) / 2];
   return { width: canvasWidth, height: canvasHeight, matrix: [a, b, ox - a * cx - b * cy, d, e, oy - d * cx - e * cy] };
@@ -63,6 +64,19 @@ export function isIdentityRotation(rotation: Rotation, width: number, height: nu
 export function rotatePoint(rotation: Rotation, [x, y]: readonly [number, number]): [number, number] {
   const [a, b, c, d, e, f] = rotation.matrix;
   return [a * x + b * y + c, d * x + e * y + f];
+}
+
+/** Text lines carried onto the rotated canvas: paths mapped, sizes scaled, angles turned. */
+export function rotateTextLines(rotation: Rotation, lines: readonly TextLine[]): TextLine[] {
+  const [a, b] = rotation.matrix;
+  const scale = Math.hypot(a, b);
+  const turnDeg = (Math.atan2(b, a) * 180) / Math.PI;
+  return lines.map((line) => ({
+    points: line.points.map((p) => rotatePoint(rotation, p)),
+    height: line.height * scale,
+    angleDeg: line.angleDeg - turnDeg,
+    curvaturePx: line.curvaturePx * scale,
+  }));
 }
 
 /** Rotates `image` as `rotation` says (bilinear, white outside), on the chosen backend. */
@@ -87,22 +101,31 @@ async function rotateWithOpenCv(image: RgbImage, rotation: Rotation): Promise<Rg
 }
 
 /**
- * libvips' affine. Its output window is the rounded bounding box of the corners (0,0)…(w,h) under
- * the linear part alone; the translation moves the content within that fixed window. So only the
- * translation's fraction goes to libvips, and its output is pasted onto a JS-owned white canvas
- * at the window's offset plus the translation's whole pixels.
+ * libvips' affine. Its output window is fixed by the linear part alone (the rounded bounding box of
+ * the corners (0,0)…(w,h)), the translation moves the content within it, and it samples at pixel
+ * indices, so a whole-pixel shift `s` puts the content's first pixel centre on the window's first
+ * row and column. libvips gets the translation's fraction plus that shift; its output is pasted
+ * onto a JS-owned white canvas at the offset that leaves every pixel where the rotation puts it.
  */
 async function rotateWithSharp(image: RgbImage, rotation: Rotation): Promise<RgbImage> {
   const { width, height } = image;
   const [a, b, c, d, e, f] = rotation.matrix;
+  const along = (p: number, q: number, corners: number[][]) => Math.min(...corners.map(([x, y]) => p * x + q * y));
+  const window = [[0, 0], [width, 0], [0, height], [width, height]];
+  const content = [[0, 0], [width - 1, 0], [0, height - 1], [width - 1, height - 1]];
+  const [left, top] = [Math.round(along(a, b, window)), Math.round(along(d, e, window))];
+  const shiftX = Math.round(left - (along(a, b, content) + c - Math.round(c)));
+  const shiftY = Math.round(top - (along(d, e, content) + f - Math.round(f)));
   const { data, info } = await sharp(image.pixels, { raw: { width, height, channels: 3 } })
-    .affine([[a, b], [d, e]], { odx: c - Math.round(c), ody: f - Math.round(f), background: '#ffffff', interpolator: sharp.interpolators.bilinear })
+    .affine([[a, b], [d, e]], {
+      odx: c - Math.round(c) + shiftX,
+      ody: f - Math.round(f) + shiftY,
+      background: '#ffffff',
+      interpolator: sharp.interpolators.bilinear,
+    })
     .raw()
     .toBuffer({ resolveWithObject: true });
-  const corners = [[0, 0], [width, 0], [0, height], [width, height]];
-  const left = Math.round(c) + Math.round(Math.min(...corners.map(([x, y]) => a * x + b * y)));
-  const top = Math.round(f) + Math.round(Math.min(...corners.map(([x, y]) => d * x + e * y)));
   const canvas = whiteImage(rotation.width, rotation.height);
-  paste(canvas, { width: info.width, height: info.height, pixels: data }, left, top);
+  paste(canvas, { width: info.width, height: info.height, pixels: data }, Math.round(c) - shiftX + left, Math.round(f) - shiftY + top);
   return canvas;
 }

@@ -62,7 +62,8 @@ function lineControlPoints(lines: readonly TextLine[], budget: number): { source
     .map((line) => ({ points: line.points, length: line.points.length >= 2 ? arcLengths(line.points).total : 0 }))
     .filter((line) => line.length > 0)
     .sort((a, b) => b.length - a.length);
-  const spacing = usable.reduce((s, line) => s + line.length, 0) / budget;
+  // Spaced so that floor(length / spacing) + 1 samples per line add up to at most the budget.
+  const spacing = usable.reduce((s, line) => s + line.length, 0) / Math.max(1, budget - usable.length);
   const sources: Point[] = [];
   const targets: Point[] = [];
   for (const line of usable) {
