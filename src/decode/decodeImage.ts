@@ -12,8 +12,8 @@ export type DecodeOutcome = { frame: DecodedFrame; error?: undefined } | { frame
 
 const FORMATS = new Set(['jpeg', 'png', 'tiff', 'webp']);
 
-/** The first line of an error's message. */
-const firstLine = (err: unknown) => String((err as Error)?.message ?? err).split('\n')[0];
+/** An error's message on one line. */
+const oneLine = (err: unknown) => String((err as Error)?.message ?? err).replace(/\s+/g, ' ').trim();
 
 /**
  * Decodes JPEG, PNG, TIFF or WebP bytes to an analysis-scale frame: EXIF orientation applied,
@@ -28,7 +28,7 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
   try {
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (err) {
-    return { error: `not a readable image: ${firstLine(err)}` };
+    return { error: `not a readable image: ${oneLine(err)}` };
   }
   if (!meta.format || !FORMATS.has(meta.format)) return { error: `unsupported image format ${meta.format ?? 'unknown'} (expected JPEG, PNG, TIFF or WebP)` };
   const { width = 0, height = 0 } = meta;
@@ -61,6 +61,6 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
       },
     };
   } catch (err) {
-    return { error: `corrupt or truncated ${meta.format} image: ${firstLine(err)}` };
+    return { error: `corrupt or truncated ${meta.format} image: ${oneLine(err)}` };
   }
 }

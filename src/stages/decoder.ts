@@ -1,5 +1,5 @@
 import Piscina from 'piscina';
-import { Observable, OperatorFunction, catchError, from, map, of } from 'rxjs';
+import { Observable, OperatorFunction, catchError, connect, filter, from, map, merge, of } from 'rxjs';
 import { Credits, StageStats, piscinaRunner, poolCapacity, poolMap, releaseCredit, type TaskRunner } from '../../operators';
 import type { PipelineConfig } from '../config';
 import type { PatchLayout } from '../decode/tile';
@@ -34,7 +34,16 @@ export class Decoder {
     });
     return (source) =>
       source.pipe(
-        poolMap((work: PageWork) => (work.error ? of(work) : this.decodeOne(work, run)), { concurrency: poolCapacity(this.pool), stats }),
+        map((work) => (work.error || work.bytes ? work : failed(work, 'no bytes were fetched for this page'))),
+        connect((items) =>
+          merge(
+            items.pipe(filter((work) => !!work.error)),
+            items.pipe(
+              filter((work) => !work.error),
+              poolMap((work: PageWork) => this.decodeOne(work, run), { concurrency: poolCapacity(this.pool), stats }),
+            ),
+          ),
+        ),
         releaseCredit(fetched),
       );
   }
@@ -45,8 +54,7 @@ export class Decoder {
 
   private decodeOne(work: PageWork, run: TaskRunner<DecodeTask, DecodeResult>): Observable<PageWork> {
     const { bytes, ...rest } = work;
-    if (!bytes) return of(failed(work, 'no bytes were fetched for this page'));
-    const task: DecodeTask = { bytes, analysisMaxSide: this.cfg.analysisMaxSide, maxInputPixels: this.cfg.maxInputPixels, layout: this.layout };
+    const task: DecodeTask = { bytes: bytes as Uint8Array, analysisMaxSide: this.cfg.analysisMaxSide, maxInputPixels: this.cfg.maxInputPixels, layout: this.layout };
     return from(run(task)).pipe(
       map((result) => {
         const timings = { ...work.timings, decodeMs: work.timings.decodeMs + result.ms };

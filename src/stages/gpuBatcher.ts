@@ -105,7 +105,15 @@ export class GpuBatcher {
               microBatch<PatchRef>({ maxSize: cfg.batchSize, maxWaitMs: cfg.batchMaxWaitMs, stats: stats.batch }),
               poolMap((batch: PatchRef[]) => this.runBatch(batch, stats.fill), { concurrency: cfg.inferWorkers, stats: stats.infer }),
               mergeMap((done) => from(done)),
-              poolMap((job: FrameJob) => this.summarize(job), { concurrency: cfg.inferWorkers, stats: stats.summarize }),
+              connect((jobs) =>
+                merge(
+                  jobs.pipe(filter((job) => !!job.error), map((job) => failed(job.work, job.error as string))),
+                  jobs.pipe(
+                    filter((job) => !job.error),
+                    poolMap((job: FrameJob) => this.summarize(job), { concurrency: cfg.inferWorkers, stats: stats.summarize }),
+                  ),
+                ),
+              ),
             ),
           ),
         ),
@@ -163,7 +171,6 @@ export class GpuBatcher {
   /** Stitches and summarizes a completed frame on an inference thread. */
   private summarize(job: FrameJob): Observable<PageWork> {
     const { work, maps } = job;
-    if (job.error) return of(failed(work, job.error));
     const { frame } = work;
     const task: SummarizeTask = { maps, grid: frame.patches, width: frame.width, height: frame.height, pixels: frame.pixels };
     const run = piscinaRunner<SummarizeTask, SummarizeResult>(this.pool, { name: 'summarize', transfer: (t) => buffersOf(t.maps, t.pixels) });
