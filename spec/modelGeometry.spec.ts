@@ -1,0 +1,99 @@
+import { stitchPatchMaps } from '../src/infer/stitch';
+import { batchShapes, shapeFor } from '../src/infer/batchShapes';
+import { chordDeviation, estimateSkew, findTextLines, summarizeGeometry } from '../src/model/textlines';
+
+const W = 600;
+const H = 500;
+
+/**
+ * A probability map of text lines: bands 6 px thick, 40 px apart, running at `angleDeg` clockwise
+ * from +x (image y down), each bowed by `bowPx` in the middle, with soft 1 px edges.
+ */
+function linesMap(angleDeg: number, bowPx = 0): Float32Array {
+  const prob = new Float32Array(W * H);
+  const a = (angleDeg * Math.PI) / 180;
+  const [ex, ey] = [Math.cos(a), Math.sin(a)];
+  const [nx, ny] = [-ey, ex];
+  const [cx, cy] = [W / 2, H / 2];
+  for (let y = 0; y < H; y++)
+    for (let x = 0; x < W; x++) {
+      const u = (x - cx) * ex + (y - cy) * ey;
+      if (Math.abs(u) > 180) continue;
+      const v = (x - cx) * nx + (y - cy) * ny + bowPx * Math.cos((Math.PI * u) / 360);
+      const d = Math.abs(v - 40 * Math.round(v / 40));
+      if (Math.abs(v) < 170) prob[y * W + x] = Math.max(0, Math.min(1, 3.5 - d));
+    }
+  return prob;
+}
+
+describe('text-line geometry', () => {
+  it.each([0, 3.7, -12.3, 14.9])('measures the skew of straight lines at %p°', (angle) => {
+    const geometry = findTextLines(linesMap(angle), W, H);
+    expect(geometry.baseOrientation).toBe(0);
+    expect(geometry.lines.length).toBe(9);
+    const { skewDeg, confidence } = estimateSkew(geometry.lines);
+    expect(Math.abs(skewDeg - angle)).toBeLessThan(0.05);
+    expect(confidence).toBeGreaterThan(0.9);
+    for (const { line } of geometry.lines) expect(line.curvaturePx).toBeLessThan(1);
+  });
+
+  it('sees lines running down the page as orientation 90, with the skew of the upright page', () => {
+    // Upright page skewed by +5°, then turned 90° clockwise: lines run at 95°.
+    const summary = summarizeGeometry(findTextLines(linesMap(95), W, H), W, H, false);
+    expect(summary.orientationDeg).toBe(90);
+    expect(summary.skewDeg).toBeCloseTo(5, 1);
+    const { points } = summary.lines[0];
+    expect(points[points.length - 1][1]).toBeGreaterThan(points[0][1]);
+  });
+
+  it('turns the base orientation by 180° and reverses the reading direction when flipped', () => {
+    const geometry = findTextLines(linesMap(2), W, H);
+    const upright = summarizeGeometry(geometry, W, H, false);
+    const flipped = summarizeGeometry(geometry, W, H, true);
+    expect(flipped.orientationDeg).toBe(180);
+    expect(flipped.skewDeg).toBeCloseTo(upright.skewDeg, 10);
+    expect(flipped.lines[0].points[0]).toEqual(upright.lines[0].points[upright.lines[0].points.length - 1]);
+    expect(flipped.lines[0].angleDeg).toBeCloseTo(upright.lines[0].angleDeg - 180, 10);
+  });
+
+  it('measures bowed lines as curved, by about the bow', () => {
+    const summary = summarizeGeometry(findTextLines(linesMap(0, 12), W, H), W, H, false);
+    expect(summary.curvaturePx).toBeGreaterThan(9);
+    expect(summary.curvaturePx).toBeLessThan(14);
+    expect(summary.textCoverage).toBeGreaterThan(0);
+  });
+
+  it('finds no lines and no confidence on an empty map', () => {
+    const summary = summarizeGeometry(findTextLines(new Float32Array(W * H), W, H), W, H, false);
+    expect([summary.textLines, summary.confidence, summary.skewDeg, summary.curvaturePx]).toEqual([0, 0, 0, 0]);
+  });
+
+  it('measures a path’s largest distance from its chord', () => {
+    expect(chordDeviation([[0, 0], [5, 3], [10, 0]])).toBe(3);
+  });
+});
+
+describe('stitchPatchMaps', () => {
+  it('puts a map cut into overlapping patches back together exactly', () => {
+    const [width, height, size, stride] = [23, 17, 8, 6];
+    const map = Float32Array.from({ length: width * height }, (_, i) => i);
+    const cols = Math.ceil((width - size) / stride) + 1;
+    const rows = Math.ceil((height - size) / stride) + 1;
+    const maps = new Float32Array(cols * rows * size * size).fill(-1);
+    for (let r = 0; r < rows; r++)
+      for (let c = 0; c < cols; c++)
+        for (let y = 0; y < size; y++)
+          for (let x = 0; x < size; x++) {
+            const [sx, sy] = [c * stride + x, r * stride + y];
+            if (sx < width && sy < height) maps[(r * cols + c) * size * size + y * size + x] = map[sy * width + sx];
+          }
+    expect(stitchPatchMaps(maps, { size, stride, cols, rows }, width, height)).toEqual(map);
+  });
+});
+
+describe('batch shapes', () => {
+  it('pads partial batches to powers of two up to the batch size', () => {
+    expect(batchShapes(6)).toEqual([1, 2, 4, 6]);
+    expect([1, 2, 3, 5, 6].map((n) => shapeFor(n, 6))).toEqual([1, 2, 4, 6, 6]);
+  });
+});
