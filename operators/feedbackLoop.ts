@@ -62,7 +62,7 @@ export function feedbackLoop<T, R>(
         if (draining) return;
         draining = true;
         try {
-          while (waiting.length > 0 && !subscriber.closed) reentry.next(waiting.shift() as T);
+          while (waiting.length > 0 && reentry.observed && !subscriber.closed) reentry.next(waiting.shift() as T);
         } finally {
           draining = false;
         }
@@ -84,9 +84,16 @@ export function feedbackLoop<T, R>(
         }),
       );
 
+      // Items that re-enter before the body has subscribed to reentry$ wait for it.
+      const reentry$ = new Observable<T>((inner) => {
+        const subscription = reentry.subscribe(inner);
+        drainReentry();
+        return subscription;
+      });
+
       let steps: Observable<LoopStep<T, R>>;
       try {
-        steps = body(initial$, reentry.asObservable());
+        steps = body(initial$, reentry$);
       } catch (err) {
         subscriber.error(err);
         return;

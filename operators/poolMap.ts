@@ -71,11 +71,12 @@ export function poolMap<T, R>(runner: TaskRunner<T, R>, config: PoolMapConfig): 
           stats?.done();
           drain();
         };
-        const task = from(runner(item)).subscribe({
+        let task: Subscription | undefined;
+        task = from(runner(item)).subscribe({
           next: (result) => subscriber.next(result),
           error: (err) => subscriber.error(err),
           complete: () => {
-            tasks.remove(task);
+            if (task) tasks.remove(task);
             finish();
           },
         });

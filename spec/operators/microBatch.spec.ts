@@ -1,0 +1,57 @@
+import { TestScheduler } from 'rxjs/testing';
+import { microBatch } from '../../operators';
+
+describe('microBatch', () => {
+  let testScheduler: TestScheduler;
+  beforeEach(() => {
+    testScheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+  });
+
+  it('emits full batches at once, partial ones after maxWaitMs, the rest on completion', () => {
+    testScheduler.run(({ hot, expectObservable, expectSubscriptions }) => {
+      const source = hot('-a-b-c-d------e-|');
+      const subs = '      ^---------------!';
+      const expected = '  -----x------y---(z|)';
+      const result = source.pipe(microBatch({ maxSize: 3, maxWaitMs: 5, scheduler: testScheduler }));
+      expectObservable(result).toBe(expected, { x: ['a', 'b', 'c'], y: ['d'], z: ['e'] });
+      expectSubscriptions(source.subscriptions).toBe(subs);
+    });
+  });
+
+  it('never emits an empty batch while the source is idle', () => {
+    testScheduler.run(({ hot, expectObservable }) => {
+      const source = hot('-a--------------------b-|');
+      const result = source.pipe(microBatch({ maxSize: 8, maxWaitMs: 3, scheduler: testScheduler }));
+      expectObservable(result).toBe('4ms x 19ms (y|)', { x: ['a'], y: ['b'] });
+    });
+  });
+
+  it('starts the wait with the first item of a batch, not on a free-running clock', () => {
+    testScheduler.run(({ hot, expectObservable }) => {
+      const source = hot('---a-b---c|');
+      const result = source.pipe(microBatch({ maxSize: 10, maxWaitMs: 4, scheduler: testScheduler }));
+      expectObservable(result).toBe('-------x--(y|)', { x: ['a', 'b'], y: ['c'] });
+    });
+  });
+
+  it('drops the partial batch and forwards an error at once', () => {
+    testScheduler.run(({ hot, expectObservable }) => {
+      const source = hot('-a-b-#');
+      const result = source.pipe(microBatch({ maxSize: 3, maxWaitMs: 10, scheduler: testScheduler }));
+      expectObservable(result).toBe('-----#');
+    });
+  });
+
+  it('cancels its pending timer on unsubscribe', () => {
+    testScheduler.run(({ hot, expectObservable, expectSubscriptions }) => {
+      const source = hot('-a-b-----');
+      const result = source.pipe(microBatch({ maxSize: 3, maxWaitMs: 5, scheduler: testScheduler }));
+      expectObservable(result, '^---!').toBe('-----');
+      expectSubscriptions(source.subscriptions).toBe('^---!');
+    });
+  });
+
+  it('rejects maxSize below 1', () => {
+    expect(() => microBatch({ maxSize: 0, maxWaitMs: 1 })).toThrow(/maxSize/);
+  });
+});
