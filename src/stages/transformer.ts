@@ -17,6 +17,12 @@ function linesInFrame(summary: PageSummary | undefined, frame: DecodedFrame): Te
   return summary.lines.map((line) => ({ ...line, points: line.points.map(([x, y]): [number, number] => [x * sx, y * sy]), height: line.height * sy }));
 }
 
+/** An error's message; errors from worker threads may come from another realm, so no `instanceof`. */
+function messageOf(err: unknown): string {
+  const message = (err as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : String(err);
+}
+
 /**
  * Applies each page's correction plan on a pool of `cfg.transformWorkers` OpenCV threads: the
  * page comes back with a new frame (rotated, dewarped, re-tiled, at analysis scale), `pass` + 1
@@ -66,7 +72,7 @@ export class Transformer {
         pass: work.pass + 1,
         timings: { ...work.timings, transformMs: work.timings.transformMs + (performance.now() - started) },
       })),
-      catchError((err: unknown) => of(failed(work, `transform: ${err instanceof Error ? err.message : String(err)}`))),
+      catchError((err: unknown) => of(failed(work, `transform: ${messageOf(err)}`))),
     );
   }
 }

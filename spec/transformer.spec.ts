@@ -1,0 +1,111 @@
+import sharp from 'sharp';
+import { lastValueFrom, of, toArray } from 'rxjs';
+import { StageStats } from '../operators';
+import { resolveConfig } from '../src/config';
+import { PatchLayout, tilePatches } from '../src/decode/tile';
+import { Transformer } from '../src/stages/transformer';
+import { renderSyntheticPage } from '../src/synth/pages';
+import { correctPage } from '../src/transform/correct';
+import { RgbImage } from '../src/transform/image';
+import { pageWork, type DecodedFrame, type PageWork, type TextLine, type TransformPlan } from '../src/types';
+
+// The worker runs from dist/: build first (`npx tsc -p .`; `npm test` does).
+
+const layout: PatchLayout = { patchSize: 128, overlap: 16, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] };
+const cfg = resolveConfig({ input: 'unused', output: 'unused', transformWorkers: 1, analysisMaxSide: 520 });
+
+async function decode(encoded: Buffer): Promise<RgbImage> {
+  const { data, info } = await sharp(encoded).flatten({ background: '#ffffff' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  return { width: info.width, height: info.height, pixels: new Uint8Array(data) };
+}
+
+/** A decoded frame of a copy of `image` (its own buffer, so it can be transferred). */
+function frameOf(image: RgbImage): DecodedFrame {
+  const pixels = image.pixels.slice();
+  return { ...image, pixels, channels: 3, sourceWidth: image.width * 2, sourceHeight: image.height * 2, patches: tilePatches(pixels, image.width, image.height, layout) };
+}
+
+function page(seq: number, fields: Partial<PageWork>): PageWork {
+  return { ...pageWork({ volumeId: 'v', key: `p${seq}.png`, etag: 'e', size: 1, seq }), ...fields };
+}
+
+const sameBytes = (a: ArrayBufferView, b: ArrayBufferView) =>
+  Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
+
+describe('Transformer', () => {
+  const transformer = new Transformer(cfg, layout);
+  afterAll(() => transformer.close());
+
+  const run = (works: PageWork[], stats?: StageStats) => lastValueFrom(of(...works).pipe(transformer.apply(stats), toArray()));
+
+  it('turns a page back upright on a worker thread, re-tiled, as the next pass', async () => {
+    const spec = { seed: 3, width: 360, height: 500, format: 'png' as const };
+    const upright = await decode(await renderSyntheticPage(spec));
+    const frame = frameOf(await decode(await renderSyntheticPage({ ...spec, rotate: 90 })));
+    const sent = frame.pixels;
+    const stats = new StageStats('transform');
+    const [out] = await run([page(0, { frame, plan: { kind: 'rotate', rotateDeg: 90, dewarp: false } })], stats);
+
+    expect(sent.byteLength).toBe(0); // moved to the worker, not copied
+    expect(out.error).toBeUndefined();
+    expect(out.pass).toBe(2);
+    expect(out.timings.transformMs).toBeGreaterThan(0);
+    expect(out.frame).toMatchObject({ width: 360, height: 500, channels: 3, sourceWidth: 1000, sourceHeight: 720 });
+    expect(sameBytes(out.frame!.pixels, upright.pixels)).toBe(true);
+    const expected = tilePatches(upright.pixels, 360, 500, layout);
+    expect(out.frame!.patches).toMatchObject({ count: expected.count, cols: expected.cols, rows: expected.rows, size: 128 });
+    expect(sameBytes(out.frame!.patches.data, expected.data)).toBe(true);
+    expect(stats.snapshot().processed).toBe(1);
+  });
+
+  it('rotates, then dewarps with the summary lines (scaled to the frame), at analysis scale', async () => {
+    const [width, height] = [500, 400];
+    const lines: TextLine[] = [80, 160, 240, 320].map((y0) => ({
+      points: Array.from({ length: 11 }, (_, i): [number, number] => [50 + 40 * i, y0 + 12 * Math.sin((Math.PI * (50 + 40 * i)) / width)]),
+      height: 4,
+      angleDeg: 0,
+      curvaturePx: 12,
+    }));
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="white"/>${lines
+      .map((l) => `<polyline points="${l.points.map((p) => p.join(',')).join(' ')}" fill="none" stroke="black" stroke-width="4"/>`)
+      .join('')}</svg>`;
+    const image = await decode(Buffer.from(svg));
+    const plan: TransformPlan = { kind: 'tps', rotateDeg: 3, dewarp: true };
+    // The summary was measured on a half-size frame.
+    const halfLines = lines.map((l) => ({ ...l, points: l.points.map(([x, y]): [number, number] => [x / 2, y / 2]) }));
+    const summary = { orientationDeg: 0 as const, skewDeg: 3, confidence: 1, textLines: 4, textCoverage: 0.1, curvaturePx: 6, lines: halfLines, width: width / 2, height: height / 2 };
+
+    const [out] = await run([page(1, { frame: frameOf(image), plan, summary })]);
+    const expected = await correctPage(image, plan, lines, cfg.analysisMaxSide);
+    expect(out.error).toBeUndefined();
+    expect(Math.max(out.frame!.width, out.frame!.height)).toBe(cfg.analysisMaxSide); // grown by the turn, scaled back
+    expect([out.frame!.width, out.frame!.height]).toEqual([expected.width, expected.height]);
+    expect(sameBytes(out.frame!.pixels, expected.pixels)).toBe(true);
+  });
+
+  it('passes pages without a plan or with an error through and turns failures into error items', async () => {
+    const image = await decode(await renderSyntheticPage({ seed: 9, width: 200, height: 280, format: 'png' }));
+    const plan: TransformPlan = { kind: 'rotate', rotateDeg: 2, dewarp: false };
+    const noPlan = page(0, { frame: frameOf(image) });
+    const errored = page(1, { error: 'decode: not an image' });
+    const truncated = page(2, { frame: { ...frameOf(image), height: image.height + 50 }, plan });
+    const frameless = page(3, { plan });
+    const good = page(4, { frame: frameOf(image), plan });
+
+    const out = await run([noPlan, errored, truncated, frameless, good]);
+    const bySeq = new Map(out.map((w) => [w.task.seq, w]));
+    expect(out).toHaveLength(5);
+    expect(bySeq.get(0)).toBe(noPlan);
+    expect(bySeq.get(1)).toBe(errored);
+    expect(bySeq.get(2)).toMatchObject({ pass: 1, error: expect.stringMatching(/^transform: frame of 200×330 needs 198000 bytes/) });
+    expect(bySeq.get(2)!.frame).toBeUndefined();
+    expect(bySeq.get(3)!.error).toBe('transform: the page has a plan but no decoded frame');
+    expect(bySeq.get(4)).toMatchObject({ pass: 2, frame: { width: planWidth(200, 280, 2) } });
+  });
+});
+
+/** Width of a frame turned by `deg` (for the expectation above, independent of the code under test). */
+function planWidth(width: number, height: number, deg: number): number {
+  const rad = (deg * Math.PI) / 180;
+  return Math.ceil(width * Math.cos(rad) + height * Math.sin(rad));
+}
