@@ -16,7 +16,10 @@ export interface Rotation {
   matrix: [number, number, number, number, number, number];
 }
 
-/** How a rotation is carried out on pixels. */
+/**
+ * How a rotation is carried out on pixels. Both give the same pixels (bilinear, white outside),
+ * except that when the canvas is scaled the outermost pixel ring may differ slightly.
+ */
 export type RotateBackend = 'sharp' | 'opencv';
 
 /**
@@ -101,31 +104,31 @@ async function rotateWithOpenCv(image: RgbImage, rotation: Rotation): Promise<Rg
 }
 
 /**
- * libvips' affine. Its output window is fixed by the linear part alone (the rounded bounding box of
- * the corners (0,0)…(w,h)), the translation moves the content within it, and it samples at pixel
- * indices, so a whole-pixel shift `s` puts the content's first pixel centre on the window's first
- * row and column. libvips gets the translation's fraction plus that shift; its output is pasted
- * onto a JS-owned white canvas at the offset that leaves every pixel where the rotation puts it.
+ * libvips' affine along one output axis `p·x + q·y + t`. Its output window is fixed by the linear
+ * part alone (the rounded box of the corners (0,0)…(w,h)) and the translation moves the content
+ * within it, sampled at pixel indices. So libvips gets the translation's fraction plus the whole
+ * shift that puts the first pixel centre on the window's first pixel, and the window is pasted
+ * where that leaves every pixel as the rotation says.
  */
+function vipsAxis(p: number, q: number, t: number, width: number, height: number): { translate: number; paste: number } {
+  const lowest = (w: number, h: number) => Math.min(0, p * w) + Math.min(0, q * h);
+  const window = Math.round(lowest(width, height));
+  const whole = Math.round(t);
+  const shift = Math.round(window - (lowest(width - 1, height - 1) + t - whole));
+  return { translate: t - whole + shift, paste: window + whole - shift };
+}
+
+/** libvips' affine, pasted onto a JS-owned white canvas (see {@link vipsAxis}). */
 async function rotateWithSharp(image: RgbImage, rotation: Rotation): Promise<RgbImage> {
   const { width, height } = image;
   const [a, b, c, d, e, f] = rotation.matrix;
-  const along = (p: number, q: number, corners: number[][]) => Math.min(...corners.map(([x, y]) => p * x + q * y));
-  const window = [[0, 0], [width, 0], [0, height], [width, height]];
-  const content = [[0, 0], [width - 1, 0], [0, height - 1], [width - 1, height - 1]];
-  const [left, top] = [Math.round(along(a, b, window)), Math.round(along(d, e, window))];
-  const shiftX = Math.round(left - (along(a, b, content) + c - Math.round(c)));
-  const shiftY = Math.round(top - (along(d, e, content) + f - Math.round(f)));
+  const x = vipsAxis(a, b, c, width, height);
+  const y = vipsAxis(d, e, f, width, height);
   const { data, info } = await sharp(image.pixels, { raw: { width, height, channels: 3 } })
-    .affine([[a, b], [d, e]], {
-      odx: c - Math.round(c) + shiftX,
-      ody: f - Math.round(f) + shiftY,
-      background: '#ffffff',
-      interpolator: sharp.interpolators.bilinear,
-    })
+    .affine([[a, b], [d, e]], { odx: x.translate, ody: y.translate, background: '#ffffff', interpolator: sharp.interpolators.bilinear })
     .raw()
     .toBuffer({ resolveWithObject: true });
   const canvas = whiteImage(rotation.width, rotation.height);
-  paste(canvas, { width: info.width, height: info.height, pixels: data }, Math.round(c) - shiftX + left, Math.round(f) - shiftY + top);
+  paste(canvas, { width: info.width, height: info.height, pixels: data }, x.paste, y.paste);
   return canvas;
 }
