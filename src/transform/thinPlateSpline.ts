@@ -26,7 +26,7 @@ function kernel(r2: number): number {
 /**
  * The spline with f(fromᵢ) ≈ toᵢ. `smoothing` (λ ≥ 0, in normalised units) trades exactness for
  * less bending: 0 interpolates exactly. Solves the (n+3)² system [K+λI P; Pᵀ 0]·[w; a] = [t; 0].
- * Throws when the points cannot carry an affine map (fewer than 3, or all on one line).
+ * Throws when the system is singular: fewer than 3 points, all on one line, or repeated with λ = 0.
  */
 export function fitThinPlateSpline(from: readonly Point[], to: readonly Point[], smoothing = 0): ThinPlateSpline {
   const n = from.length;
@@ -61,7 +61,7 @@ export function fitThinPlateSpline(from: readonly Point[], to: readonly Point[],
   try {
     solution = solveLinear(system, rhs, size, 2);
   } catch {
-    throw new Error('thin-plate spline: the control points are collinear');
+    throw new Error('thin-plate spline: the control points are degenerate (all on one line, or repeated with smoothing 0)');
   }
   const affine = new Float64Array([solution[2 * n], solution[2 * n + 2], solution[2 * n + 4], solution[2 * n + 1], solution[2 * n + 3], solution[2 * n + 5]]);
   return { centres, weights: solution.slice(0, 2 * n), affine, origin, scale };
