@@ -1,0 +1,154 @@
+import { OperatorFunction, connect, defer, filter, map, merge } from 'rxjs';
+import { exitLoop, reenterLoop, type LoopStep, type StageStats } from '../../operators';
+import type { PipelineConfig } from '../config';
+import type { PageSummary, PageWork, TransformKind, TransformPlan, VolumeRecord } from '../types';
+import type { Transformer } from './transformer';
+
+/** The thresholds the controller decides with (a subset of PipelineConfig). */
+export type ControllerConfig = Pick<PipelineConfig, 'skewThresholdDeg' | 'curvatureThresholdPx' | 'minConfidence' | 'maxPasses'>;
+
+/** A page's total tilt (orientation + skew) as a signed angle in (−180°, 180°]. */
+export function tiltDeg(summary: PageSummary): number {
+  const t = (((summary.orientationDeg + summary.skewDeg) % 360) + 360) % 360;
+  return t > 180 ? t - 360 : t;
+}
+
+/**
+ * The correction a first-pass summary calls for, or undefined when the page is fine as it is.
+ * A turned page (orientation ≠ 0) is always rotated; skew and curl are corrected only when the
+ * lines agree (`confidence ≥ minConfidence`, at least 3 lines) and exceed their thresholds (an
+ * untrusted skew is left out of the rotation). Rotation comes first; a
+ * curled page is then dewarped with a thin-plate spline.
+ */
+export function planFor(summary: PageSummary, cfg: ControllerConfig): TransformPlan | undefined {
+  const trusted = summary.confidence >= cfg.minConfidence && summary.textLines >= 3;
+  const rotate = summary.orientationDeg !== 0 || (trusted && Math.abs(summary.skewDeg) >= cfg.skewThresholdDeg);
+  const dewarp = trusted && summary.curvaturePx >= cfg.curvatureThresholdPx;
+  if (!rotate && !dewarp) return undefined;
+  const rotateDeg = summary.orientationDeg + (trusted ? summary.skewDeg : 0);
+  return { kind: dewarp ? 'tps' : 'rotate', rotateDeg, dewarp };
+}
+
+/**
+ * The quality gate: the second pass must confirm the correction. The page must have kept at least
+ * half of its text lines, its tilt must have shrunk (or be under the skew threshold), and a dewarp
+ * must have made the lines straighter.
+ */
+export function confirms(first: PageSummary, second: PageSummary, plan: TransformPlan, cfg: ControllerConfig): boolean {
+  const linesKept = second.textLines >= 0.5 * first.textLines;
+  const residual = Math.abs(tiltDeg(second));
+  const tiltOk = residual < cfg.skewThresholdDeg || residual < Math.abs(tiltDeg(first));
+  const straighter = !plan.dewarp || second.curvaturePx < first.curvaturePx;
+  return linesKept && tiltOk && straighter;
+}
+
+interface Outcome {
+  transform: TransformKind;
+  rejected: TransformKind | null;
+  /** The summary whose geometry the page ends with. */
+  final?: PageSummary;
+  note?: string;
+}
+
+/** The Parquet row for a page leaving the loop. */
+export function recordOf(work: PageWork, outcome: Outcome, now = performance.now()): VolumeRecord {
+  const { task, timings, frame } = work;
+  const first = work.first;
+  const final = outcome.final;
+  return {
+    volume_id: task.volumeId,
+    seq: task.seq,
+    key: task.key,
+    etag: task.etag,
+    status: work.error ? 'error' : 'ok',
+    error: work.error ?? outcome.note ?? null,
+    width: frame?.sourceWidth ?? null,
+    height: frame?.sourceHeight ?? null,
+    orientation_deg: first?.orientationDeg ?? null,
+    skew_deg: first?.skewDeg ?? null,
+    confidence: first?.confidence ?? null,
+    transform: outcome.transform,
+    rejected_transform: outcome.rejected,
+    residual_skew_deg: final ? tiltDeg(final) : null,
+    curvature_px: first?.curvaturePx ?? null,
+    residual_curvature_px: final?.curvaturePx ?? null,
+    text_lines: final?.textLines ?? null,
+    text_coverage: final?.textCoverage ?? null,
+    passes: first ? work.pass : 0,
+    fetch_ms: timings.fetchMs,
+    decode_ms: timings.decodeMs,
+    infer_ms: timings.inferMs,
+    transform_ms: timings.transformMs,
+    total_ms: now - work.enteredAt,
+  };
+}
+
+/**
+ * Reads each page's summary and decides where it goes next: out of the loop as its final Record,
+ * or corrected (rotate / thin-plate-spline dewarp, by the Transformer) and back in through the
+ * reprocess lane for a second pass, whose summary the quality gate then checks.
+ *
+ * ```
+ * summaries:  -s1(straight)--s1(skewed)---------------s2(confirmed)--|
+ * result:     -exit(R none)--(transform ⇢ reenter)----exit(R rotate)-|
+ * ```
+ *
+ * Every page leaves exactly once: error items leave as error rows; a page whose correction fails
+ * or is not confirmed leaves with its original geometry (`transform: 'none'`, the attempt in
+ * `rejected_transform`). A page is corrected at most once (`maxPasses` 2; 1 turns corrections off).
+ */
+export class TransformController {
+  constructor(private readonly cfg: ControllerConfig) {
+    if (cfg.maxPasses !== 1 && cfg.maxPasses !== 2) throw new Error(`config.maxPasses must be 1 or 2, got ${cfg.maxPasses}`);
+  }
+
+  /** The controller as an operator: summarized pages in, loop steps out. */
+  control(transformer: Transformer, stats?: StageStats): OperatorFunction<PageWork, LoopStep<PageWork, VolumeRecord>> {
+    return (source) =>
+      defer(() => {
+        // Pages being corrected, by seq: a failed correction falls back to the page as it was.
+        const beforeCorrection = new Map<number, PageWork>();
+        return source.pipe(
+          map((work) => this.decide(work)),
+          connect((decided) =>
+            merge(
+              decided.pipe(
+                filter((d): d is { exit: VolumeRecord } => 'exit' in d),
+                map((d) => exitLoop(d.exit)),
+              ),
+              decided.pipe(
+                filter((d): d is { correct: PageWork } => 'correct' in d),
+                map(({ correct }) => {
+                  beforeCorrection.set(correct.task.seq, correct);
+                  return correct;
+                }),
+                transformer.apply(stats),
+                map((corrected): LoopStep<PageWork, VolumeRecord> => {
+                  const before = beforeCorrection.get(corrected.task.seq) as PageWork;
+                  beforeCorrection.delete(corrected.task.seq);
+                  if (!corrected.error) return reenterLoop(corrected);
+                  const plan = before.plan as TransformPlan;
+                  const timings = { ...before.timings, transformMs: corrected.timings.transformMs };
+                  return exitLoop(recordOf({ ...before, timings }, { transform: 'none', rejected: plan.kind, final: before.summary, note: corrected.error }));
+                }),
+              ),
+            ),
+          ),
+        );
+      });
+  }
+
+  /** Exit with a Record, or correct the page (with its plan set). */
+  decide(work: PageWork): { exit: VolumeRecord } | { correct: PageWork } {
+    const { summary, first } = work;
+    if (work.error || !summary || !first) return { exit: recordOf(work, { transform: 'none', rejected: null }) };
+    if (work.pass === 1) {
+      const plan = this.cfg.maxPasses > 1 ? planFor(summary, this.cfg) : undefined;
+      if (plan) return { correct: { ...work, plan } };
+      return { exit: recordOf(work, { transform: 'none', rejected: null, final: summary }) };
+    }
+    const plan = work.plan as TransformPlan;
+    if (confirms(first, summary, plan, this.cfg)) return { exit: recordOf(work, { transform: plan.kind, rejected: null, final: summary }) };
+    return { exit: recordOf(work, { transform: 'none', rejected: plan.kind, final: first }) };
+  }
+}

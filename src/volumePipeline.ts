@@ -1,0 +1,93 @@
+import { Observable, defer, map } from 'rxjs';
+import { Credits, StageStats, feedbackLoop, pullWithCredits, releaseCredit, type StageSnapshot } from '../operators';
+import type { VolumeEngine } from './engine';
+import { BatchFill } from './infer/batchFill';
+import type { Prefetcher } from './stages/prefetcher';
+import { pageWork, type ImageTask, type VolumeRecord } from './types';
+
+/** One StageStats per stage of a volume pipeline, plus the batch fill. */
+export class VolumeStats {
+  readonly ingress = new StageStats('ingress');
+  readonly prefetch = new StageStats('prefetch');
+  readonly decode = new StageStats('decode');
+  readonly merge = new StageStats('merge');
+  readonly batch = new StageStats('batch');
+  readonly infer = new StageStats('infer');
+  readonly summarize = new StageStats('summarize');
+  readonly transform = new StageStats('transform');
+  readonly loop = new StageStats('loop');
+  readonly fill: BatchFill;
+
+  constructor(batchSize: number) {
+    this.fill = new BatchFill(batchSize);
+  }
+
+  get stages(): StageStats[] {
+    return [this.ingress, this.prefetch, this.decode, this.merge, this.batch, this.infer, this.summarize, this.transform, this.loop];
+  }
+
+  snapshot(): VolumeStatsSnapshot {
+    return { stages: this.stages.map((s) => s.snapshot()), batchFill: this.fill.ratio, batches: this.fill.batches, mixedBatches: this.fill.mixed };
+  }
+}
+
+export interface VolumeStatsSnapshot {
+  stages: StageSnapshot[];
+  /** Patches run over batch room offered (0..1). */
+  batchFill: number;
+  batches: number;
+  /** Batches that held patches of more than one page. */
+  mixedBatches: number;
+}
+
+export interface VolumeRecordsOptions {
+  /**
+   * The end-to-end budget (pages in memory). Each page takes a credit when it is listed and keeps it
+   * through the reprocess loop. When given, the caller releases one per Record where the Record
+   * leaves (the VolumeWorker does so after the Parquet writer appended the row); when omitted, a
+   * budget of `cfg.inflightPages` is made and a credit is given back as each Record is emitted.
+   */
+  budget?: Credits;
+  stats?: VolumeStats;
+}
+
+/**
+ * The whole pipeline as one Observable: every listed task becomes exactly one Record.
+ *
+ * ```
+ * tasks ─pullWithCredits(budget)─► prefetch ─► decode ─► feedbackLoop( batcher(initial 1 : reprocess 3)
+ *        ─► TransformController ─┬─► exit: Record
+ *                                └─► Transformer ─► reenter (reprocess lane) )
+ * ```
+ *
+ * Bounded sections: pages in flight ≤ budget; fetched-but-undecoded ≤ `cfg.prefetchCapacity`;
+ * pages admitted to the batcher ≤ `cfg.batcherSlots`. Re-entering pages keep their budget credit,
+ * so the loop cannot deadlock on itself. Completes when the last Record is out; unsubscribing stops
+ * every stage (GETs aborted, pool tasks cancelled).
+ */
+export function volumeRecords(
+  engine: VolumeEngine,
+  prefetcher: Prefetcher,
+  tasks: AsyncIterable<ImageTask>,
+  options: VolumeRecordsOptions = {},
+): Observable<VolumeRecord> {
+  const { cfg, decoder, batcher, transformer, controller } = engine;
+  const stats = options.stats ?? new VolumeStats(cfg.batchSize);
+  return defer(() => {
+    const budget = options.budget ?? new Credits(cfg.inflightPages, 'inflightPages');
+    const fetched = new Credits(cfg.prefetchCapacity, 'prefetchCapacity');
+    const records = pullWithCredits(tasks, budget, stats.ingress).pipe(
+      map((task) => pageWork(task)),
+      prefetcher.fetch(fetched, stats.prefetch),
+      decoder.decode(fetched, stats.decode),
+      feedbackLoop(
+        (initial$, reprocess$) =>
+          batcher
+            .run(initial$, reprocess$, { merge: stats.merge, batch: stats.batch, infer: stats.infer, summarize: stats.summarize, fill: stats.fill })
+            .pipe(controller.control(transformer, stats.transform)),
+        stats.loop,
+      ),
+    );
+    return options.budget ? records : records.pipe(releaseCredit(budget));
+  });
+}

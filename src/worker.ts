@@ -1,0 +1,183 @@
+import { join } from 'node:path';
+import { Observable, Subject, auditTime, defer, from, lastValueFrom, map, merge, mergeMap, of, takeUntil, tap, finalize } from 'rxjs';
+import { Credits } from '../operators';
+import type { PipelineConfig } from './config';
+import { VolumeEngine } from './engine';
+import type { ModelAdapter } from './model/adapter';
+import type { S3Context } from './s3/context';
+import { writeParquet, S3ParquetWriter, isPublished, type Marker } from './stages/parquetWriter';
+import { Prefetcher } from './stages/prefetcher';
+import { openLocation, type Location } from './store';
+import type { ImageTask, VolumeRecord } from './types';
+import { VolumeStats, volumeRecords, type VolumeStatsSnapshot } from './volumePipeline';
+
+import { packageRoot } from './workerFile';
+
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { version: libraryVersion } = require(join(packageRoot, 'package.json')) as { version: string };
+
+export interface VolumeWorkerOptions {
+  /** Shared thread pools; without one the worker starts its own and closes it at the end. */
+  engine?: VolumeEngine;
+  /** The model, when the worker starts its own engine (default: PP-OCRv4 text detector). */
+  adapter?: ModelAdapter;
+  /** Skip the volume when it is already published from the same inputs, model and config (default true). */
+  skipIfPublished?: boolean;
+  /** Names the staging attempt (random by default). */
+  attemptId?: string;
+  /** How often `stats$` emits while work goes on. */
+  statsIntervalMs?: number;
+}
+
+/** What a volume run did. */
+export interface VolumeResult {
+  volumeId: string;
+  status: 'published' | 'skipped';
+  pages: number;
+  ok: number;
+  errors: number;
+  transformed: { rotate: number; tps: number };
+  /** Corrections the quality gate turned down. */
+  rejected: number;
+  marker: Marker;
+  /** Where the table and the marker are, as URLs. */
+  parquet: string;
+  markerUrl: string;
+  seconds: number;
+  pagesPerSecond: number;
+}
+
+/** A location's URL with `key` under it. */
+function urlOf(location: Location, key: string): string {
+  return `${location.url.replace(/\/?$/, '/')}${key}`;
+}
+
+/** `<output>/_staging/` unless the config names a staging area. */
+function stagingUrl(cfg: PipelineConfig): string {
+  return cfg.staging ?? `${cfg.output.replace(/\/?$/, '/')}_staging/`;
+}
+
+async function* asAsync<T>(items: Iterable<T> | AsyncIterable<T>): AsyncGenerator<T> {
+  yield* items;
+}
+
+/**
+ * Runs one volume: lists (or takes) its images, runs the pipeline (`volumeRecords`) and publishes
+ * the table atomically with `S3ParquetWriter`. Exactly one Record per input task.
+ *
+ * ```ts
+ * const worker = new VolumeWorker(cfg, s3, 'vol_A', tasks);
+ * worker.stats$.subscribe(console.log);
+ * const result = await worker.run();
+ * ```
+ *
+ * `run$()` is the same as an Observable: unsubscribing cancels the volume (GETs aborted, pool tasks
+ * cancelled, the upload aborted and staging deleted, no marker written).
+ */
+export class VolumeWorker {
+  private readonly stats: VolumeStats;
+  private readonly progress = new Subject<void>();
+  private readonly ended = new Subject<void>();
+  private readonly opts: VolumeWorkerOptions;
+  /** Records written so far (for progress displays). */
+  done = 0;
+  errors = 0;
+
+  /** Per-stage snapshots (in flight, queued, processed, busy/backpressure ms, lane mix, batch fill), until the run ends. */
+  readonly stats$: Observable<VolumeStatsSnapshot>;
+
+  constructor(
+    readonly cfg: PipelineConfig,
+    readonly s3: S3Context | undefined,
+    readonly volumeId: string,
+    private readonly tasks?: Iterable<ImageTask> | AsyncIterable<ImageTask>,
+    opts: VolumeWorkerOptions = {},
+  ) {
+    this.opts = opts;
+    this.stats = new VolumeStats(cfg.batchSize);
+    this.stats$ = merge(this.progress, ...this.stats.stages.map((s) => s.changes$)).pipe(
+      auditTime(opts.statsIntervalMs ?? 250),
+      map(() => this.stats.snapshot()),
+      takeUntil(this.ended),
+    );
+  }
+
+  /** The current per-stage snapshot. */
+  snapshot(): VolumeStatsSnapshot {
+    return this.stats.snapshot();
+  }
+
+  run(): Promise<VolumeResult> {
+    return lastValueFrom(this.run$());
+  }
+
+  run$(): Observable<VolumeResult> {
+    return defer(() => {
+      const started = Date.now();
+      const ownEngine = !this.opts.engine;
+      return from(this.opts.engine ? Promise.resolve(this.opts.engine) : VolumeEngine.create(this.cfg, this.opts.adapter)).pipe(
+        mergeMap((engine) => this.runWith(engine, started).pipe(finalize(() => ownEngine && void engine.close()))),
+        finalize(() => this.ended.next()),
+      );
+    });
+  }
+
+  private runWith(engine: VolumeEngine, started: number): Observable<VolumeResult> {
+    const { cfg, volumeId, s3 } = this;
+    const input = openLocation(cfg.input, s3, { limiter: s3?.volumeLimiter(cfg.prefetchConcurrency, volumeId) });
+    const output = openLocation(cfg.output, s3);
+    const staging = openLocation(stagingUrl(cfg), s3);
+    const prefetcher = new Prefetcher(input, cfg, volumeId);
+    const model = { name: engine.adapter.name, sha256: engine.adapter.sha256 };
+    const configSha256 = engine.configSha256;
+
+    const alreadyPublished = async (): Promise<Marker | undefined> => {
+      if (this.opts.skipIfPublished === false || this.tasks) return undefined;
+      const manifest = await prefetcher.manifest();
+      return isPublished(output, volumeId, { inputManifestSha256: manifest.sha256, model, configSha256 });
+    };
+
+    return from(alreadyPublished()).pipe(
+      mergeMap((marker) => {
+        if (marker) return of(this.result('skipped', marker, output, started, { rotate: 0, tps: 0 }, 0));
+        const counts = { rotate: 0, tps: 0, rejected: 0 };
+        const budget = new Credits(cfg.inflightPages, 'inflightPages');
+        const writer = new S3ParquetWriter(output, staging, { volumeId, rowGroupSize: cfg.rowGroupSize, attemptId: this.opts.attemptId });
+        const startedAt = new Date(started).toISOString();
+        const tasks = this.tasks ? asAsync(this.tasks) : prefetcher.tasks();
+        return volumeRecords(engine, prefetcher, tasks, { budget, stats: this.stats }).pipe(
+          tap((rec) => this.count(rec, counts)),
+          writeParquet(writer, () => ({ model, configSha256, startedAt, libraryVersion }), { afterRow: () => budget.release() }),
+          map((published) => this.result('published', published.marker, output, started, counts, counts.rejected)),
+        );
+      }),
+    );
+  }
+
+  private count(rec: VolumeRecord, counts: { rotate: number; tps: number; rejected: number }): void {
+    this.done++;
+    if (rec.status === 'error') this.errors++;
+    if (rec.transform === 'rotate') counts.rotate++;
+    if (rec.transform === 'tps') counts.tps++;
+    if (rec.rejected_transform) counts.rejected++;
+    this.progress.next();
+  }
+
+  private result(status: VolumeResult['status'], marker: Marker, output: Location, started: number, transformed: { rotate: number; tps: number }, rejected: number): VolumeResult {
+    const seconds = (Date.now() - started) / 1000;
+    return {
+      volumeId: this.volumeId,
+      status,
+      pages: marker.rows,
+      ok: marker.okRows,
+      errors: marker.errorRows,
+      transformed: { rotate: transformed.rotate, tps: transformed.tps },
+      rejected,
+      marker,
+      parquet: urlOf(output, marker.parquet.key),
+      markerUrl: urlOf(output, `${this.volumeId}/_SUCCESS.json`),
+      seconds,
+      pagesPerSecond: status === 'published' && seconds > 0 ? marker.rows / seconds : 0,
+    };
+  }
+}
