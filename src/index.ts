@@ -9,7 +9,7 @@ export { Prefetcher, manifestSha256 } from './stages/prefetcher';
 export { Decoder } from './stages/decoder';
 export { GpuBatcher, type BatcherStats } from './stages/gpuBatcher';
 export { Transformer } from './stages/transformer';
-export { TransformController, planFor, confirms, tiltDeg, recordOf } from './stages/transformController';
+export { TransformController, planFor, confirms, tiltDeg, recordOf, type PageResult } from './stages/transformController';
 export { S3ParquetWriter, writeParquet, isPublished, type Marker, type PublishInfo, type PublishResult } from './stages/parquetWriter';
 export { defaultAdapter, tinyAdapter, customAdapter, type ModelAdapter } from './model/adapter';
 export { renderSyntheticPage, type PageSpec } from './synth/pages';

@@ -3,7 +3,8 @@ import { Credits, StageStats, feedbackLoop, pullWithCredits, releaseCredit, type
 import type { VolumeEngine } from './engine';
 import { BatchFill } from './infer/batchFill';
 import type { Prefetcher } from './stages/prefetcher';
-import { pageWork, type ImageTask, type VolumeRecord } from './types';
+import type { PageResult } from './stages/transformController';
+import { pageWork, type ImageTask } from './types';
 
 /** One StageStats per stage of a volume pipeline, plus the batch fill. */
 export class VolumeStats {
@@ -45,14 +46,15 @@ export interface VolumeRecordsOptions {
    * The end-to-end budget (pages in memory). Each page takes a credit when it is listed and keeps it
    * through the reprocess loop. When given, the caller releases one per Record where the Record
    * leaves (the VolumeWorker does so after the Parquet writer appended the row); when omitted, a
-   * budget of `cfg.inflightPages` is made and a credit is given back as each Record is emitted.
+   * budget of `cfg.inflightPages` is made and a credit is given back as each result is emitted.
    */
   budget?: Credits;
   stats?: VolumeStats;
 }
 
 /**
- * The whole pipeline as one Observable: every listed task becomes exactly one Record.
+ * The whole pipeline as one Observable: every listed task becomes exactly one PageResult (its
+ * Record plus the summaries behind it).
  *
  * ```
  * tasks ─pullWithCredits(budget)─► prefetch ─► decode ─► feedbackLoop( batcher(initial 1 : reprocess 3)
@@ -70,7 +72,7 @@ export function volumeRecords(
   prefetcher: Prefetcher,
   tasks: AsyncIterable<ImageTask>,
   options: VolumeRecordsOptions = {},
-): Observable<VolumeRecord> {
+): Observable<PageResult> {
   const { cfg, decoder, batcher, transformer, controller } = engine;
   const stats = options.stats ?? new VolumeStats(cfg.batchSize);
   return defer(() => {

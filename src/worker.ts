@@ -5,6 +5,7 @@ import type { PipelineConfig } from './config';
 import { VolumeEngine } from './engine';
 import type { ModelAdapter } from './model/adapter';
 import type { S3Context } from './s3/context';
+import type { PageResult } from './stages/transformController';
 import { writeParquet, S3ParquetWriter, isPublished, type Marker } from './stages/parquetWriter';
 import { Prefetcher } from './stages/prefetcher';
 import { openLocation, type Location } from './store';
@@ -83,6 +84,10 @@ export class VolumeWorker {
   done = 0;
   errors = 0;
 
+  /** Every page as it leaves the pipeline: its Record and the summaries (text lines) behind it. */
+  readonly pages$: Observable<PageResult>;
+  private readonly pages = new Subject<PageResult>();
+
   /** Per-stage snapshots (in flight, queued, processed, busy/backpressure ms, lane mix, batch fill), until the run ends. */
   readonly stats$: Observable<VolumeStatsSnapshot>;
 
@@ -95,6 +100,7 @@ export class VolumeWorker {
   ) {
     this.opts = opts;
     this.stats = new VolumeStats(cfg.batchSize);
+    this.pages$ = this.pages.pipe(takeUntil(this.ended));
     this.stats$ = merge(this.progress, ...this.stats.stages.map((s) => s.changes$)).pipe(
       auditTime(opts.statsIntervalMs ?? 250),
       map(() => this.stats.snapshot()),
@@ -146,7 +152,11 @@ export class VolumeWorker {
         const startedAt = new Date(started).toISOString();
         const tasks = this.tasks ? asAsync(this.tasks) : prefetcher.tasks();
         return volumeRecords(engine, prefetcher, tasks, { budget, stats: this.stats }).pipe(
-          tap((rec) => this.count(rec, counts)),
+          tap((page) => {
+            this.count(page.record, counts);
+            this.pages.next(page);
+          }),
+          map((page) => page.record),
           writeParquet(writer, () => ({ model, configSha256, startedAt, libraryVersion }), { afterRow: () => budget.release() }),
           map((published) => this.result('published', published.marker, output, started, counts, counts.rejected)),
         );

@@ -42,12 +42,26 @@ export function confirms(first: PageSummary, second: PageSummary, plan: Transfor
   return linesKept && tiltOk && straighter;
 }
 
+/** A page leaving the loop: its row, and the summaries behind it (for reports and inspection). */
+export interface PageResult {
+  record: VolumeRecord;
+  /** The first pass's summary (absent for pages that never reached the model). */
+  first?: PageSummary;
+  /** The summary of the geometry the page ends with. */
+  final?: PageSummary;
+}
+
 interface Outcome {
   transform: TransformKind;
   rejected: TransformKind | null;
   /** The summary whose geometry the page ends with. */
   final?: PageSummary;
   note?: string;
+}
+
+/** The result of a page leaving the loop. */
+export function resultOf(work: PageWork, outcome: Outcome): PageResult {
+  return { record: recordOf(work, outcome), first: work.first, final: outcome.final };
 }
 
 /** The Parquet row for a page leaving the loop. */
@@ -103,7 +117,7 @@ export class TransformController {
   }
 
   /** The controller as an operator: summarized pages in, loop steps out. */
-  control(transformer: Transformer, stats?: StageStats): OperatorFunction<PageWork, LoopStep<PageWork, VolumeRecord>> {
+  control(transformer: Transformer, stats?: StageStats): OperatorFunction<PageWork, LoopStep<PageWork, PageResult>> {
     return (source) =>
       defer(() => {
         // Pages being corrected, by seq: a failed correction falls back to the page as it was.
@@ -113,7 +127,7 @@ export class TransformController {
           connect((decided) =>
             merge(
               decided.pipe(
-                filter((d): d is { exit: VolumeRecord } => 'exit' in d),
+                filter((d): d is { exit: PageResult } => 'exit' in d),
                 map((d) => exitLoop(d.exit)),
               ),
               decided.pipe(
@@ -123,13 +137,13 @@ export class TransformController {
                   return correct;
                 }),
                 transformer.apply(stats),
-                map((corrected): LoopStep<PageWork, VolumeRecord> => {
+                map((corrected): LoopStep<PageWork, PageResult> => {
                   const before = beforeCorrection.get(corrected.task.seq) as PageWork;
                   beforeCorrection.delete(corrected.task.seq);
                   if (!corrected.error) return reenterLoop(corrected);
                   const plan = before.plan as TransformPlan;
                   const timings = { ...before.timings, transformMs: corrected.timings.transformMs };
-                  return exitLoop(recordOf({ ...before, timings }, { transform: 'none', rejected: plan.kind, final: before.summary, note: corrected.error }));
+                  return exitLoop(resultOf({ ...before, timings }, { transform: 'none', rejected: plan.kind, final: before.summary, note: corrected.error }));
                 }),
               ),
             ),
@@ -139,16 +153,16 @@ export class TransformController {
   }
 
   /** Exit with a Record, or correct the page (with its plan set). */
-  decide(work: PageWork): { exit: VolumeRecord } | { correct: PageWork } {
+  decide(work: PageWork): { exit: PageResult } | { correct: PageWork } {
     const { summary, first } = work;
-    if (work.error || !summary || !first) return { exit: recordOf(work, { transform: 'none', rejected: null }) };
+    if (work.error || !summary || !first) return { exit: resultOf(work, { transform: 'none', rejected: null }) };
     if (work.pass === 1) {
       const plan = this.cfg.maxPasses > 1 ? planFor(summary, this.cfg) : undefined;
       if (plan) return { correct: { ...work, plan } };
-      return { exit: recordOf(work, { transform: 'none', rejected: null, final: summary }) };
+      return { exit: resultOf(work, { transform: 'none', rejected: null, final: summary }) };
     }
     const plan = work.plan as TransformPlan;
-    if (confirms(first, summary, plan, this.cfg)) return { exit: recordOf(work, { transform: plan.kind, rejected: null, final: summary }) };
-    return { exit: recordOf(work, { transform: 'none', rejected: plan.kind, final: first }) };
+    if (confirms(first, summary, plan, this.cfg)) return { exit: resultOf(work, { transform: plan.kind, rejected: null, final: summary }) };
+    return { exit: resultOf(work, { transform: 'none', rejected: plan.kind, final: first }) };
   }
 }
