@@ -58,7 +58,7 @@ function textBands(image: RgbImage): Array<{ centre: number; left: number; right
     for (let x = 0; y < image.height && x < image.width; x++) {
       if (dark(image, x, y) > 128) [left, right] = [Math.min(left, x), x];
     }
-    if (right >= 0) band = band ? { ...band, left: Math.min(band.left, left), right: Math.max(band.right, right) } : { start: y, left, right };
+    if (right >= 0) band = band ? { start: band.start, left: Math.min(band.left, left), right: Math.max(band.right, right) } : { start: y, left, right };
     else if (band) {
       bands.push({ centre: (band.start + y - 1) / 2, left: band.left, right: band.right });
       band = null;

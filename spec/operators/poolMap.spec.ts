@@ -74,7 +74,7 @@ describe('poolMap on a real piscina pool', () => {
 
   it('transfers buffers to the worker and back instead of copying them', async () => {
     const inputs = [1, 2, 3, 4].map((v) => new Float64Array(1024).fill(v));
-    const run = piscinaRunner<Float64Array, Float64Array>(pool, { name: 'double', transfer: (a) => [a.buffer] });
+    const run = piscinaRunner<Float64Array, Float64Array>(pool, { name: 'double', transfer: (a) => [a.buffer as ArrayBuffer] });
     const out = await lastValueFrom(of(...inputs).pipe(poolMap(run, { concurrency: poolCapacity(pool) }), toArray()));
     expect(inputs.every((a) => a.buffer.byteLength === 0)).toBe(true); // detached: moved, not copied
     expect(out.map((a) => a[0]).sort()).toEqual([2, 4, 6, 8]);
