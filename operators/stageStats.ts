@@ -15,6 +15,25 @@ export interface StageSnapshot {
   backpressureMs: number;
   /** Per-lane counts, for stages that have lanes (the weighted merge). */
   lanes?: Record<string, number>;
+  /** Per-lane time items waited in the stage's queue (median and 95th percentile, ms). */
+  laneWaitMs?: Record<string, { p50: number; p95: number }>;
+}
+
+/** Keeps the last `size` samples. */
+class Samples {
+  private readonly values: number[] = [];
+  private next = 0;
+  constructor(private readonly size = 4096) {}
+
+  add(value: number): void {
+    if (this.values.length < this.size) this.values.push(value);
+    else this.values[this.next++ % this.size] = value;
+  }
+
+  percentile(p: number): number {
+    const sorted = [...this.values].sort((a, b) => a - b);
+    return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : 0;
+  }
 }
 
 /**
@@ -30,11 +49,13 @@ export class StageStats {
   private blockedTotal = 0;
   private blockedSince = -1;
   private readonly laneCounts: Record<string, number> = {};
+  private readonly laneWaits: Record<string, Samples> = {};
   private readonly changes = new Subject<StageSnapshot>();
   /** Emits a snapshot after every change. */
   readonly changes$: Observable<StageSnapshot> = this.changes.asObservable();
 
-  constructor(readonly stage: string, private readonly now: () => number = () => performance.now()) {}
+  /** @param now The clock (ms); pass the TestScheduler's `now` in marble tests. */
+  constructor(readonly stage: string, readonly now: () => number = () => performance.now()) {}
 
   get inFlight(): number { return this._inFlight; }
   get queued(): number { return this._queued; }
@@ -57,10 +78,13 @@ export class StageStats {
     else if (!isBlocked && this.blockedSince >= 0) { this.blockedTotal += t - this.blockedSince; this.blockedSince = -1; }
   }
 
-  /** Counts one finished item, optionally for a lane. */
-  done(lane?: string): void {
+  /** Counts one finished item, optionally for a lane and with the time it waited in the stage. */
+  done(lane?: string, waitedMs?: number): void {
     this._processed++;
-    if (lane !== undefined) this.laneCounts[lane] = (this.laneCounts[lane] ?? 0) + 1;
+    if (lane !== undefined) {
+      this.laneCounts[lane] = (this.laneCounts[lane] ?? 0) + 1;
+      if (waitedMs !== undefined) (this.laneWaits[lane] ??= new Samples()).add(waitedMs);
+    }
     this.emit();
   }
 
@@ -75,6 +99,8 @@ export class StageStats {
       backpressureMs: this.blockedTotal + (this.blockedSince >= 0 ? t - this.blockedSince : 0),
     };
     if (Object.keys(this.laneCounts).length) snap.lanes = { ...this.laneCounts };
+    const waits = Object.entries(this.laneWaits);
+    if (waits.length) snap.laneWaitMs = Object.fromEntries(waits.map(([lane, w]) => [lane, { p50: w.percentile(0.5), p95: w.percentile(0.95) }]));
     return snap;
   }
 

@@ -52,6 +52,9 @@ export function weightedMerge<T>(lanes: Lane<T>[], config: WeightedMergeConfig):
   });
   return new Observable<T>((subscriber) => {
     const queues: T[][] = lanes.map(() => []);
+    // When each queued item arrived (parallel to queues), for the stats' per-lane wait times.
+    const arrived: number[][] = lanes.map(() => []);
+    const now = () => stats?.now() ?? 0;
     const current = lanes.map(() => 0);
     const names = lanes.map((lane, i) => lane.name ?? String(i));
     let open = lanes.length;
@@ -83,7 +86,8 @@ export function weightedMerge<T>(lanes: Lane<T>[], config: WeightedMergeConfig):
           while (!subscriber.closed && queuedCount() > 0 && credits.tryAcquire()) {
             const lane = pick();
             const item = queues[lane].shift() as T;
-            stats?.done(names[lane]);
+            const waited = now() - (arrived[lane].shift() as number);
+            stats?.done(names[lane], waited);
             subscriber.next(item);
           }
         } while (again && !subscriber.closed);
@@ -102,7 +106,11 @@ export function weightedMerge<T>(lanes: Lane<T>[], config: WeightedMergeConfig):
     lanes.forEach((lane, i) => {
       subscription.add(
         from(lane.source).subscribe({
-          next: (item) => { queues[i].push(item); drain(); },
+          next: (item) => {
+            queues[i].push(item);
+            arrived[i].push(now());
+            drain();
+          },
           error: (err) => subscriber.error(err),
           complete: () => { open--; drain(); },
         }),

@@ -99,6 +99,8 @@ describe('weightedMerge', () => {
       flush();
       const snap = stats.snapshot();
       expect(snap.lanes).toEqual({ reprocess: 3, initial: 1 });
+      // Waits: a 0, b 5, c 10 on the reprocess lane; x 15 on the initial lane.
+      expect(snap.laneWaitMs).toEqual({ reprocess: { p50: 5, p95: 10 }, initial: { p50: 15, p95: 15 } });
       expect(snap.processed).toBe(4);
       expect(snap.queued).toBe(0);
       // Items waited for the single slot from frame 0 until the last one was admitted at frame 15.
