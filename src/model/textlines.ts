@@ -21,7 +21,7 @@ export const defaultLineOptions: LineOptions = { threshold: 0.3, minArea: 24 };
 /** One text-line candidate in the base frame. */
 export interface LineFit {
   line: TextLine;
-  /** Angle of the least-squares centre line from e, degrees clockwise. */
+  /** Angle of the line's centre path (robust fit) from e, degrees clockwise. */
   regressionDeg: number;
   length: number;
   area: number;
@@ -30,6 +30,8 @@ export interface LineFit {
 export interface PageGeometry {
   baseOrientation: 0 | 90;
   lines: LineFit[];
+  /** Text pixels of the measured lines in the base frame: u, v, probability, triple after triple. */
+  ink: Float32Array;
   /** Fraction of pixels above the threshold. */
   coverage: number;
 }
@@ -135,6 +137,25 @@ export function chordDeviation(points: Array<[number, number]>): number {
   return worst;
 }
 
+/**
+ * Theil–Sen slope of a line's bin centres (u, v): the median slope over pairs of interior bins at
+ * least a quarter of the line apart. Robust to the few bins a capital, a descender run or a
+ * rounded end pulls off the line, which bias a least-squares fit. Undefined with too few bins.
+ */
+export function robustSlope(centres: Array<[number, number]>, length: number): number | undefined {
+  const inner = centres.slice(1, -1);
+  const slopes: number[] = [];
+  for (let i = 0; i < inner.length; i++)
+    for (let j = i + 1; j < inner.length; j++) {
+      const du = inner[j][0] - inner[i][0];
+      if (du >= length / 4) slopes.push((inner[j][1] - inner[i][1]) / du);
+    }
+  if (slopes.length < 3) return undefined;
+  slopes.sort((a, b) => a - b);
+  const mid = slopes.length >> 1;
+  return slopes.length % 2 ? slopes[mid] : (slopes[mid - 1] + slopes[mid]) / 2;
+}
+
 /** Finds the text lines of a probability map in the base orientation its components suggest. */
 export function findTextLines(prob: Float32Array, width: number, height: number, options: LineOptions = defaultLineOptions): PageGeometry {
   const mask = new Uint8Array(width * height);
@@ -165,11 +186,13 @@ export function findTextLines(prob: Float32Array, width: number, height: number,
   for (const [label, entry] of keep) {
     const fit = fits.get(label)!;
     const points: Array<[number, number]> = [];
+    const centres: Array<[number, number]> = [];
     for (let b = 0; 2 * b < entry.bins.length; b++) {
       const w = entry.bins[2 * b];
       if (w <= 0) continue;
       const u = entry.uMin + (b + 0.5) * entry.binW;
       const v = entry.bins[2 * b + 1] / w;
+      centres.push([u, v]);
       points.push([u * e[0] + v * n[0], u * e[1] + v * n[1]]);
     }
     if (points.length < 2) continue;
@@ -178,12 +201,74 @@ export function findTextLines(prob: Float32Array, width: number, height: number,
     const chordDeg = (Math.atan2(y1 - y0, x1 - x0) * 180) / Math.PI;
     lines.push({
       line: { points, height: fit.thickness, angleDeg: chordDeg, curvaturePx: chordDeviation(points) },
-      regressionDeg: (Math.atan(fit.slope) * 180) / Math.PI,
+      regressionDeg: (Math.atan(robustSlope(centres, fit.length) ?? fit.slope) * 180) / Math.PI,
       length: fit.length,
       area: sums[label].area,
     });
   }
-  return { baseOrientation, lines, coverage: on / (width * height) };
+  return { baseOrientation, lines, ink: inkOf(prob, labels, width, e, n, keep), coverage: on / (width * height) };
+}
+
+/** The pixels of the kept components as (u, v, probability) triples, centred on their mean. */
+function inkOf(prob: Float32Array, labels: Int32Array, width: number, e: Vec, n: Vec, keep: Map<number, unknown>): Float32Array {
+  const triples: number[] = [];
+  for (let p = 0; p < labels.length; p++) {
+    if (!keep.has(labels[p])) continue;
+    const x = p % width;
+    const y = (p - x) / width;
+    triples.push(x * e[0] + y * e[1], x * n[0] + y * n[1], prob[p]);
+  }
+  const ink = Float32Array.from(triples);
+  for (const axis of [0, 1]) {
+    let mean = 0;
+    for (let i = axis; i < ink.length; i += 3) mean += ink[i];
+    mean /= ink.length / 3 || 1;
+    for (let i = axis; i < ink.length; i += 3) ink[i] -= mean;
+  }
+  return ink;
+}
+
+/**
+ * Sharpness of the ink's profile across lines at skew `deg`: the sum of squares of its histogram
+ * along the direction perpendicular to lines at that skew (1 px bins, linear split). It peaks when
+ * the bins line up with the text lines.
+ */
+function profileSharpness(ink: Float32Array, deg: number): number {
+  const a = (deg * Math.PI) / 180;
+  const [c, s] = [Math.cos(a), Math.sin(a)];
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < ink.length; i += 3) {
+    const v = ink[i + 1] * c - ink[i] * s;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  const bins = new Float64Array(Math.ceil(hi - lo) + 2);
+  for (let i = 0; i < ink.length; i += 3) {
+    const v = ink[i + 1] * c - ink[i] * s - lo;
+    const b = Math.floor(v);
+    const f = v - b;
+    bins[b] += ink[i + 2] * (1 - f);
+    bins[b + 1] += ink[i + 2] * f;
+  }
+  let sum = 0;
+  for (const h of bins) sum += h * h;
+  return sum;
+}
+
+/** The skew within ±`span`° of `around` whose profile is sharpest, coarse to fine, to ~0.005°. */
+export function projectionSkew(ink: Float32Array, around: number, span = 0.8): number {
+  let best = around;
+  for (const step of [0.1, 0.02, 0.005]) {
+    const centre = best;
+    let bestScore = -1;
+    for (let d = centre - span; d <= centre + span + 1e-9; d += step) {
+      const score = profileSharpness(ink, d);
+      if (score > bestScore) { bestScore = score; best = d; }
+    }
+    span = step;
+  }
+  return best;
 }
 
 /** The weighted median of `values`. */
@@ -205,24 +290,26 @@ function measuringLines(lines: LineFit[]): LineFit[] {
 }
 
 /**
- * Skew and agreement of the lines: the length-weighted median of their regression angles, refined
- * by the length-weighted mean of the angles within 0.5° of it. Confidence is the share of line
- * length that agrees within 0.5°, scaled down below five lines.
+ * Skew and agreement of the lines: the length-weighted median of their angles, refined by the
+ * length-weighted mean of the angles within 0.5° of it, then (given the ink) by the sharpest
+ * projection profile near that (global, so a capital or descenders on one line barely move it).
+ * Confidence is the share of line length that agrees within 0.5°, scaled down below five lines.
  */
-export function estimateSkew(lines: LineFit[]): { skewDeg: number; confidence: number } {
+export function estimateSkew(lines: LineFit[], ink?: Float32Array): { skewDeg: number; confidence: number } {
   const used = measuringLines(lines);
   if (used.length === 0) return { skewDeg: 0, confidence: 0 };
   const median = weightedMedian(used.map((l) => l.regressionDeg), used.map((l) => l.length));
   const near = used.filter((l) => Math.abs(l.regressionDeg - median) <= 0.5);
   const nearLength = near.reduce((s, l) => s + l.length, 0);
-  const skewDeg = near.reduce((s, l) => s + l.regressionDeg * l.length, 0) / nearLength;
+  const lineSkew = near.reduce((s, l) => s + l.regressionDeg * l.length, 0) / nearLength;
   const totalLength = used.reduce((s, l) => s + l.length, 0);
+  const skewDeg = ink && ink.length > 0 ? projectionSkew(ink, lineSkew) : lineSkew;
   return { skewDeg, confidence: (nearLength / totalLength) * Math.min(1, used.length / 5) };
 }
 
 /** The page summary of a geometry, with the base orientation turned by 180° when `flipped`. */
 export function summarizeGeometry(geometry: PageGeometry, width: number, height: number, flipped: boolean): PageSummary {
-  const { skewDeg, confidence } = estimateSkew(geometry.lines);
+  const { skewDeg, confidence } = estimateSkew(geometry.lines, geometry.ink);
   const lines = geometry.lines.map(({ line }) => (flipped ? reverseLine(line) : line));
   const long = measuringLines(geometry.lines).map((l) => l.line.curvaturePx);
   return {
