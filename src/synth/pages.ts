@@ -31,12 +31,13 @@ const WORDS = (
 
 /** mulberry32: a small deterministic PRNG returning floats in [0, 1). */
 function prng(seed: number): () => number {
+  const imul = Math.imul;
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    t = imul(t ^ (t >>> 15), t | 1);
+    t ^= t + imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
@@ -88,19 +89,21 @@ function pageSvg(width: number, height: number, fontSize: number, columns: 1 | 2
  * Bends the text lines: column x moves down by curlPx·sin(πx/width) (a smooth bow, zero at the
  * edges), sampled with linear interpolation, with mild sensor noise added. RGB in, RGB out.
  */
-function curlAndNoise(rgb: Buffer, width: number, height: number, curlPx: number, rand: () => number): Buffer {
-  const out = Buffer.alloc(rgb.length);
+function curlAndNoise(rgb: Uint8Array, width: number, height: number, curlPx: number, rand: () => number): Uint8Array {
+  // Local aliases: global lookups in a hot loop are slow inside a vm context (Jest).
+  const { floor, max, min, round } = Math;
+  const out = new Uint8Array(rgb.length);
   for (let x = 0; x < width; x++) {
     const dy = curlPx * Math.sin((Math.PI * x) / width);
     for (let y = 0; y < height; y++) {
       const sy = y - dy;
-      const y0 = Math.floor(sy);
+      const y0 = floor(sy);
       const f = sy - y0;
       for (let c = 0; c < 3; c++) {
         const a = y0 >= 0 && y0 < height ? rgb[(y0 * width + x) * 3 + c] : 255;
         const b = y0 + 1 >= 0 && y0 + 1 < height ? rgb[((y0 + 1) * width + x) * 3 + c] : 255;
         const noise = (rand() - 0.5) * 12;
-        out[(y * width + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(a * (1 - f) + b * f + noise)));
+        out[(y * width + x) * 3 + c] = max(0, min(255, round(a * (1 - f) + b * f + noise)));
       }
     }
   }
@@ -116,7 +119,7 @@ export async function renderSyntheticPage(spec: PageSpec): Promise<Buffer> {
   const columns = spec.columns ?? (rand() < 0.3 ? 2 : 1);
   const svg = pageSvg(width, height, fontSize, columns, rand);
   const upright = await sharp(Buffer.from(svg)).flatten({ background: 'white' }).removeAlpha().raw().toBuffer();
-  const curled = curlAndNoise(upright, width, height, spec.curlPx ?? 0, rand);
+  const curled = curlAndNoise(new Uint8Array(upright.buffer, upright.byteOffset, upright.length), width, height, spec.curlPx ?? 0, rand);
   // Each geometric step is its own pipeline so the order is exactly curl → skew → rotate.
   let page = sharp(curled, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 });
   if (spec.skewDeg) page = sharp(await page.rotate(spec.skewDeg, { background: 'white' }).toBuffer()).png({ compressionLevel: 1 });
