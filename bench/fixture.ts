@@ -1,0 +1,54 @@
+import { S3Context, s3ClientConfigFor, startLocalS3Server, type Location } from '../src';
+import { corruptJpeg, demoPages } from '../src/demoVolume';
+import type { LocalS3Server } from '../src/s3/localS3Server';
+import { renderSyntheticPage } from '../src/synth/pages';
+
+/** s3rver on loopback with an input and an output bucket, and a context for it. */
+export interface BenchS3 {
+  server: LocalS3Server;
+  s3: S3Context;
+  stop(): Promise<void>;
+}
+
+export async function startBenchS3(): Promise<BenchS3> {
+  const server = await startLocalS3Server({ buckets: ['scans', 'tables'] });
+  const s3 = new S3Context({ ...s3ClientConfigFor(server.endpoint), maxInflightGlobal: 64 });
+  return {
+    server,
+    s3,
+    stop: async () => {
+      s3.client.destroy();
+      await server.stop();
+    },
+  };
+}
+
+/** Distinct pages rendered; bigger volumes repeat them under new keys (rendering costs ~0.3 s a page). */
+const DISTINCT_PAGES = 24;
+const UPLOAD_CONCURRENCY = 8;
+
+/** Rendered bytes of the demo mix, cached per process: page i of any volume is `bytes[i % DISTINCT_PAGES]`. */
+let rendered: Promise<Uint8Array[]> | undefined;
+function distinctPages(): Promise<Uint8Array[]> {
+  rendered ??= Promise.all(demoPages(DISTINCT_PAGES).map((p) => (p.spec ? renderSyntheticPage(p.spec) : Promise.resolve(corruptJpeg()))));
+  return rendered;
+}
+
+async function put(location: Location, key: string, bytes: Uint8Array): Promise<void> {
+  const staged = await location.write(key);
+  await new Promise<void>((resolve, reject) => staged.stream.write(bytes, (err) => (err ? reject(err) : resolve())));
+  await staged.finish();
+}
+
+/**
+ * Writes an `n`-page volume of the demo mix (straight, skewed, turned, curled, one corrupt page
+ * in 24) under `location`, `page-00000.jpg` onwards.
+ */
+export async function writeBenchVolume(location: Location, n: number): Promise<void> {
+  const pages = await distinctPages();
+  let next = 0;
+  const uploader = async () => {
+    for (let i = next++; i < n; i = next++) await put(location, `page-${String(i).padStart(5, '0')}.jpg`, pages[i % pages.length]);
+  };
+  await Promise.all(Array.from({ length: UPLOAD_CONCURRENCY }, uploader));
+}

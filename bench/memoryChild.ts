@@ -1,0 +1,66 @@
+/**
+ * Child process of the memory figure: runs one volume with the tiny model in a fresh process and
+ * prints `{ pages, seconds, peakRssMb, vmHwmMb }` as its last line. Argument: a JSON `MemoryJob`.
+ */
+import { readFileSync } from 'node:fs';
+import { S3Context, resolveConfig, s3ClientConfigFor, tinyAdapter } from '../src';
+import { VolumeWorker } from '../src/worker';
+import { laneFigures, type LaneFigure } from './summary';
+
+export interface MemoryJob {
+  endpoint: string;
+  input: string;
+  output: string;
+  volumeId: string;
+}
+
+export interface MemoryFigure {
+  pages: number;
+  seconds: number;
+  /** Highest `process.memoryUsage().rss` sampled every 50 ms. */
+  peakRssMb: number;
+  /** The kernel's high-water mark of resident memory (/proc/self/status VmHWM). */
+  vmHwmMb: number;
+  /** The weighted merge's per-lane waits, and how full the batches were, over this bigger volume. */
+  lanes: LaneFigure[];
+  batchFill: number;
+}
+
+const SAMPLE_MS = 50;
+const MB = 1024 * 1024;
+
+function vmHwmMb(): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return match ? Number(match[1]) / 1024 : NaN;
+}
+
+async function main(): Promise<void> {
+  const job = JSON.parse(process.argv[2]) as MemoryJob;
+  const cfg = resolveConfig({ input: job.input, output: job.output });
+  const s3 = new S3Context({ ...s3ClientConfigFor(job.endpoint), maxInflightGlobal: cfg.s3MaxInflightGlobal });
+  let peak = process.memoryUsage().rss;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), SAMPLE_MS);
+  try {
+    const worker = new VolumeWorker(cfg, s3, job.volumeId, undefined, { adapter: tinyAdapter(cfg), skipIfPublished: false });
+    const result = await worker.run();
+    peak = Math.max(peak, process.memoryUsage().rss);
+    const stats = worker.snapshot();
+    const figure: MemoryFigure = {
+      pages: result.pages,
+      seconds: result.seconds,
+      peakRssMb: peak / MB,
+      vmHwmMb: vmHwmMb(),
+      lanes: laneFigures(stats),
+      batchFill: stats.batchFill,
+    };
+    console.log(JSON.stringify(figure));
+  } finally {
+    clearInterval(sampler);
+    s3.client.destroy();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,59 @@
+import Piscina from 'piscina';
+import type { PipelineConfig } from '../src/config';
+import { shapeFor } from '../src/infer/batchShapes';
+import { buffersOf } from '../src/infer/transfer';
+import type { ModelAdapter } from '../src/model/adapter';
+import type { PatchSet } from '../src/types';
+import { workerFile } from '../src/workerFile';
+import type { BatchResult, BatchTask, InferWorkerData } from '../src/workers/infer';
+
+/** The model alone: the pipeline's inference threads, fed from memory with nothing else running. */
+export class ModelOnly {
+  private constructor(private readonly pool: Piscina, private readonly cfg: PipelineConfig, private readonly size: number) {}
+
+  /** Starts `cfg.inferWorkers` threads of `cfg.inferThreads` intra-op threads each and warms them up. */
+  static async start(cfg: PipelineConfig, adapter: ModelAdapter): Promise<ModelOnly> {
+    const workerData: InferWorkerData = { adapter, device: 'cpu', threads: cfg.inferThreads, batchSize: cfg.batchSize };
+    const pool = new Piscina({ filename: workerFile('infer'), minThreads: cfg.inferWorkers, maxThreads: cfg.inferWorkers, idleTimeout: Infinity, workerData });
+    await Promise.all(Array.from({ length: cfg.inferWorkers }, () => pool.run(null, { name: 'prepare' })));
+    return new ModelOnly(pool, cfg, adapter.layout.patchSize);
+  }
+
+  /** Packs the patches into full batches (the last one padded to a warmed-up shape), before any clock runs. */
+  pack(patchSets: PatchSet[]): BatchTask[] {
+    const { batchSize } = this.cfg;
+    const patch = 3 * this.size * this.size;
+    const total = patchSets.reduce((n, set) => n + set.count, 0);
+    const tasks: BatchTask[] = [];
+    for (let first = 0; first < total; first += batchSize) {
+      const count = Math.min(batchSize, total - first);
+      tasks.push({ input: new Float32Array(batchSize * patch), output: new Float32Array(batchSize * this.size * this.size), count, shape: shapeFor(count, batchSize) });
+    }
+    let at = 0;
+    for (const set of patchSets) {
+      for (let i = 0; i < set.count; i++, at++) {
+        const task = tasks[Math.floor(at / batchSize)];
+        task.input.set(set.data.subarray(i * patch, (i + 1) * patch), (at % batchSize) * patch);
+      }
+    }
+    return tasks;
+  }
+
+  /** Runs every batch with all threads busy (two batches queued per thread); returns seconds and patches. */
+  async run(tasks: BatchTask[]): Promise<{ seconds: number; patches: number }> {
+    const started = performance.now();
+    let next = 0;
+    const feed = async (): Promise<void> => {
+      for (let i = next++; i < tasks.length; i = next++) {
+        const result: BatchResult = await this.pool.run(tasks[i], { name: 'runBatch', transferList: buffersOf(tasks[i].input, tasks[i].output) });
+        tasks[i] = { ...tasks[i], input: result.input, output: result.output };
+      }
+    };
+    await Promise.all(Array.from({ length: 2 * this.cfg.inferWorkers }, feed));
+    return { seconds: (performance.now() - started) / 1000, patches: tasks.reduce((n, t) => n + t.count, 0) };
+  }
+
+  close(): Promise<void> {
+    return this.pool.destroy();
+  }
+}

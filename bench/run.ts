@@ -1,0 +1,151 @@
+/**
+ * `npm run bench -- [--pages N] [--model tiny|default] [--runs K] [--memory-pages A,B] [--no-memory] [--json]`
+ *
+ * Measures the volume pipeline against s3rver on loopback with a generated volume (the demo mix)
+ * and prints one JSON object (the last line with --json): pipeline vs the model alone (same patches,
+ * both passes, from memory) vs a plain page-by-page loop, peak RSS of a small and a big volume in
+ * fresh processes, the weighted merge's lane waits, batch fill, and per-stage busy/backpressure time
+ * with the bottleneck named. Every figure is the median of `--runs` runs; the load average is
+ * recorded because other work shares the cores.
+ */
+import { cpus, loadavg } from 'node:os';
+import { openLocation, resolveConfig, defaultAdapter, tinyAdapter, VolumeEngine, type PipelineConfig } from '../src';
+import { parseArgs, type BenchOptions } from './args';
+import { startBenchS3, writeBenchVolume, type BenchS3 } from './fixture';
+import { measureMemory } from './memory';
+import type { MemoryFigure } from './memoryChild';
+import { ModelOnly } from './modelOnly';
+import { runPipeline, type PipelineRun } from './pipeline';
+import { runSequential, type SequentialRun } from './sequential';
+import { bottleneck, laneFigures, median, medianBy, round, stageFigures } from './summary';
+
+/** Intra-op threads of the sequential loop's single session (the machine's cores, up to 2 measured best). */
+const SEQUENTIAL_THREADS = 2;
+
+function log(opts: BenchOptions, message: string): void {
+  (opts.json ? console.error : console.log)(`[bench] ${message}`);
+}
+
+const load = () => loadavg().map((v) => round(v, 2));
+
+async function throughput(opts: BenchOptions, bench: BenchS3) {
+  const cfg = resolveConfig({ input: 's3://scans/throughput/', output: 's3://tables/throughput/' });
+  await writeBenchVolume(openLocation(cfg.input, bench.s3), opts.pages);
+  const adapter = opts.model === 'tiny' ? tinyAdapter(cfg) : defaultAdapter(cfg);
+  const engine = await VolumeEngine.create(cfg, adapter);
+  const pipeline: PipelineRun[] = [];
+  const sequential: SequentialRun[] = [];
+  try {
+    await runPipeline(engine, cfg, bench.s3, 'warmup');
+    for (let k = 0; k < opts.runs; k++) {
+      pipeline.push(await runPipeline(engine, cfg, bench.s3, `pipeline-${k}`));
+      log(opts, `pipeline run ${k + 1}/${opts.runs}: ${round(pipeline[k].pagesPerSec)} pages/s (load ${load().join(' ')})`);
+      sequential.push(await runSequential(engine, cfg, bench.s3, `sequential-${k}`, SEQUENTIAL_THREADS));
+      log(opts, `sequential run ${k + 1}/${opts.runs}: ${round(sequential[k].pagesPerSec)} pages/s`);
+      if (k > 0) sequential[k].patchSets.length = 0; // the first run's patches feed the model-only figure
+    }
+  } finally {
+    await engine.close();
+  }
+  const modelOnly = await modelOnlyFigure(opts, cfg, adapter, sequential[0]);
+  return { cfg, pipeline, sequential, modelOnly };
+}
+
+/** The same pages' patches (both passes) through the inference threads alone, `runs` times. */
+async function modelOnlyFigure(opts: BenchOptions, cfg: PipelineConfig, adapter: ReturnType<typeof tinyAdapter>, run: SequentialRun) {
+  const model = await ModelOnly.start(cfg, adapter);
+  try {
+    const tasks = model.pack(run.patchSets);
+    const figures = [];
+    for (let k = 0; k < opts.runs; k++) {
+      const { seconds, patches } = await model.run(tasks);
+      figures.push({ pagesPerSec: run.pages / seconds, patchesPerSec: patches / seconds, patches });
+      log(opts, `model-only run ${k + 1}/${opts.runs}: ${round(figures[k].pagesPerSec)} pages/s, ${round(figures[k].patchesPerSec)} patches/s`);
+    }
+    return figures;
+  } finally {
+    await model.close();
+  }
+}
+
+/** Peak RSS of the two volume sizes, each run in a fresh child process, `runs` times. */
+async function memory(opts: BenchOptions, bench: BenchS3) {
+  const [small, big] = opts.memoryPages;
+  const sizes = [small, big];
+  for (const n of sizes) await writeBenchVolume(openLocation(`s3://scans/memory-${n}/`, bench.s3), n);
+  const figures: Record<number, MemoryFigure[]> = { [small]: [], [big]: [] };
+  for (let k = 0; k < opts.runs; k++) {
+    for (const n of sizes) {
+      const job = { endpoint: bench.server.endpoint, input: `s3://scans/memory-${n}/`, output: 's3://tables/memory/', volumeId: `memory-${n}-${k}` };
+      const figure = await measureMemory(job);
+      figures[n].push(figure);
+      log(opts, `memory run ${k + 1}/${opts.runs}, ${n} pages: peak RSS ${round(figure.peakRssMb, 0)} MB, VmHWM ${round(figure.vmHwmMb, 0)} MB, ${round(figure.pages / figure.seconds)} pages/s`);
+    }
+  }
+  const peak = (n: number) => median(figures[n].map((f) => Math.max(f.peakRssMb, f.vmHwmMb)));
+  return {
+    model: 'tiny',
+    pages: sizes,
+    [`rss${small}Mb`]: round(peak(small), 0),
+    [`rss${big}Mb`]: round(peak(big), 0),
+    rssRatio: round(peak(big) / peak(small), 3),
+    bigVolume: {
+      pagesPerSec: round(median(figures[big].map((f) => f.pages / f.seconds))),
+      lanes: medianBy(figures[big].map((f) => f.lanes), 'lane'),
+      batchFill: round(median(figures[big].map((f) => f.batchFill)), 3),
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  const loadBefore = load();
+  log(opts, `${opts.pages} pages, ${opts.model} model, ${opts.runs} runs, load ${loadBefore.join(' ')}`);
+  const bench = await startBenchS3();
+  try {
+    const { cfg, pipeline, sequential, modelOnly } = await throughput(opts, bench);
+    const pipelinePagesPerSec = median(pipeline.map((r) => r.pagesPerSec));
+    const sequentialPagesPerSec = median(sequential.map((r) => r.pagesPerSec));
+    const modelOnlyPagesPerSec = median(modelOnly.map((r) => r.pagesPerSec));
+    const stages = medianBy(pipeline.map((r) => stageFigures(r.stats, r.seconds * 1000)), 'stage');
+    const lanes = medianBy(pipeline.map((r) => laneFigures(r.stats)), 'lane');
+    const lane = (name: string) => lanes.find((l) => l.lane === name);
+    const mem = opts.skipMemory ? undefined : await memory(opts, bench);
+    const result = {
+      machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, loadavgBefore: loadBefore, loadavgAfter: load() },
+      model: opts.model,
+      pages: opts.pages,
+      runs: opts.runs,
+      statistic: 'median',
+      config: { inferWorkers: cfg.inferWorkers, inferThreads: cfg.inferThreads, batchSize: cfg.batchSize, decodeWorkers: cfg.decodeWorkers, transformWorkers: cfg.transformWorkers, inflightPages: cfg.inflightPages, batcherSlots: cfg.batcherSlots },
+      modelOnlyPagesPerSec: round(modelOnlyPagesPerSec),
+      modelOnlyPatchesPerSec: round(median(modelOnly.map((r) => r.patchesPerSec))),
+      patchesPerVolume: modelOnly[0]?.patches,
+      pipelinePagesPerSec: round(pipelinePagesPerSec),
+      sequentialPagesPerSec: round(sequentialPagesPerSec),
+      ratioModel: round(pipelinePagesPerSec / modelOnlyPagesPerSec, 3),
+      ratioSequential: round(pipelinePagesPerSec / sequentialPagesPerSec, 3),
+      transformed: pipeline[0]?.transformed,
+      lanes,
+      reprocessP95OverInitialP95: round((lane('reprocess')?.p95Ms ?? NaN) / (lane('initial')?.p95Ms ?? NaN), 3),
+      batchFill: round(median(pipeline.map((r) => r.stats.batchFill)), 3),
+      stages,
+      bottleneck: bottleneck(stages),
+      memory: mem,
+      runsDetail: {
+        pipelinePagesPerSec: pipeline.map((r) => round(r.pagesPerSec)),
+        sequentialPagesPerSec: sequential.map((r) => round(r.pagesPerSec)),
+        modelOnlyPagesPerSec: modelOnly.map((r) => round(r.pagesPerSec)),
+      },
+    };
+    if (opts.json) console.log(JSON.stringify(result));
+    else console.log(JSON.stringify(result, null, 2));
+  } finally {
+    await bench.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exitCode = 1;
+});

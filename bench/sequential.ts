@@ -1,0 +1,120 @@
+import * as ort from 'onnxruntime-node';
+import type { PipelineConfig } from '../src/config';
+import { decodeImage } from '../src/decode/decodeImage';
+import { tilePatches } from '../src/decode/tile';
+import type { VolumeEngine } from '../src/engine';
+import { shapeFor } from '../src/infer/batchShapes';
+import { openSession } from '../src/infer/session';
+import { stitchPatchMaps } from '../src/infer/stitch';
+import type { ModelAdapter } from '../src/model/adapter';
+import type { Summarizer } from '../src/model/summarizers';
+import type { S3Context } from '../src/s3/context';
+import { S3ParquetWriter } from '../src/stages/parquetWriter';
+import { Prefetcher } from '../src/stages/prefetcher';
+import { openLocation, type Location } from '../src/store';
+import { correctPage } from '../src/transform/correct';
+import { failed, pageWork, type DecodedFrame, type PageWork, type PatchSet } from '../src/types';
+
+/** One timed run of the plain loop, and the patch sets it ran (both passes), for the model-only figure. */
+export interface SequentialRun {
+  seconds: number;
+  pagesPerSec: number;
+  pages: number;
+  patchSets: PatchSet[];
+}
+
+/** The model on this thread: one session with `threads` intra-op threads, in the pipeline's batch shapes. */
+class PageModel {
+  private constructor(private readonly adapter: ModelAdapter, private readonly session: ort.InferenceSession, private readonly batchSize: number, private readonly summarizer: Summarizer) {}
+
+  static async open(adapter: ModelAdapter, threads: number, batchSize: number): Promise<PageModel> {
+    const { session } = await openSession(adapter, 'cpu', threads);
+    const { module, exportName } = adapter.summarizer;
+    return new PageModel(adapter, session, batchSize, require(module)[exportName] as Summarizer);
+  }
+
+  /** Runs the frame's patches batch by batch, stitches the maps and summarizes the page. */
+  async summarize(frame: DecodedFrame) {
+    const { size, count, data } = frame.patches;
+    const patch = 3 * size * size;
+    const plane = size * size;
+    const maps = new Float32Array(count * plane);
+    for (let first = 0; first < count; first += this.batchSize) {
+      const n = Math.min(this.batchSize, count - first);
+      const shape = shapeFor(n, this.batchSize);
+      const input = new Float32Array(shape * patch);
+      input.set(data.subarray(first * patch, (first + n) * patch));
+      const out = await this.session.run({ [this.adapter.inputName]: new ort.Tensor('float32', input, [shape, 3, size, size]) });
+      maps.set((out[this.adapter.outputName].data as Float32Array).subarray(0, n * plane), first * plane);
+    }
+    const prob = stitchPatchMaps(maps, frame.patches, frame.width, frame.height);
+    return this.summarizer({ prob, width: frame.width, height: frame.height, pixels: frame.pixels }, this.adapter.summarizer.options);
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
+
+/**
+ * The baseline: the same building blocks (S3 GET, sharp decode, the ONNX model, the controller's
+ * decisions, the OpenCV correction, the Parquet writer) called one page at a time on the main
+ * thread with no overlap, the model in one session of `threads` intra-op threads. Publishes the
+ * table like the pipeline does.
+ */
+export async function runSequential(engine: VolumeEngine, cfg: PipelineConfig, s3: S3Context, volumeId: string, threads: number): Promise<SequentialRun> {
+  const { adapter, controller, configSha256 } = engine;
+  const model = await PageModel.open(adapter, threads, cfg.batchSize);
+  const input = openLocation(cfg.input, s3);
+  const output = openLocation(cfg.output, s3);
+  const writer = new S3ParquetWriter(output, openLocation(`${cfg.output}_staging/`, s3), { volumeId, rowGroupSize: cfg.rowGroupSize });
+  const patchSets: PatchSet[] = [];
+  const started = performance.now();
+  const startedAt = new Date().toISOString();
+  let pages = 0;
+  try {
+    for await (const task of new Prefetcher(input, cfg, volumeId).tasks()) {
+      let work = await fetchAndDecode(input, pageWork(task), cfg, adapter);
+      for (;;) {
+        if (work.frame && !work.error) {
+          patchSets.push(work.frame.patches);
+          const summary = await model.summarize(work.frame);
+          work = { ...work, summary, first: work.pass === 1 ? summary : work.first };
+        }
+        const decided = controller.decide(work);
+        if ('exit' in decided) {
+          await writer.append(decided.exit.record);
+          break;
+        }
+        work = await correct(decided.correct, cfg, adapter);
+      }
+      pages++;
+    }
+    await writer.publish({ model: { name: adapter.name, sha256: adapter.sha256 }, configSha256, startedAt, libraryVersion: 'bench' });
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  } finally {
+    await model.release();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  return { seconds, pagesPerSec: pages / seconds, pages, patchSets };
+}
+
+async function fetchAndDecode(input: Location, work: PageWork, cfg: PipelineConfig, adapter: ModelAdapter): Promise<PageWork> {
+  const { bytes } = await input.get(work.task.key, { etag: work.task.etag });
+  const outcome = await decodeImage(bytes, { analysisMaxSide: cfg.analysisMaxSide, maxInputPixels: cfg.maxInputPixels, layout: adapter.layout });
+  return outcome.frame ? { ...work, frame: outcome.frame } : failed(work, outcome.error);
+}
+
+/** Applies the plan (the summary was measured on this frame, so its lines are in frame coordinates). */
+async function correct(work: PageWork, cfg: PipelineConfig, adapter: ModelAdapter): Promise<PageWork> {
+  const frame = work.frame as DecodedFrame;
+  try {
+    const image = await correctPage(frame, work.plan!, work.summary?.lines ?? [], cfg.analysisMaxSide);
+    const patches = tilePatches(image.pixels, image.width, image.height, adapter.layout);
+    return { ...work, pass: work.pass + 1, frame: { ...frame, width: image.width, height: image.height, pixels: image.pixels, patches } };
+  } catch (err) {
+    return failed(work, `transform: ${(err as Error).message}`);
+  }
+}
