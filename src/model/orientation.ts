@@ -8,10 +8,10 @@ export const CLS_HEIGHT = 48;
 export const CLS_WIDTH = 192;
 
 /** Lines sampled per page and crops per line. */
-const MAX_LINES = 6;
-const CROPS_PER_LINE = 2;
+const MAX_LINES = 10;
+const CROPS_PER_LINE = 3;
 /** Crop height as a multiple of the (shrunk) text region's height. */
-const CROP_HEIGHT_RATIO = 2.2;
+const CROP_HEIGHT_RATIO = 3;
 
 /** Bilinear sample of channel c of interleaved RGB at (x, y); white outside the frame. */
 function sample(pixels: Uint8Array, width: number, height: number, x: number, y: number, c: number): number {
