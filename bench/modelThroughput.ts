@@ -1,0 +1,80 @@
+/**
+ * Model throughput: raw patches/s of the model in memory (ONNX session in this process, several
+ * thread/batch configs, the best one reported) against patches/s through the GpuBatcher (frames in,
+ * summaries out), with the batcher's batch fill ratio. Prints one JSON object.
+ *
+ *   npx tsc -p . && node dist/bench/modelThroughput.js [default|tiny] [frames]
+ */
+import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
+import { EMPTY, from, lastValueFrom, toArray } from 'rxjs';
+import { resolveConfig } from '../src/config';
+import { tilePatches } from '../src/decode/tile';
+import { BatchFill } from '../src/infer/batchFill';
+import { defaultAdapter, tinyAdapter, type ModelAdapter } from '../src/model/adapter';
+import { GpuBatcher } from '../src/stages/gpuBatcher';
+import { renderSyntheticPage } from '../src/synth/pages';
+import { pageWork, type DecodedFrame, type PageWork } from '../src/types';
+
+const which = process.argv[2] === 'tiny' ? 'tiny' : 'default';
+const frames = Number(process.argv[3] ?? 8);
+const cfg = resolveConfig({ input: 'bench', output: 'bench', analysisMaxSide: 1024, patchSize: 512, patchOverlap: 32, batchSize: 4 });
+const adapter: ModelAdapter = which === 'tiny' ? tinyAdapter(cfg) : defaultAdapter(cfg);
+
+/** One synthetic page at analysis scale, tiled. */
+async function frame(): Promise<DecodedFrame> {
+  const page = await renderSyntheticPage({ seed: 1, skewDeg: 2 });
+  const side = cfg.analysisMaxSide;
+  const { data, info } = await sharp(page).resize({ width: side, height: side, fit: 'inside' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const pixels = Uint8Array.from(data);
+  return { width: info.width, height: info.height, channels: 3, pixels, sourceWidth: 1240, sourceHeight: 1754, patches: tilePatches(pixels, info.width, info.height, adapter.layout) };
+}
+
+/** Patches/s of one in-process session with `threads` intra-op threads running batches of `batch`. */
+async function raw(threads: number, batch: number, patches: number): Promise<number> {
+  const session = await ort.InferenceSession.create(adapter.modelPath, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  const size = adapter.layout.patchSize;
+  const x = new ort.Tensor('float32', new Float32Array(batch * 3 * size * size).fill(1), [batch, 3, size, size]);
+  await session.run({ [adapter.inputName]: x });
+  const runs = Math.max(1, Math.round(patches / batch));
+  const start = performance.now();
+  for (let i = 0; i < runs; i++) await session.run({ [adapter.inputName]: x });
+  const seconds = (performance.now() - start) / 1000;
+  await session.release();
+  return (runs * batch) / seconds;
+}
+
+/** Patches/s and fill ratio of the batcher over `count` copies of a frame. */
+async function batched(base: DecodedFrame, count: number, inferWorkers: number, inferThreads: number) {
+  const batcher = await GpuBatcher.create({ ...cfg, inferWorkers, inferThreads }, adapter);
+  const works: PageWork[] = Array.from({ length: count }, (_, seq) => ({
+    ...pageWork({ volumeId: 'bench', key: String(seq), etag: '', size: 0, seq }),
+    frame: { ...base, pixels: base.pixels.slice() },
+  }));
+  const fill = new BatchFill(cfg.batchSize);
+  const start = performance.now();
+  const out = await lastValueFrom(batcher.run(from(works), EMPTY, { fill }).pipe(toArray()));
+  const seconds = (performance.now() - start) / 1000;
+  await batcher.close();
+  if (out.some((w) => w.error)) throw new Error(out.find((w) => w.error)?.error);
+  return { inferWorkers, inferThreads, patchesPerSec: (count * base.patches.count) / seconds, pagesPerSec: count / seconds, fillRatio: fill.ratio, batches: fill.batches, mixedBatches: fill.mixed };
+}
+
+async function main(): Promise<void> {
+  const base = await frame();
+  const sample = which === 'tiny' ? 64 : 8;
+  const rawConfigs = [];
+  for (const threads of [1, 2]) for (const batch of [1, 4]) rawConfigs.push({ threads, batch, patchesPerSec: await raw(threads, batch, sample) });
+  const best = rawConfigs.reduce((a, b) => (b.patchesPerSec > a.patchesPerSec ? b : a));
+  const viaBatcher = [await batched(base, frames, 2, 1), await batched(base, frames, 1, 2)];
+  console.log(JSON.stringify({
+    model: adapter.name, patchSize: cfg.patchSize, batchSize: cfg.batchSize, frame: [base.width, base.height], patchesPerFrame: base.patches.count, frames,
+    raw: { configs: rawConfigs, best }, viaBatcher,
+    batcherVsRaw: Math.max(...viaBatcher.map((b) => b.patchesPerSec)) / best.patchesPerSec,
+  }, (_, v) => (typeof v === 'number' ? Math.round(v * 1000) / 1000 : v), 2));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
