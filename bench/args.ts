@@ -9,11 +9,13 @@ export interface BenchOptions {
   runs: number;
   /** The two volume sizes of the memory figure (tiny model), smaller first. */
   memoryPages: [number, number];
+  /** Repetitions of the memory figure (default 2: a 2000-page volume takes ~3 minutes here). */
+  memoryRuns: number;
   /** Skip the memory figure (two child processes). */
   skipMemory: boolean;
 }
 
-const USAGE = 'usage: npm run bench -- [--pages N] [--model tiny|default] [--runs K] [--memory-pages A,B] [--no-memory] [--json]';
+const USAGE = 'usage: npm run bench -- [--pages N] [--model tiny|default] [--runs K] [--memory-pages A,B] [--memory-runs K] [--no-memory] [--json]';
 
 function positiveInt(flag: string, value: string | undefined): number {
   const n = Number(value);
@@ -23,12 +25,13 @@ function positiveInt(flag: string, value: string | undefined): number {
 
 /** Parses `argv` (without node and the script); throws a one-line message with the usage on a bad flag. */
 export function parseArgs(argv: string[]): BenchOptions {
-  const opts: BenchOptions = { pages: 16, model: 'default', json: false, runs: 3, memoryPages: [200, 2000], skipMemory: false };
+  const opts: BenchOptions = { pages: 16, model: 'default', json: false, runs: 3, memoryPages: [200, 2000], memoryRuns: 2, skipMemory: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     switch (flag) {
       case '--pages': opts.pages = positiveInt(flag, argv[++i]); break;
       case '--runs': opts.runs = positiveInt(flag, argv[++i]); break;
+      case '--memory-runs': opts.memoryRuns = positiveInt(flag, argv[++i]); break;
       case '--json': opts.json = true; break;
       case '--no-memory': opts.skipMemory = true; break;
       case '--model': {

@@ -27,11 +27,20 @@ export async function startBenchS3(): Promise<BenchS3> {
 const DISTINCT_PAGES = 24;
 const UPLOAD_CONCURRENCY = 8;
 
-/** Rendered bytes of the demo mix, cached per process: page i of any volume is `bytes[i % DISTINCT_PAGES]`. */
-let rendered: Promise<Uint8Array[]> | undefined;
-function distinctPages(): Promise<Uint8Array[]> {
-  rendered ??= Promise.all(demoPages(DISTINCT_PAGES).map((p) => (p.spec ? renderSyntheticPage(p.spec) : Promise.resolve(corruptJpeg()))));
-  return rendered;
+/** Page size of a bench volume: `full` is the demo's A4 at 150 dpi (1240×1754, 12 patches); `small` is 310×438 (1 patch). */
+export type PageSize = 'full' | 'small';
+const SMALL = { width: 310, height: 438 };
+
+/** Rendered bytes of the demo mix, cached per process and size: page i of a volume is `bytes[i % DISTINCT_PAGES]`. */
+const rendered = new Map<PageSize, Promise<Uint8Array[]>>();
+function distinctPages(size: PageSize): Promise<Uint8Array[]> {
+  let pages = rendered.get(size);
+  if (!pages) {
+    const specs = demoPages(DISTINCT_PAGES).map((p) => p.spec && (size === 'small' ? { ...p.spec, ...SMALL } : p.spec));
+    pages = Promise.all(specs.map((spec) => (spec ? renderSyntheticPage(spec) : Promise.resolve(corruptJpeg()))));
+    rendered.set(size, pages);
+  }
+  return pages;
 }
 
 async function put(location: Location, key: string, bytes: Uint8Array): Promise<void> {
@@ -42,10 +51,10 @@ async function put(location: Location, key: string, bytes: Uint8Array): Promise<
 
 /**
  * Writes an `n`-page volume of the demo mix (straight, skewed, turned, curled, one corrupt page
- * in 24) under `location`, `page-00000.jpg` onwards.
+ * in 24) of `size` under `location`, `page-00000.jpg` onwards.
  */
-export async function writeBenchVolume(location: Location, n: number): Promise<void> {
-  const pages = await distinctPages();
+export async function writeBenchVolume(location: Location, n: number, size: PageSize = 'full'): Promise<void> {
+  const pages = await distinctPages(size);
   let next = 0;
   const uploader = async () => {
     for (let i = next++; i < n; i = next++) await put(location, `page-${String(i).padStart(5, '0')}.jpg`, pages[i % pages.length]);

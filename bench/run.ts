@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [--pages N] [--model tiny|default] [--runs K] [--memory-pages A,B] [--no-memory] [--json]`
+ * `npm run bench -- [--pages N] [--model tiny|default] [--runs K] [--memory-pages A,B] [--memory-runs K] [--no-memory] [--json]`
  *
  * Measures the volume pipeline against s3rver on loopback with a generated volume (the demo mix)
  * and prints one JSON object (the last line with --json): pipeline vs the model alone (same patches,
@@ -68,24 +68,30 @@ async function modelOnlyFigure(opts: BenchOptions, cfg: PipelineConfig, adapter:
   }
 }
 
-/** Peak RSS of the two volume sizes, each run in a fresh child process, `runs` times. */
+/**
+ * Peak RSS of the two volume sizes, each run in a fresh child process, `memoryRuns` times. The pages are
+ * small (one patch each) so that 2000 of them run in about a minute; what could grow with the
+ * volume's length (rows, manifests, stats) does not depend on the page size.
+ */
 async function memory(opts: BenchOptions, bench: BenchS3) {
   const [small, big] = opts.memoryPages;
   const sizes = [small, big];
-  for (const n of sizes) await writeBenchVolume(openLocation(`s3://scans/memory-${n}/`, bench.s3), n);
+  for (const n of sizes) await writeBenchVolume(openLocation(`s3://scans/memory-${n}/`, bench.s3), n, 'small');
   const figures: Record<number, MemoryFigure[]> = { [small]: [], [big]: [] };
-  for (let k = 0; k < opts.runs; k++) {
+  for (let k = 0; k < opts.memoryRuns; k++) {
     for (const n of sizes) {
       const job = { endpoint: bench.server.endpoint, input: `s3://scans/memory-${n}/`, output: 's3://tables/memory/', volumeId: `memory-${n}-${k}` };
       const figure = await measureMemory(job);
       figures[n].push(figure);
-      log(opts, `memory run ${k + 1}/${opts.runs}, ${n} pages: peak RSS ${round(figure.peakRssMb, 0)} MB, VmHWM ${round(figure.vmHwmMb, 0)} MB, ${round(figure.pages / figure.seconds)} pages/s`);
+      log(opts, `memory run ${k + 1}/${opts.memoryRuns}, ${n} pages: peak RSS ${round(figure.peakRssMb, 0)} MB, VmHWM ${round(figure.vmHwmMb, 0)} MB, ${round(figure.pages / figure.seconds)} pages/s`);
     }
   }
   const peak = (n: number) => median(figures[n].map((f) => Math.max(f.peakRssMb, f.vmHwmMb)));
   return {
     model: 'tiny',
+    runs: opts.memoryRuns,
     pages: sizes,
+    pageSize: 'small (310×438, one patch a page)',
     [`rss${small}Mb`]: round(peak(small), 0),
     [`rss${big}Mb`]: round(peak(big), 0),
     rssRatio: round(peak(big) / peak(small), 3),
