@@ -70,6 +70,19 @@ describe('default model accuracy', () => {
     for (const s of synthetic) expect(straight.get(String(s.seed))!.confidence).toBeGreaterThan(0.5);
   });
 
+  it('gives each line’s points in reading direction: along +x, +y, −x, −y for 0, 90, 180, 270°', () => {
+    const reading = { 0: [1, 0], 90: [0, 1], 180: [-1, 0], 270: [0, -1] } as const;
+    for (const s of synthetic) {
+      const [ex, ey] = reading[s.rotate];
+      const lines = straight.get(String(s.seed))!.lines;
+      const forward = lines.filter(({ points }) => {
+        const [[x0, y0], [x1, y1]] = [points[0], points[points.length - 1]];
+        return (x1 - x0) * ex + (y1 - y0) * ey > 0;
+      });
+      expect(forward.length).toBe(lines.length);
+    }
+  });
+
   it('reports real book photos as curved and tells their orientation', async () => {
     const photo = (name: string) => readFileSync(resolve(REAL, name));
     const real = await summarize(decoder, batcher, [
