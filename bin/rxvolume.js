@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+'use strict';
+// Launcher: the CLI is compiled TypeScript in dist/ (built by `npm ci` / `npm run build`).
+const { join } = require('node:path');
+const { existsSync } = require('node:fs');
+
+const entry = join(__dirname, '..', 'dist', 'src', 'cli', 'main.js');
+if (!existsSync(entry)) {
+  process.stderr.write(`rxvolume: ${entry} is missing: run npm run build\n`);
+  process.exit(1);
+}
+require(entry).runCli();

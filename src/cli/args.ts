@@ -1,0 +1,95 @@
+/** A bad command line: the message names the flag; the CLI prints it on one line and exits 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** One flag a command takes. */
+export interface FlagSpec {
+  /** Without the leading dashes, e.g. `volume-id`. */
+  name: string;
+  /** `string`, a positive `int`, a `bool` switch, or one of `choices`. */
+  kind: 'string' | 'int' | 'bool' | { choices: readonly string[] };
+  /** What the value looks like in --help, e.g. `<dir>`. */
+  value?: string;
+  help: string;
+  /** Flags a command cannot run without. */
+  required?: boolean;
+}
+
+type Value = string | number | boolean;
+
+/** The parsed flags of one command, read by name. */
+export class Flags {
+  constructor(private readonly values: ReadonlyMap<string, Value>) {}
+
+  has(name: string): boolean {
+    return this.values.has(name);
+  }
+
+  string(name: string): string | undefined {
+    const v = this.values.get(name);
+    return v === undefined ? undefined : String(v);
+  }
+
+  int(name: string): number | undefined {
+    const v = this.values.get(name);
+    return typeof v === 'number' ? v : undefined;
+  }
+
+  bool(name: string): boolean {
+    return this.values.get(name) === true;
+  }
+}
+
+/** Parses one value of `spec`; throws a UsageError naming the flag. */
+function parseValue(spec: FlagSpec, raw: string): Value {
+  const flag = `--${spec.name}`;
+  if (spec.kind === 'int') {
+    if (!/^\d+$/.test(raw) || Number(raw) < 1 || !Number.isSafeInteger(Number(raw))) throw new UsageError(`${flag} must be a positive integer, got "${raw}"`);
+    return Number(raw);
+  }
+  if (typeof spec.kind === 'object' && !spec.kind.choices.includes(raw)) throw new UsageError(`${flag} must be one of ${spec.kind.choices.join(', ')}, got "${raw}"`);
+  if (raw === '') throw new UsageError(`${flag} needs a non-empty value`);
+  return raw;
+}
+
+/**
+ * Parses `--name value`, `--name=value` and boolean `--name` switches against `specs`. Unknown
+ * flags, positional arguments, missing or malformed values and missing required flags throw a
+ * UsageError naming the flag. `--help` is always accepted (as the boolean `help`).
+ */
+export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[], command: string): Flags {
+  const values = new Map<string, Value>();
+  const byName = new Map(specs.map((s) => [s.name, s]));
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const m = /^--([a-z][a-z0-9-]*)(?:=(.*))?$/s.exec(arg);
+    if (!m) throw new UsageError(`unexpected argument "${arg}" for ${command} (flags start with --; see rxvolume ${command} --help)`);
+    const [, name, inline] = m;
+    if (name === 'help') {
+      values.set('help', true);
+      continue;
+    }
+    const spec = byName.get(name);
+    if (!spec) throw new UsageError(`unknown flag --${name} for ${command} (see rxvolume ${command} --help)`);
+    if (spec.kind === 'bool') {
+      if (inline !== undefined) throw new UsageError(`--${name} takes no value`);
+      values.set(name, true);
+      continue;
+    }
+    const raw = inline ?? argv[++i];
+    if (raw === undefined || (inline === undefined && raw.startsWith('--'))) throw new UsageError(`--${name} needs a value ${spec.value ?? ''}`.trimEnd());
+    values.set(name, parseValue(spec, raw));
+  }
+  if (!values.has('help')) {
+    for (const spec of specs) if (spec.required && !values.has(spec.name)) throw new UsageError(`missing --${spec.name} ${spec.value ?? ''}`.trimEnd() + ` (see rxvolume ${command} --help)`);
+  }
+  return new Flags(values);
+}
+
+/** The flag table of a command's --help. */
+export function flagHelp(specs: readonly FlagSpec[]): string {
+  const rows = [...specs, { name: 'help', kind: 'bool', help: 'show this help' } as FlagSpec].map((s) => [`--${s.name}${s.value ? ` ${s.value}` : ''}`, s.help]);
+  const width = Math.max(...rows.map(([left]) => left.length));
+  return rows.map(([left, help]) => `  ${left.padEnd(width)}  ${help}`).join('\n');
+}

@@ -1,0 +1,92 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Observable } from 'rxjs';
+import type { PipelineConfig } from '../config';
+import type { ModelAdapter } from '../model/adapter';
+import { ReportCollector, renderReport } from '../report';
+import type { S3Context } from '../s3/context';
+import { Prefetcher } from '../stages/prefetcher';
+import { openLocation } from '../store';
+import { VolumeWorker, type VolumeResult } from '../worker';
+import type { CliIO } from './command';
+import { ProgressBar, mergeLanes } from './progress';
+
+/** Thrown when the run was stopped by SIGINT / SIGTERM. */
+export class Interrupted extends Error {
+  override readonly name = 'Interrupted';
+  constructor() {
+    super('interrupted');
+  }
+}
+
+/** The last value of `source`; aborting `signal` unsubscribes (cancelling the work) and rejects with Interrupted. */
+export function untilAborted<T>(source: Observable<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    if (signal.aborted) return reject(new Interrupted());
+    let last: { value: T } | undefined;
+    const onAbort = () => {
+      subscription.unsubscribe();
+      reject(new Interrupted());
+    };
+    const subscription = source.subscribe({
+      next: (value) => (last = { value }),
+      error: (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+      complete: () => {
+        signal.removeEventListener('abort', onAbort);
+        if (last) resolve(last.value);
+        else reject(new Error('the volume run ended without a result'));
+      },
+    });
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export interface VolumeJob {
+  cfg: PipelineConfig;
+  s3?: S3Context;
+  volumeId: string;
+  adapter: ModelAdapter;
+  /** Collect the pages for an HTML report (written by `writeVolumeReport`). */
+  report: boolean;
+  /** Draw a progress bar on stderr. */
+  progress: boolean;
+}
+
+/** A finished run, with the collected pages when a report was asked for. */
+export interface VolumeRun {
+  result: VolumeResult;
+  collector?: ReportCollector;
+}
+
+/** Runs one volume with a VolumeWorker, drawing progress on a TTY; Ctrl-C cancels it cleanly. */
+export async function runVolume(job: VolumeJob, io: CliIO): Promise<VolumeRun> {
+  const { cfg, s3, volumeId, adapter } = job;
+  const worker = new VolumeWorker(cfg, s3, volumeId, undefined, { adapter });
+  const collector = job.report ? new ReportCollector(worker.pages$) : undefined;
+  const bar = job.progress ? new ProgressBar(io.stderr) : undefined;
+  if (bar) {
+    const started = Date.now();
+    let total: number | undefined;
+    // The count is for display only: a failed listing shows up as the run's own error.
+    new Prefetcher(openLocation(cfg.input, s3), cfg, volumeId).manifest(io.signal).then((m) => (total = m.inputs), () => undefined);
+    worker.stats$.subscribe((snapshot) =>
+      bar.update({ done: worker.done, total, errors: worker.errors, elapsedMs: Date.now() - started, lanes: mergeLanes(snapshot) }),
+    );
+  }
+  try {
+    return { result: await untilAborted(worker.run$(), io.signal), collector };
+  } finally {
+    bar?.clear();
+  }
+}
+
+/** Writes the HTML report of a finished run to `file` (a local path). */
+export async function writeVolumeReport(run: VolumeRun, job: VolumeJob, summary: Array<[string, string]>, file: string): Promise<void> {
+  const pages = run.collector ? await run.collector.pages(openLocation(job.cfg.input, job.s3), job.cfg) : [];
+  const note = run.result.status === 'skipped' ? 'The volume was already published from the same inputs, model and config; no pages were processed in this run.' : undefined;
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, renderReport({ volumeId: job.volumeId, summary, pages, note }));
+}

@@ -1,0 +1,43 @@
+import type { Observable } from 'rxjs';
+import { planFor, type ControllerConfig, type PageResult } from '../stages/transformController';
+import type { Location } from '../store';
+import type { ReportPage } from './html';
+import { figureOf } from './thumbnails';
+
+/** The counter-clockwise rotation a page's kept correction applied (0 when none was kept). */
+export function appliedRotation(page: PageResult, cfg: ControllerConfig): number {
+  if (page.record.transform === 'none' || !page.first) return 0;
+  return planFor(page.first, cfg)?.rotateDeg ?? 0;
+}
+
+/**
+ * Collects a volume's pages (from `VolumeWorker.pages$`) while it runs; `pages()` then reads each
+ * original from the input location again and makes the before/after thumbnails.
+ */
+export class ReportCollector {
+  private readonly results: PageResult[] = [];
+
+  constructor(pages$: Observable<PageResult>) {
+    pages$.subscribe((page) => this.results.push(page));
+  }
+
+  /** The collected pages in `seq` order, with thumbnails. A page whose original cannot be read again keeps its row only. */
+  async pages(input: Location, cfg: ControllerConfig): Promise<ReportPage[]> {
+    const sorted = [...this.results].sort((a, b) => a.record.seq - b.record.seq);
+    const pages: ReportPage[] = [];
+    for (const result of sorted) pages.push(await this.page(result, input, cfg));
+    return pages;
+  }
+
+  private async page(result: PageResult, input: Location, cfg: ControllerConfig): Promise<ReportPage> {
+    const rotateDeg = appliedRotation(result, cfg);
+    const { first, final, record } = result;
+    if (record.status === 'error' || !first || !final) return { record, rotateDeg };
+    try {
+      const { bytes } = await input.get(record.key);
+      return { record, rotateDeg, before: await figureOf(bytes, 0, first), after: await figureOf(bytes, rotateDeg, final) };
+    } catch {
+      return { record, rotateDeg };
+    }
+  }
+}
