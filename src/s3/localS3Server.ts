@@ -79,9 +79,19 @@ export async function startLocalS3Server(opts: LocalS3ServerOptions): Promise<Lo
   };
 }
 
+/** Client settings for s3rver; fits both `new S3Client(...)` and `new S3Context(...)`. */
+export interface LocalS3ClientConfig {
+  endpoint: string;
+  region: string;
+  forcePathStyle: true;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  requestChecksumCalculation: 'WHEN_REQUIRED';
+  responseChecksumValidation: 'WHEN_REQUIRED';
+}
+
 /** S3 client settings for s3rver (or any path-style endpoint that wants no real credentials). */
-export function s3ClientConfigFor(endpoint: string): S3ClientConfig {
-  return {
+export function s3ClientConfigFor(endpoint: string): LocalS3ClientConfig {
+  const config: LocalS3ClientConfig = {
     endpoint,
     region: 'us-east-1',
     forcePathStyle: true,
@@ -89,4 +99,5 @@ export function s3ClientConfigFor(endpoint: string): S3ClientConfig {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   };
+  return config satisfies S3ClientConfig;
 }

@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { link, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, readFile, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Stats } from 'node:fs';
 import { AlreadyExistsError, EtagMismatchError, NotFoundError } from './errors';
@@ -64,7 +64,7 @@ export class LocalLocation implements Location {
     return {
       stream,
       finish: async () => {
-        stream.end();
+        if (!stream.writableEnded) stream.end();
         await closed;
         const info = await stat(path);
         return { bytes: info.size, etag: localEtag(info) };
@@ -111,8 +111,14 @@ export class LocalLocation implements Location {
     }
   }
 
+  /** Removes the file, then its parent directories up to the root while they are empty (as S3 has no directories). */
   async delete(key: string): Promise<void> {
-    await rm(this.path(key), { force: true });
+    const path = this.path(key);
+    await rm(path, { force: true });
+    for (let dir = dirname(path); dir.startsWith(this.root + sep); dir = dirname(dir)) {
+      const removed = await rmdir(dir).then(() => true, () => false);
+      if (!removed) break;
+    }
   }
 
   /** The file of `key`; refuses keys that leave the root. */

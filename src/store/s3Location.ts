@@ -95,8 +95,9 @@ export class S3Location implements Location {
     });
     const upload = new Upload({ client: tracked.client, params: { Bucket: this.bucket, Key, Body: stream }, partSize: PART_SIZE, queueSize: QUEUE_SIZE, leavePartsOnError: true });
     const done = upload.done();
-    // A failed upload fails the writes still waiting on the stream instead of leaving them hanging.
+    // A failed or aborted upload fails the writes still waiting on the stream instead of leaving them hanging.
     done.catch((err: Error) => stream.destroy(err));
+    signal.addEventListener('abort', () => stream.destroy(signal.reason as Error), { once: true });
     const cleanUp = async () => {
       stop.abort();
       stream.destroy();
@@ -110,7 +111,7 @@ export class S3Location implements Location {
     return {
       stream,
       finish: async () => {
-        stream.end();
+        if (!stream.writableEnded) stream.end();
         try {
           const out = await done;
           return { bytes, etag: out.ETag ?? '' };
