@@ -20,6 +20,8 @@ export interface FaultProxy {
   readonly log: string[];
   /** Resolves when a request whose `METHOD url` matches `pattern` arrives (or has arrived). */
   seen(pattern: RegExp): Promise<void>;
+  /** Resolves when no request is in flight (a stalled one ends only when its client gives up). */
+  idle(): Promise<void>;
   /** Faults still waiting for a matching request. */
   pendingFaults(): number;
   close(): Promise<void>;
@@ -41,6 +43,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const upstreamAgent = new http.Agent({ keepAlive: true });
   const log: string[] = [];
   const watchers: Array<{ pattern: RegExp; resolve: () => void }> = [];
+  let idleWaiters: Array<() => void> = [];
   const stats = { requests: 0, injected: { slowdown: 0, reset: 0, stall: 0 }, concurrent: 0, peakConcurrent: 0 };
 
   const takeFault = (req: IncomingMessage): Fault | undefined => {
@@ -85,7 +88,13 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     stats.peakConcurrent = Math.max(stats.peakConcurrent, stats.concurrent);
     let ended = false;
     const end = () => {
-      if (!ended) { ended = true; stats.concurrent--; }
+      if (ended) return;
+      ended = true;
+      stats.concurrent--;
+      if (stats.concurrent === 0) {
+        for (const resolve of idleWaiters) resolve();
+        idleWaiters = [];
+      }
     };
     res.on('close', end);
     const fault = takeFault(req);
@@ -112,6 +121,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     inject: (fault, count, match) => void injections.push({ fault, left: count, match }),
     seen: (pattern) =>
       log.some((line) => pattern.test(line)) ? Promise.resolve() : new Promise<void>((resolve) => void watchers.push({ pattern, resolve })),
+    idle: () => (stats.concurrent === 0 ? Promise.resolve() : new Promise<void>((resolve) => void idleWaiters.push(resolve))),
     pendingFaults: () => injections.reduce((n, i) => n + i.left, 0),
     close: () =>
       new Promise<void>((resolve) => {

@@ -1,0 +1,130 @@
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { defer, lastValueFrom, map, merge, toArray } from 'rxjs';
+import { Credits, pullWithCredits } from '../operators';
+import { resolveConfig } from '../src/config';
+import { S3Context } from '../src/s3/context';
+import { Limiter } from '../src/s3/limiter';
+import { s3ClientConfigFor, startLocalS3Server, type LocalS3Server } from '../src/s3/localS3Server';
+import { httpStatusOf } from '../src/s3/retry';
+import { NotFoundError, openLocation } from '../src/store';
+import { Prefetcher } from '../src/stages/prefetcher';
+import { pageWork } from '../src/types';
+import { isObjectGet, startFaultProxy, type FaultProxy } from './helpers/faultProxy';
+
+describe('S3Context against s3rver through a fault proxy', () => {
+  let server: LocalS3Server;
+  let proxy: FaultProxy;
+  let direct: S3Client;
+  const body = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) % 251));
+  const context = (opts: { maxInflightGlobal?: number; maxRetries?: number } = {}) =>
+    new S3Context({ ...s3ClientConfigFor(proxy.endpoint), retryBaseMs: 2, requestTimeoutMs: 1000, ...opts });
+
+  beforeAll(async () => {
+    server = await startLocalS3Server({ buckets: ['in'] });
+    proxy = await startFaultProxy(server.endpoint);
+    direct = new S3Client(s3ClientConfigFor(server.endpoint));
+    await direct.send(new PutObjectCommand({ Bucket: 'in', Key: 'obj.bin', Body: body }));
+    for (const vol of ['v1', 'v2']) {
+      for (let i = 0; i < 24; i++) await direct.send(new PutObjectCommand({ Bucket: 'in', Key: `${vol}/p${i}.jpg`, Body: `${vol}-${i}` }));
+    }
+  });
+  afterAll(async () => {
+    direct.destroy();
+    await proxy.close();
+    await server.stop();
+  });
+
+  it.each([
+    ['slowdown', 3],
+    ['reset', 2],
+    ['stall', 1],
+  ] as const)('retries through %s (%i times) and returns the whole body', async (fault, count) => {
+    const s3 = context();
+    proxy.inject(fault, count, isObjectGet);
+    const got = await openLocation('s3://in/', s3).get('obj.bin');
+    expect(Buffer.from(got.bytes).equals(body)).toBe(true);
+    expect(s3.counters.retries).toBe(count);
+    expect(s3.counters.requests).toBe(count + 1);
+    expect(proxy.pendingFaults()).toBe(0);
+    s3.destroy();
+  });
+
+  it('gives up after maxRetries', async () => {
+    const s3 = context({ maxRetries: 2 });
+    proxy.inject('slowdown', 3, isObjectGet);
+    await expect(openLocation('s3://in/', s3).get('obj.bin')).rejects.toMatchObject({ name: 'SlowDown' });
+    expect(s3.counters).toEqual({ requests: 3, retries: 2, failures: 1 });
+    s3.destroy();
+  });
+
+  it('does not retry 404 or 403', async () => {
+    const s3 = context();
+    await expect(openLocation('s3://in/', s3).get('missing.jpg')).rejects.toBeInstanceOf(NotFoundError);
+    const denied = new S3Context({ ...s3ClientConfigFor(proxy.endpoint), credentials: { accessKeyId: 'UNKNOWN', secretAccessKey: 'wrong' } });
+    const err = await openLocation('s3://in/', denied).get('obj.bin').catch((e: unknown) => e);
+    expect(httpStatusOf(err)).toBe(403);
+    expect(s3.counters).toEqual({ requests: 1, retries: 0, failures: 1 });
+    expect(denied.counters).toEqual({ requests: 1, retries: 0, failures: 1 });
+    s3.destroy();
+    denied.destroy();
+  });
+
+  it('abort stops a request in flight', async () => {
+    const s3 = new S3Context({ ...s3ClientConfigFor(proxy.endpoint), requestTimeoutMs: 60_000 });
+    proxy.inject('stall', 1, isObjectGet);
+    const abort = new AbortController();
+    const got = openLocation('s3://in/', s3).get('obj.bin', { signal: abort.signal });
+    await proxy.seen(/^GET \/in\/obj\.bin/);
+    abort.abort();
+    await expect(got).rejects.toMatchObject({ name: 'AbortError' });
+    await proxy.idle();
+    expect(s3.counters.retries).toBe(0);
+    s3.destroy();
+  });
+
+  it('two volumes in one process share s3MaxInflightGlobal (counted at the proxy)', async () => {
+    const s3 = context({ maxInflightGlobal: 3 });
+    proxy.stats.peakConcurrent = 0;
+    const volume = (id: string) =>
+      defer(() => {
+        const cfg = resolveConfig({ input: `s3://in/${id}/`, output: '/unused', prefetchConcurrency: 8, prefetchCapacity: 8 });
+        const prefetcher = new Prefetcher(openLocation(cfg.input, s3, { limiter: s3.volumeLimiter(8, id) }), cfg, id);
+        const listed = new Credits(8);
+        const fetched = new Credits(8);
+        return pullWithCredits(prefetcher.tasks(), listed).pipe(
+          map((task) => pageWork(task)),
+          prefetcher.fetch(fetched),
+          map((work) => {
+            listed.release();
+            fetched.release();
+            return work;
+          }),
+        );
+      });
+    const pages = await lastValueFrom(merge(volume('v1'), volume('v2')).pipe(toArray()));
+    expect(pages).toHaveLength(48);
+    expect(pages.every((p) => p.error === undefined && Buffer.from(p.bytes ?? []).toString() === `${p.task.volumeId}-${p.task.key.slice(1, -4)}`)).toBe(true);
+    expect(proxy.stats.peakConcurrent).toBeLessThanOrEqual(3);
+    expect(s3.global.peak).toBe(3);
+    s3.destroy();
+  });
+});
+
+describe('Limiter', () => {
+  it('admits in order, at most `limit` at once, and drops an aborted waiter', async () => {
+    const limiter = new Limiter(1);
+    const first = await limiter.acquire();
+    const abort = new AbortController();
+    const order: string[] = [];
+    const second = limiter.acquire(abort.signal).then(() => order.push('aborted one ran'), () => order.push('aborted'));
+    const third = limiter.acquire().then((release) => { order.push('third'); release(); });
+    expect(limiter.waiting).toBe(2);
+    abort.abort();
+    await second;
+    first();
+    await third;
+    expect(order).toEqual(['aborted', 'third']);
+    expect(limiter.peak).toBe(1);
+    expect(limiter.active).toBe(0);
+  });
+});
