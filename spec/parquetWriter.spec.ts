@@ -124,9 +124,10 @@ describe('S3ParquetWriter on s3rver', () => {
     const rows = new Subject<VolumeRecord>();
     const writer = new S3ParquetWriter(output, staging, { volumeId: 'vol-c', rowGroupSize: 250 });
     let appended = 0;
+    const logFrom = proxy.log.length;
     const sub = rows.pipe(writeParquet(writer, () => info, { afterRow: () => void appended++ })).subscribe();
     for (let i = 0; i < 6000; i++) rows.next({ ...record('vol-c', i), error: randomBytes(2000).toString('base64') });
-    await proxy.seen(/^PUT \/out\/tables\/_staging\/vol-c\/.*partNumber=1/);
+    await proxy.seen(/^PUT \/out\/tables\/_staging\/vol-c\/.*partNumber=1/, logFrom);
     sub.unsubscribe();
     await writer.abort();
 

@@ -73,8 +73,9 @@ describe('S3Context against s3rver through a fault proxy', () => {
     const s3 = new S3Context({ ...s3ClientConfigFor(proxy.endpoint), requestTimeoutMs: 60_000 });
     proxy.inject('stall', 1, isObjectGet);
     const abort = new AbortController();
+    const logFrom = proxy.log.length;
     const got = openLocation('s3://in/', s3).get('obj.bin', { signal: abort.signal });
-    await proxy.seen(/^GET \/in\/obj\.bin/);
+    await proxy.seen(/^GET \/in\/obj\.bin/, logFrom);
     abort.abort();
     await expect(got).rejects.toMatchObject({ name: 'AbortError' });
     await proxy.idle();

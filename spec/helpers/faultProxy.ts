@@ -18,8 +18,8 @@ export interface FaultProxy {
   readonly stats: { requests: number; injected: Record<Fault, number>; concurrent: number; peakConcurrent: number };
   /** `METHOD url` of every request, in arrival order. */
   readonly log: string[];
-  /** Resolves when a request whose `METHOD url` matches `pattern` arrives (or has arrived). */
-  seen(pattern: RegExp): Promise<void>;
+  /** Resolves when a request whose `METHOD url` matches `pattern` arrives (or has, at log index `from` or later). */
+  seen(pattern: RegExp, from?: number): Promise<void>;
   /** Resolves when no request is in flight (a stalled one ends only when its client gives up). */
   idle(): Promise<void>;
   /** Faults still waiting for a matching request. */
@@ -119,8 +119,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     stats,
     log,
     inject: (fault, count, match) => void injections.push({ fault, left: count, match }),
-    seen: (pattern) =>
-      log.some((line) => pattern.test(line)) ? Promise.resolve() : new Promise<void>((resolve) => void watchers.push({ pattern, resolve })),
+    seen: (pattern, from = 0) =>
+      log.slice(from).some((line) => pattern.test(line)) ? Promise.resolve() : new Promise<void>((resolve) => void watchers.push({ pattern, resolve })),
     idle: () => (stats.concurrent === 0 ? Promise.resolve() : new Promise<void>((resolve) => void idleWaiters.push(resolve))),
     pendingFaults: () => injections.reduce((n, i) => n + i.left, 0),
     close: () =>
