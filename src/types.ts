@@ -28,7 +28,8 @@ export interface StageTimings {
 /**
  * Model-input patches of one frame: `count` patches of `size`×`size`, laid out on a grid over the
  * frame with `stride` = size − overlap. `data` is one transferable buffer, patch after patch, in the
- * adapter's input layout (CHW float32 normalised, for the default model).
+ * adapter's input layout (CHW float32 normalised, for the default model). Once the model has read
+ * them the batcher drops them (`count` 0, empty `data`): only the pixels travel on.
  */
 export interface PatchSet {
   size: number;

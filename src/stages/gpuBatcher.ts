@@ -172,12 +172,15 @@ export class GpuBatcher {
   private summarize(job: FrameJob): Observable<PageWork> {
     const { work, maps } = job;
     const { frame } = work;
-    const task: SummarizeTask = { maps, grid: frame.patches, width: frame.width, height: frame.height, pixels: frame.pixels };
+    const { size, stride, cols, rows, count } = frame.patches;
+    const grid = { size, stride, cols, rows, count };
+    const task: SummarizeTask = { maps, grid, width: frame.width, height: frame.height, pixels: frame.pixels };
     const run = piscinaRunner<SummarizeTask, SummarizeResult>(this.pool, { name: 'summarize', transfer: (t) => buffersOf(t.maps, t.pixels) });
     return from(run(task)).pipe(
       map(({ summary, pixels, ms }) => ({
         ...work,
-        frame: { ...frame, pixels },
+        // The patches have been read: only the pixels go on (to the transformer, which re-tiles).
+        frame: { ...frame, pixels, patches: { ...grid, count: 0, data: new Float32Array(0) } },
         summary,
         first: work.pass === 1 ? summary : work.first,
         timings: { ...work.timings, inferMs: work.timings.inferMs + job.inferMs + ms },
