@@ -42,7 +42,8 @@ td,th{padding:4px 8px;border-bottom:1px solid #ddd;text-align:left;vertical-alig
 .note{color:#555}
 `;
 
-const deg = (v: number | null) => (v === null ? '–' : `${v.toFixed(2)}°`);
+/** Degrees with two decimals (no "-0.00"). */
+const deg = (v: number | null) => (v === null ? '–' : `${(Math.abs(v) < 0.005 ? 0 : v).toFixed(2)}°`);
 
 function pageRow(page: ReportPage): string {
   const r = page.record;

@@ -1,0 +1,198 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { S3Context, openLocation, s3ClientConfigFor, startLocalS3Server } from '../src';
+import { demoPages, writeDemoVolume } from '../src/demoVolume';
+import type { Marker } from '../src/stages/parquetWriter';
+import type { JsonSummary } from '../src/cli/summary';
+import { readParquet } from './helpers/duckdb';
+
+const BIN = join(__dirname, '..', 'bin', 'rxvolume.js');
+
+interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real binary (`node bin/rxvolume.js ...`; dist/ must be built). */
+function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The `--json` object: the last line of stdout. */
+function lastJson<T = JsonSummary>(run: CliRun): T {
+  const lines = run.stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]) as T;
+}
+
+/** stderr without the AWS SDK's Node-version notice (a process warning the SDK prints on Node < 22). */
+function ownStderr(run: CliRun): string[] {
+  return run.stderr
+    .replace(/\(node:\d+\) Warning: NodeVersionSupportWarning[\s\S]*?to show where the warning was created\)\n/, '')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
+}
+
+const S3ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
+
+let tmp: string;
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'rxvolume-cli-'));
+});
+afterAll(() => rm(tmp, { recursive: true, force: true }));
+
+describe('rxvolume --help', () => {
+  it('lists the commands at the top level and the flags of each command', async () => {
+    const top = await cli(['--help']);
+    expect(top.code).toBe(0);
+    expect(top.stdout).toMatch(/^\s+demo\s/m);
+    expect(top.stdout).toMatch(/^\s+run\s/m);
+    const demo = await cli(['demo', '--help']);
+    expect(demo.code).toBe(0);
+    for (const flag of ['--pages', '--out', '--json']) expect(demo.stdout).toContain(flag);
+    const run = await cli(['run', '--help']);
+    expect(run.code).toBe(0);
+    for (const flag of ['--input', '--output', '--volume-id', '--endpoint', '--device', '--model', '--concurrency', '--batch-size', '--report', '--json']) {
+      expect(run.stdout).toContain(flag);
+    }
+  });
+});
+
+describe('bad arguments', () => {
+  const io = () => ['--input', join(tmp, 'in'), '--output', join(tmp, 'out')];
+  const cases: Array<[string, () => string[], RegExp]> = [
+    ['an unknown flag', () => ['run', ...io(), '--bogus', '1'], /--bogus/],
+    ['a missing --input', () => ['run', '--output', join(tmp, 'out')], /--input/],
+    ['a bad number', () => ['run', ...io(), '--concurrency', 'many'], /--concurrency/],
+    ['zero pages', () => ['demo', '--pages', '0'], /--pages/],
+    ['a flag without its value', () => ['run', ...io(), '--batch-size'], /--batch-size/],
+    ['a bad device', () => ['run', ...io(), '--device', 'gpu'], /--device/],
+    ['an unsupported location', () => ['run', '--input', 'http://example.com/x/', '--output', join(tmp, 'out')], /--input/],
+    ['a missing model file', () => ['run', ...io(), '--model', join(tmp, 'no-such-model.onnx')], /--model/],
+    ['a positional argument', () => ['run', ...io(), 'extra'], /"extra"/],
+    ['an unknown command', () => ['frobnicate'], /frobnicate/],
+  ];
+  it.each(cases)('%s exits 2 with one line naming it, no stack trace', async (_, args, names) => {
+    const run = await cli(args());
+    expect(run.code).toBe(2);
+    const lines = ownStderr(run);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(names);
+    expect(run.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('with --json ends stdout with the error as JSON', async () => {
+    const run = await cli(['run', '--output', join(tmp, 'out'), '--json']);
+    expect(run.code).toBe(2);
+    expect(lastJson<{ error: string; exitCode: number }>(run)).toEqual({ error: expect.stringMatching(/--input/), exitCode: 2 });
+  });
+});
+
+describe('rxvolume demo', () => {
+  it('publishes a 4-page synthetic volume and copies the table, marker and report', async () => {
+    const out = join(tmp, 'demo');
+    const run = await cli(['demo', '--pages', '4', '--out', out, '--json']);
+    expect(run.code).toBe(0);
+    const summary = lastJson(run);
+    expect(summary).toMatchObject({ volumeId: 'demo-volume', pages: 4, ok: 3, errors: 1, skipped: false, parquet: join(out, 'part-00000.parquet'), marker: join(out, '_SUCCESS.json') });
+    const { rows } = await readParquet(summary.parquet);
+    expect(rows.map((r) => r.key)).toEqual(demoPages(4).map((p) => p.key));
+    const marker = JSON.parse(await readFile(summary.marker, 'utf8')) as Marker;
+    expect(marker).toMatchObject({ volumeId: 'demo-volume', rows: 4, okRows: 3, errorRows: 1, inputs: 4 });
+    expect(marker.parquet.bytes).toBe((await stat(summary.parquet)).size);
+    expect(summary.transformed.rotate + summary.transformed.tps).toBe(rows.filter((r) => r.transform !== 'none').length);
+    const html = await readFile(join(out, 'report.html'), 'utf8');
+    expect(html).toContain('page-0003.jpg');
+    expect(html.match(/<svg class="thumb"/g)).toHaveLength(2 * 3);
+  });
+});
+
+describe('rxvolume run between local folders', () => {
+  it('publishes the volume, writes the report, and skips it on a rerun', async () => {
+    const input = join(tmp, 'local-in', 'vol_L');
+    const output = join(tmp, 'local-out');
+    const report = join(tmp, 'local-report.html');
+    await writeDemoVolume(openLocation(input), demoPages(3));
+    const args = ['run', '--input', input, '--output', output, '--model', 'tiny', '--concurrency', '4', '--batch-size', '4', '--json'];
+
+    const first = await cli([...args, '--report', report]);
+    expect(first.code).toBe(0);
+    const summary = lastJson(first);
+    expect(summary).toMatchObject({ volumeId: 'vol_L', pages: 3, ok: 3, errors: 0, skipped: false, report });
+    expect(summary.parquet).toBe(join(output, 'vol_L', 'part-00000.parquet'));
+    expect(summary.marker).toBe(join(output, 'vol_L', '_SUCCESS.json'));
+    expect((await readParquet(summary.parquet)).rows.map((r) => r.key)).toEqual(demoPages(3).map((p) => p.key));
+    expect(JSON.parse(await readFile(summary.marker, 'utf8'))).toMatchObject({ volumeId: 'vol_L', rows: 3, model: { name: 'tiny-ink' } });
+    expect(existsSync(report)).toBe(true);
+
+    const again = await cli(args);
+    expect(again.code).toBe(0);
+    expect(lastJson(again)).toMatchObject({ volumeId: 'vol_L', pages: 3, skipped: true, parquet: summary.parquet });
+  });
+
+  it('prints a plain summary without --json when stderr is not a TTY', async () => {
+    const input = join(tmp, 'local-in', 'vol_P');
+    await writeDemoVolume(openLocation(input), demoPages(2));
+    const run = await cli(['run', '--input', input, '--output', join(tmp, 'local-out'), '--volume-id', 'named', '--model', 'tiny']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^volume\s+named$/m);
+    expect(run.stdout).toMatch(/^pages\s+2 \(2 ok, 0 errors\)$/m);
+    expect(run.stdout).toContain(join(tmp, 'local-out', 'named', 'part-00000.parquet'));
+    expect(run.stderr).not.toContain('\r');
+  });
+});
+
+describe('rxvolume run against s3rver', () => {
+  let server: Awaited<ReturnType<typeof startLocalS3Server>>;
+  let s3: S3Context;
+  beforeAll(async () => {
+    server = await startLocalS3Server({ buckets: ['scans', 'tables'] });
+    s3 = new S3Context(s3ClientConfigFor(server.endpoint));
+    await writeDemoVolume(openLocation('s3://scans/vol_S/', s3), demoPages(4));
+  });
+  afterAll(async () => {
+    s3.destroy();
+    await server.stop();
+  });
+
+  const runS3 = (input: string, output: string) =>
+    cli(['run', '--input', input, '--output', output, '--endpoint', server.endpoint, '--model', 'tiny', '--json'], S3ENV);
+
+  it('publishes from bucket to bucket, with the corrupt page as an error row, and skips on a rerun', async () => {
+    const first = await runS3('s3://scans/vol_S/', 's3://tables/out/');
+    expect(first.code).toBe(0);
+    const summary = lastJson(first);
+    expect(summary).toMatchObject({ volumeId: 'vol_S', pages: 4, ok: 3, errors: 1, skipped: false, parquet: 's3://tables/out/vol_S/part-00000.parquet' });
+    const { bytes } = await openLocation('s3://tables/out/', s3).get('vol_S/part-00000.parquet');
+    const { rows } = await readParquet(bytes);
+    expect(rows.map((r) => r.status)).toEqual(['ok', 'ok', 'ok', 'error']);
+
+    const again = await runS3('s3://scans/vol_S/', 's3://tables/out/');
+    expect(again.code).toBe(0);
+    expect(lastJson(again)).toMatchObject({ volumeId: 'vol_S', skipped: true, pages: 4 });
+  });
+
+  it('exits 1 with a one-line message and publishes nothing when the input bucket is missing', async () => {
+    const run = await runS3('s3://no-such-bucket/vol_M/', 's3://tables/missing/');
+    expect(run.code).toBe(1);
+    const lines = ownStderr(run);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^rxvolume run: failed: .*(bucket|NoSuchBucket)/i);
+    expect(run.stderr).not.toMatch(/^\s+at /m);
+    expect(lastJson<{ exitCode: number }>(run).exitCode).toBe(1);
+    const published: string[] = [];
+    for await (const page of openLocation('s3://tables/missing/', s3).list({ pageSize: 100 })) published.push(...page.map((e) => e.key));
+    expect(published).toEqual([]);
+  });
+});
