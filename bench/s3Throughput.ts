@@ -1,0 +1,69 @@
+/**
+ * GET throughput against a local s3rver: objects/s and MB/s at concurrency 1, 8 and 32 through
+ * S3Context (limits + retry loop included). Prints one JSON object.
+ *
+ *   npm run build && node dist/bench/s3Throughput.js [objects=300] [kib=200]
+ */
+import { randomBytes } from 'node:crypto';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { S3Context } from '../src/s3/context';
+import { s3ClientConfigFor, startLocalS3Server } from '../src/s3/localS3Server';
+import { openLocation, type ObjectEntry } from '../src/store';
+import { Limiter } from '../src/s3/limiter';
+
+async function main(): Promise<void> {
+  const objects = Number(process.argv[2] ?? 300);
+  const kib = Number(process.argv[3] ?? 200);
+  const server = await startLocalS3Server({ buckets: ['bench'] });
+  const s3 = new S3Context({ ...s3ClientConfigFor(server.endpoint), maxInflightGlobal: 64 });
+  try {
+    const body = randomBytes(kib * 1024);
+    const uploads = new Limiter(16);
+    await Promise.all(
+      Array.from({ length: objects }, (_, i) =>
+        uploads.run(() => s3.client.send(new PutObjectCommand({ Bucket: 'bench', Key: `pages/p${String(i).padStart(5, '0')}.jpg`, Body: body }))),
+      ),
+    );
+    const input = openLocation('s3://bench/pages/', s3);
+    const entries: ObjectEntry[] = [];
+    for await (const page of input.list({ pageSize: 1000 })) entries.push(...page);
+
+    const results = [];
+    for (const concurrency of [1, 8, 32]) {
+      const limiter = new Limiter(concurrency);
+      const before = { ...s3.counters };
+      const started = performance.now();
+      let bytes = 0;
+      await Promise.all(
+        entries.map((e) =>
+          limiter.run(async () => {
+            const got = await input.get(e.key, { etag: e.etag });
+            bytes += got.bytes.length;
+          }),
+        ),
+      );
+      const seconds = (performance.now() - started) / 1000;
+      results.push({
+        concurrency,
+        objects: entries.length,
+        seconds: round(seconds),
+        objectsPerSec: round(entries.length / seconds),
+        mbPerSec: round(bytes / 1e6 / seconds),
+        retries: s3.counters.retries - before.retries,
+      });
+    }
+    process.stdout.write(`${JSON.stringify({ bench: 's3Throughput', objectKiB: kib, node: process.version, results }, null, 2)}\n`);
+  } finally {
+    s3.destroy();
+    await server.stop();
+  }
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
