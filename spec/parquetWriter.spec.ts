@@ -148,6 +148,14 @@ describe('S3ParquetWriter on s3rver', () => {
     expect((await listAll(output)).filter((k) => k.includes('vol-d'))).toEqual([]);
   });
 
+  it('publishes an empty volume as a valid table with no rows', async () => {
+    const result = await write('vol-none', []);
+    expect(result.marker).toMatchObject({ rows: 0, okRows: 0, errorRows: 0, inputs: 0, inputManifestSha256: manifestSha256([]) });
+    const table = await readParquet((await output.get('vol-none/part-00000.parquet')).bytes);
+    expect(table.rows).toEqual([]);
+    expect(table.types.seq).toBe('BIGINT');
+  });
+
   it('refuses a row of another volume (an error, nothing published)', async () => {
     await expect(write('vol-e', [record('vol-e', 0), record('vol-x', 1)])).rejects.toThrow(/vol-x/);
     expect((await listAll(output)).filter((k) => k.includes('vol-e'))).toEqual([]);

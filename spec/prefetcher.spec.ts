@@ -2,7 +2,7 @@ import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { from, lastValueFrom, map, Subject, take, toArray } from 'rxjs';
+import { from, lastValueFrom, map, Subject, toArray } from 'rxjs';
 import { Credits } from '../operators';
 import { resolveConfig, type PipelineConfig } from '../src/config';
 import { S3Context } from '../src/s3/context';

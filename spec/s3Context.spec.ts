@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { defer, lastValueFrom, map, merge, toArray } from 'rxjs';
 import { Credits, pullWithCredits } from '../operators';
@@ -108,6 +109,18 @@ describe('S3Context against s3rver through a fault proxy', () => {
     expect(proxy.stats.peakConcurrent).toBeLessThanOrEqual(3);
     expect(s3.global.peak).toBe(3);
     s3.destroy();
+  });
+});
+
+describe('startLocalS3Server', () => {
+  it('serves the buckets it was asked for and removes its temporary directory on stop', async () => {
+    const server = await startLocalS3Server({ buckets: ['a', 'b'] });
+    const client = new S3Client(s3ClientConfigFor(server.endpoint));
+    await client.send(new PutObjectCommand({ Bucket: 'b', Key: 'k', Body: 'v' }));
+    expect(existsSync(server.dir)).toBe(true);
+    client.destroy();
+    await server.stop();
+    expect(existsSync(server.dir)).toBe(false);
   });
 });
 
