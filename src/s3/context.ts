@@ -1,5 +1,5 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { defaultConfig } from '../config';
+import { defaultConfig, type PipelineConfig } from '../config';
 import { Limiter } from './limiter';
 import { backoffMs, isRetryable, sleep } from './retry';
 
@@ -59,6 +59,11 @@ export class S3Context {
     this.maxRetries = opts.maxRetries ?? defaultConfig.s3MaxRetries;
     this.retryBaseMs = opts.retryBaseMs ?? defaultConfig.s3RetryBaseMs;
     this.client = opts.client ?? new S3Client(clientConfig(opts, maxInflight));
+  }
+
+  /** The limits and retry settings of a PipelineConfig (`s3MaxInflightGlobal`, `s3MaxRetries`, `s3RetryBaseMs`). */
+  static optionsFrom(cfg: Pick<PipelineConfig, 's3MaxInflightGlobal' | 's3MaxRetries' | 's3RetryBaseMs'>): S3ContextOptions {
+    return { maxInflightGlobal: cfg.s3MaxInflightGlobal, maxRetries: cfg.s3MaxRetries, retryBaseMs: cfg.s3RetryBaseMs };
   }
 
   /** A per-volume limit (`prefetchConcurrency`-sized, or whatever the volume allows itself). */
