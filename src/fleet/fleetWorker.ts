@@ -1,0 +1,84 @@
+import { hostname } from 'node:os';
+import { Worker } from 'bullmq';
+import { resolveConfig, type PipelineConfig } from '../config';
+import { VolumeEngine } from '../engine';
+import { defaultAdapter, tinyAdapter, type ModelAdapter } from '../model/adapter';
+import type { S3Context, S3ContextOptions } from '../s3/context';
+import type { VolumeResult } from '../worker';
+import { connectionOf, VOLUME_QUEUE, type ConfigOverrides, type FleetConnection, type VolumeJobData } from './queue';
+import { s3From } from './s3';
+import { runVolumeJob } from './volumeJob';
+
+export interface FleetWorkerOptions extends FleetConnection {
+  /** Volumes this process runs at once (BullMQ concurrency), all on one engine. Default 1. */
+  volumesPerProcess?: number;
+  device?: PipelineConfig['device'];
+  /** `default` (PP-OCRv4), `tiny` (the generated test model) or an adapter. Default `default`. */
+  model?: 'default' | 'tiny' | ModelAdapter;
+  /** The process's pipeline settings (pools, model, corrections); jobs must ask for the same ones. */
+  configOverrides?: ConfigOverrides;
+  /** Needed for s3:// volumes: a context, or options to build one. Shared by every job of the process. */
+  s3?: S3Context | S3ContextOptions;
+  /** Stops the worker: the jobs in progress finish, no new ones are taken, then it resolves. */
+  signal?: AbortSignal;
+  /**
+   * A job's lock lasts this long and is renewed every half of it; a process that dies holds it at
+   * most this long (default 30 000 ms).
+   */
+  lockDurationMs?: number;
+  /** How often this worker looks for jobs whose lock ran out, and puts them back (default 30 000 ms). */
+  stalledIntervalMs?: number;
+  /** Times a job may lose its worker before it is failed (default 2). */
+  maxStalledCount?: number;
+  /** At most one progress update per job this often (default 1000 ms). */
+  progressIntervalMs?: number;
+  /** Called once the engine is up and the worker is taking jobs. */
+  onReady?: () => void;
+  /** One line per event (job started, done, failed; worker errors). Default: stderr. */
+  log?: (line: string) => void;
+}
+
+/**
+ * Takes volume jobs from the queue until `signal` fires. One process has one VolumeEngine (one set
+ * of thread pools and model sessions) and one S3Context, shared by its `volumesPerProcess` jobs.
+ *
+ * Stopping (`signal`, e.g. on SIGTERM): `worker.close()` lets the jobs in progress finish and
+ * publish, takes no new ones, then the engine is closed and the promise resolves. A process killed
+ * outright keeps its job's lock until `lockDurationMs` runs out; another worker's stalled check
+ * (every `stalledIntervalMs`) then puts the job back and it runs again from the start. The
+ * publish is atomic and idempotent (see README-fleet.md), so a volume is published once, never half.
+ */
+export async function runFleetWorker(opts: FleetWorkerOptions): Promise<void> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const cfg = resolveConfig({ ...opts.configOverrides, ...(opts.device ? { device: opts.device } : {}), input: '', output: '' });
+  const adapter = opts.model === 'tiny' ? tinyAdapter(cfg) : opts.model === undefined || opts.model === 'default' ? defaultAdapter(cfg) : opts.model;
+  const { s3, release } = s3From(opts.s3);
+  const engine = await VolumeEngine.create(cfg, adapter);
+  const workerName = `${hostname()}:${process.pid}`;
+  const ctx = { engine, s3, workerName, progressIntervalMs: opts.progressIntervalMs ?? 1000 };
+  const worker = new Worker<VolumeJobData, VolumeResult>(opts.queueName ?? VOLUME_QUEUE, (job, _token, signal) => runVolumeJob(job, ctx, signal), {
+    connection: connectionOf(opts),
+    concurrency: opts.volumesPerProcess ?? 1,
+    lockDuration: opts.lockDurationMs ?? 30_000,
+    stalledInterval: opts.stalledIntervalMs ?? 30_000,
+    maxStalledCount: opts.maxStalledCount ?? 2,
+    name: workerName,
+  });
+  worker.on('active', (job) => log(`${workerName} started ${job.id} (try ${job.attemptsStarted})`));
+  worker.on('completed', (job, r) => log(`${workerName} ${r.status} ${job.id}: ${r.pages} rows, ${r.errors} errors, ${r.seconds.toFixed(1)} s`));
+  worker.on('failed', (job, err) => log(`${workerName} failed ${job?.id}: ${err.message}`));
+  worker.on('error', (err) => log(`${workerName} error: ${err.message}`));
+  try {
+    await worker.waitUntilReady();
+    const stopped = new Promise<void>((resolve) => {
+      if (opts.signal?.aborted) resolve();
+      opts.signal?.addEventListener('abort', () => resolve(), { once: true });
+    });
+    opts.onReady?.();
+    await stopped;
+  } finally {
+    await worker.close();
+    await engine.close();
+    release();
+  }
+}

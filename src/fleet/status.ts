@@ -1,0 +1,59 @@
+import type { Job } from 'bullmq';
+import type { VolumeResult } from '../worker';
+import { openVolumeQueue, type FleetConnection, type VolumeJobData, type VolumeJobProgress } from './queue';
+
+export interface VolumeStatus {
+  /** The job id (`<volumeId>-<manifest prefix>`). */
+  id: string;
+  volumeId: string;
+  state: string;
+  progress?: VolumeJobProgress;
+  /** Tries started so far. */
+  attempts: number;
+  result?: VolumeResult;
+  failedReason?: string;
+}
+
+export interface FleetStatus {
+  waiting: number;
+  active: number;
+  completed: number;
+  failed: number;
+  /** Waiting to be retried after a failed try. */
+  delayed: number;
+  volumes: VolumeStatus[];
+}
+
+/** The queue's counts and every volume job's state, progress and result (or failure). */
+export async function fleetStatus(opts: FleetConnection): Promise<FleetStatus> {
+  const queue = openVolumeQueue(opts);
+  try {
+    const counts = await queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized', 'waiting-children');
+    const jobs = (await queue.getJobs(['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'])).filter((j): j is Job<VolumeJobData> => j !== undefined);
+    const volumes = await Promise.all(jobs.map(async (job) => describe(job, await job.getState())));
+    volumes.sort((a, b) => a.id.localeCompare(b.id));
+    return {
+      waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0),
+      active: counts.active ?? 0,
+      completed: counts.completed ?? 0,
+      failed: counts.failed ?? 0,
+      delayed: counts.delayed ?? 0,
+      volumes,
+    };
+  } finally {
+    await queue.close();
+  }
+}
+
+function describe(job: Job<VolumeJobData>, state: string): VolumeStatus {
+  const progress = typeof job.progress === 'object' ? (job.progress as unknown as VolumeJobProgress) : undefined;
+  return {
+    id: job.id as string,
+    volumeId: job.data.volumeId,
+    state,
+    progress,
+    attempts: job.attemptsStarted,
+    result: state === 'completed' ? (job.returnvalue as VolumeResult) : undefined,
+    failedReason: state === 'failed' || job.failedReason ? job.failedReason : undefined,
+  };
+}

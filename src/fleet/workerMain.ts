@@ -1,0 +1,31 @@
+/**
+ * A fleet worker process: `node dist/src/fleet/workerMain.js '<options as JSON>'`, where the
+ * options are `FleetWorkerOptions` as plain data (`s3` as S3ContextOptions, `model` as `default`,
+ * `tiny` or an adapter). Prints `{"ready":true,"pid":<pid>}` on stdout once it takes jobs, logs to
+ * stderr, and on SIGTERM or SIGINT finishes the jobs in progress and exits 0.
+ */
+import { runFleetWorker, type FleetWorkerOptions } from './fleetWorker';
+
+type WorkerMainOptions = Omit<FleetWorkerOptions, 'signal' | 'onReady' | 'log'>;
+
+async function main(): Promise<void> {
+  const arg = process.argv[2];
+  if (!arg) throw new Error('usage: workerMain.js \'{"redisUrl":"redis://127.0.0.1:6379", ...}\'');
+  const options = JSON.parse(arg) as WorkerMainOptions;
+  if (typeof options.redisUrl !== 'string') throw new Error('workerMain: options.redisUrl (a redis:// URL) is required');
+  const stop = new AbortController();
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => stop.abort());
+  await runFleetWorker({
+    ...options,
+    signal: stop.signal,
+    onReady: () => process.stdout.write(`${JSON.stringify({ ready: true, pid: process.pid })}\n`),
+  });
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`rxvolume worker: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);
