@@ -22,6 +22,9 @@ import { bottleneck, laneFigures, median, medianBy, round, stageFigures } from '
 /** Intra-op threads of the sequential loop's single session (the machine's cores, up to 2 measured best). */
 const SEQUENTIAL_THREADS = 2;
 
+/** Pages of the untimed first run (straight, skewed, turned: every pool and OpenCV start up). */
+const WARMUP_PAGES = 4;
+
 function log(opts: BenchOptions, message: string): void {
   (opts.json ? console.error : console.log)(`[bench] ${message}`);
 }
@@ -31,12 +34,14 @@ const load = () => loadavg().map((v) => round(v, 2));
 async function throughput(opts: BenchOptions, bench: BenchS3) {
   const cfg = resolveConfig({ input: 's3://scans/throughput/', output: 's3://tables/throughput/' });
   await writeBenchVolume(openLocation(cfg.input, bench.s3), opts.pages);
+  const warmup = { ...cfg, input: 's3://scans/warmup/' };
+  await writeBenchVolume(openLocation(warmup.input, bench.s3), WARMUP_PAGES);
   const adapter = opts.model === 'tiny' ? tinyAdapter(cfg) : defaultAdapter(cfg);
   const engine = await VolumeEngine.create(cfg, adapter);
   const pipeline: PipelineRun[] = [];
   const sequential: SequentialRun[] = [];
   try {
-    await runPipeline(engine, cfg, bench.s3, 'warmup');
+    await runPipeline(engine, warmup, bench.s3, 'warmup');
     for (let k = 0; k < opts.runs; k++) {
       pipeline.push(await runPipeline(engine, cfg, bench.s3, `pipeline-${k}`));
       log(opts, `pipeline run ${k + 1}/${opts.runs}: ${round(pipeline[k].pagesPerSec)} pages/s (load ${load().join(' ')})`);
