@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -27,6 +28,41 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
     child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Watches a child's stderr; `waitFor` resolves with the first match of `pattern` in everything printed so far or later. */
+function watchStderr(child: ChildProcess): { waitFor(pattern: RegExp): Promise<RegExpExecArray> } {
+  let seen = '';
+  const waiting: Array<{ pattern: RegExp; resolve: (m: RegExpExecArray) => void; reject: (e: Error) => void }> = [];
+  const check = () => {
+    for (const w of [...waiting]) {
+      const m = w.pattern.exec(seen);
+      if (!m) continue;
+      waiting.splice(waiting.indexOf(w), 1);
+      w.resolve(m);
+    }
+  };
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    seen += chunk;
+    check();
+  });
+  child.once('close', () => waiting.forEach((w) => w.reject(new Error(`exited before printing ${w.pattern}: ${seen}`))));
+  return {
+    waitFor: (pattern) =>
+      new Promise((resolve, reject) => {
+        waiting.push({ pattern, resolve, reject });
+        check();
+      }),
+  };
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
   });
 }
 
@@ -115,6 +151,21 @@ describe('rxvolume demo', () => {
     const html = await readFile(join(out, 'report.html'), 'utf8');
     expect(html).toContain('page-0003.jpg');
     expect(html.match(/<svg class="thumb"/g)).toHaveLength(2 * 3);
+  });
+});
+
+describe('rxvolume demo interrupted', () => {
+  it('stops the volume and the local S3 server on SIGINT and exits 130', async () => {
+    const child = spawn(process.execPath, [BIN, 'demo', '--pages', '4', '--out', join(tmp, 'interrupted')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const closed = new Promise<number | null>((resolve) => child.once('close', resolve));
+    const stderr = watchStderr(child);
+    const port = Number((await stderr.waitFor(/on http:\/\/127\.0\.0\.1:(\d+)/))[1]);
+    await stderr.waitFor(/running the volume/);
+    expect(await listening(port)).toBe(true);
+    child.kill('SIGINT');
+    expect(await closed).toBe(130);
+    expect(await listening(port)).toBe(false);
+    expect(existsSync(join(tmp, 'interrupted', 'part-00000.parquet'))).toBe(false);
   });
 });
 

@@ -47,7 +47,7 @@ export class ProgressBar {
   constructor(private readonly stream: NodeJS.WritableStream & { columns?: number }) {}
 
   update(p: ProgressState): void {
-    const line = progressLine(p).slice(0, Math.max(20, (this.stream.columns ?? 120) - 1));
+    const line = progressLine(p).slice(0, Math.max(20, (this.stream.columns || 120) - 1));
     this.stream.write(`\r\x1b[2K${line}`);
     this.drawn = true;
   }

@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Observable } from 'rxjs';
 import type { PipelineConfig } from '../config';
+import { VolumeEngine } from '../engine';
 import type { ModelAdapter } from '../model/adapter';
 import { ReportCollector, renderReport } from '../report';
 import type { S3Context } from '../s3/context';
@@ -61,10 +62,22 @@ export interface VolumeRun {
   collector?: ReportCollector;
 }
 
-/** Runs one volume with a VolumeWorker, drawing progress on a TTY; Ctrl-C cancels it cleanly. */
+/**
+ * Runs one volume with a VolumeWorker, drawing progress on a TTY; Ctrl-C cancels it cleanly. The
+ * engine (thread pools, ONNX sessions) is closed before this returns, so the process can exit.
+ */
 export async function runVolume(job: VolumeJob, io: CliIO): Promise<VolumeRun> {
-  const { cfg, s3, volumeId, adapter } = job;
-  const worker = new VolumeWorker(cfg, s3, volumeId, undefined, { adapter });
+  const engine = await VolumeEngine.create(job.cfg, job.adapter);
+  try {
+    return await runOn(engine, job, io);
+  } finally {
+    await engine.close();
+  }
+}
+
+async function runOn(engine: VolumeEngine, job: VolumeJob, io: CliIO): Promise<VolumeRun> {
+  const { cfg, s3, volumeId } = job;
+  const worker = new VolumeWorker(cfg, s3, volumeId, undefined, { engine });
   const collector = job.report ? new ReportCollector(worker.pages$) : undefined;
   const bar = job.progress ? new ProgressBar(io.stderr) : undefined;
   if (bar) {
