@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Context, openLocation, s3ClientConfigFor, startLocalS3Server } from '../src';
 import { demoPages, writeDemoVolume } from '../src/demoVolume';
+import { tinyModelPath } from '../src/model/tinyModel';
 import type { Marker } from '../src/stages/parquetWriter';
 import type { JsonSummary } from '../src/cli/summary';
 import { readParquet } from './helpers/duckdb';
@@ -192,13 +193,15 @@ describe('rxvolume run between local folders', () => {
     expect(lastJson(again)).toMatchObject({ volumeId: 'vol_L', pages: 3, skipped: true, parquet: summary.parquet });
   });
 
-  it('prints a plain summary without --json when stderr is not a TTY', async () => {
+  it('prints a plain summary without --json when stderr is not a TTY; takes an ONNX file as --model', async () => {
     const input = join(tmp, 'local-in', 'vol_P');
     await writeDemoVolume(openLocation(input), demoPages(2));
-    const run = await cli(['run', '--input', input, '--output', join(tmp, 'local-out'), '--volume-id', 'named', '--model', 'tiny']);
+    const model = tinyModelPath();
+    const run = await cli(['run', '--input', input, '--output', join(tmp, 'local-out'), '--volume-id', 'named', '--model', model]);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^volume\s+named$/m);
     expect(run.stdout).toMatch(/^pages\s+2 \(2 ok, 0 errors\)$/m);
+    expect(/^model\s+(.+)$/m.exec(run.stdout)?.[1]).toBe(model);
     expect(run.stdout).toContain(join(tmp, 'local-out', 'named', 'part-00000.parquet'));
     expect(run.stderr).not.toContain('\r');
   });
