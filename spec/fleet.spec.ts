@@ -35,9 +35,9 @@ describe('a fleet of worker processes on Redis (BullMQ) and s3rver', () => {
   const queueName = `rxvolume-fleet-spec-${process.pid}-${Date.now()}`;
   const workers: WorkerProcess[] = [];
 
-  function startWorker(): Promise<WorkerProcess> {
+  function startWorker(queue = queueName): Promise<WorkerProcess> {
     const options = {
-      redisUrl: redis.url, queueName, model: 'tiny', configOverrides: PIPELINE, s3: s3ClientConfigFor(server.endpoint),
+      redisUrl: redis.url, queueName: queue, model: 'tiny', configOverrides: PIPELINE, s3: s3ClientConfigFor(server.endpoint),
       lockDurationMs: 3000, stalledIntervalMs: 1000, progressIntervalMs: 100,
     };
     const child = spawn(process.execPath, [WORKER_MAIN, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -76,6 +76,8 @@ describe('a fleet of worker processes on Redis (BullMQ) and s3rver', () => {
   describe('two workers, one of them SIGKILLed in the middle of a volume', () => {
     let enqueued: Awaited<ReturnType<typeof enqueueVolumes>>;
     let killed: { jobId: string; volumeId: string; pid: number; done: number; total: number; at: number; markerAtKill?: Marker };
+    /** When the other worker took the killed worker's job, and when it completed it. */
+    let pickedUpAt: number;
     let recoveredAt: number;
     const stalled = new Set<string>();
     /** Every marker read while the jobs ran (read on each progress event), with the rows its volume has. */
@@ -97,6 +99,9 @@ describe('a fleet of worker processes on Redis (BullMQ) and s3rver', () => {
         });
       });
       events.on('stalled', ({ jobId }) => stalled.add(jobId));
+      events.on('active', ({ jobId }) => {
+        if (jobId === killed?.jobId) pickedUpAt = Date.now();
+      });
       events.on('progress', ({ jobId, data }) => {
         const progress = data as unknown as VolumeJobProgress;
         const volumeId = jobId.replace(/-[0-9a-f]{16}$/, '');
@@ -116,7 +121,8 @@ describe('a fleet of worker processes on Redis (BullMQ) and s3rver', () => {
       await events.close();
       process.stdout.write(
         `fleet: ${Object.keys(VOLUMES).length} volumes in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
-          `killed ${killed.volumeId} at ${killed.done}/${killed.total} rows, completed by the other worker ${((recoveredAt - killed.at) / 1000).toFixed(1)} s after the kill\n`,
+          `killed ${killed.volumeId} at ${killed.done}/${killed.total} rows; the other worker took it ${((pickedUpAt - killed.at) / 1000).toFixed(1)} s ` +
+          `and published it ${((recoveredAt - killed.at) / 1000).toFixed(1)} s after the kill\n`,
       );
     }, 150_000);
 
@@ -142,6 +148,7 @@ describe('a fleet of worker processes on Redis (BullMQ) and s3rver', () => {
       expect(killed.done).toBeLessThan(killed.total);
       expect(killed.markerAtKill).toBeUndefined();
       expect(stalled.has(killed.jobId)).toBe(true);
+      expect(pickedUpAt).toBeGreaterThan(killed.at);
       const job = (await fleetStatus({ redisUrl: redis.url, queueName })).volumes.find((v) => v.id === killed.jobId);
       expect(job).toMatchObject({ state: 'completed', result: { status: 'published', pages: killed.total } });
       expect(job?.progress?.worker).toBe(`${job?.progress?.worker.split(':')[0]}:${survivor.pid}`);
@@ -177,6 +184,69 @@ describe('a fleet of worker processes on Redis (BullMQ) and s3rver', () => {
       survivor.child.kill('SIGTERM');
       expect(await survivor.exited).toBe(0);
     });
+  });
+
+  describe('the same volumes on a second queue, then a worker stopped with SIGTERM in the middle of a volume', () => {
+    const queue2 = `${queueName}-again`;
+    const LATE: Record<string, number> = { vol_g: 20, vol_h: 10 };
+    const output = () => openLocation(OUTPUT, s3);
+    let worker: WorkerProcess;
+    let events: QueueEvents;
+    const markersBefore: Record<string, Marker | undefined> = {};
+
+    /** Resolves with the ids of the next `n` jobs of queue2 that complete. */
+    const completions = (n: number) =>
+      new Promise<string[]>((resolve) => {
+        const ids: string[] = [];
+        const onCompleted = ({ jobId }: { jobId: string }) => {
+          ids.push(jobId);
+          if (ids.length < n) return;
+          events.off('completed', onCompleted);
+          resolve(ids);
+        };
+        events.on('completed', onCompleted);
+      });
+
+    beforeAll(async () => {
+      for (const id of Object.keys(VOLUMES)) markersBefore[id] = await readMarker(output(), id);
+      const image = await renderSyntheticPage({ seed: 7, width: 400, height: 566 });
+      for (const [id, pages] of Object.entries(LATE)) {
+        for (let i = 0; i < pages; i++) await s3.client.send(new PutObjectCommand({ Bucket: 'scans', Key: `late/${id}/${pageKey(i)}`, Body: image }));
+      }
+      events = new QueueEvents(queue2, { connection: { url: redis.url } });
+      await events.waitUntilReady();
+      worker = await startWorker(queue2);
+    }, 60_000);
+    afterAll(() => events?.close());
+
+    it('finds every volume already published and leaves its table and marker as they were', async () => {
+      const done = completions(6);
+      const added = await enqueueVolumes({ redisUrl: redis.url, queueName: queue2, input: INPUT, output: OUTPUT, s3, configOverrides: { analysisMaxSide: 512 } });
+      expect(added.added).toHaveLength(6);
+      await done;
+      const status = await fleetStatus({ redisUrl: redis.url, queueName: queue2 });
+      expect(status.volumes.map((v) => v.result?.status)).toEqual(Array(6).fill('skipped'));
+      for (const id of Object.keys(VOLUMES)) expect(await readMarker(output(), id)).toEqual(markersBefore[id]);
+    }, 60_000);
+
+    it('lets the volume in progress finish and publish on SIGTERM, and takes no other', async () => {
+      const halfway = new Promise<string>((resolve) =>
+        events.on('progress', ({ jobId, data }) => {
+          const p = data as unknown as VolumeJobProgress;
+          if (p.done > 0 && p.done <= p.total / 2) resolve(jobId);
+        }),
+      );
+      await enqueueVolumes({ redisUrl: redis.url, queueName: queue2, input: 's3://scans/late/', output: OUTPUT, s3, configOverrides: { analysisMaxSide: 512 } });
+      const inProgress = await halfway;
+      worker.child.kill('SIGTERM');
+      expect(await worker.exited).toBe(0);
+      const status = await fleetStatus({ redisUrl: redis.url, queueName: queue2 });
+      const running = status.volumes.find((v) => v.id === inProgress);
+      expect(running).toMatchObject({ state: 'completed', result: { status: 'published', pages: LATE[running?.volumeId ?? ''] } });
+      const untouched = status.volumes.filter((v) => v.volumeId in LATE && v.id !== inProgress);
+      expect(untouched.map((v) => v.state)).toEqual(['waiting']);
+      expect(await readMarker(output(), untouched[0].volumeId)).toBeUndefined();
+    }, 60_000);
   });
 
   describe('volumeConfig', () => {
