@@ -253,9 +253,9 @@ describe('a fleet of worker processes on Redis (BullMQ) and s3rver', () => {
     const engineCfg = resolveConfig({ ...PIPELINE, input: '', output: '' });
     const data: VolumeJobData = { volumeId: 'v', input: 's3://scans/v/', output: OUTPUT, manifestSha256: 'x', pages: 1 };
 
-    it('takes the per-volume settings a job asks for', () => {
-      const cfg = volumeConfig(engineCfg, { ...data, configOverrides: { inflightPages: 4, rowGroupSize: 10, analysisMaxSide: 512 } });
-      expect(cfg).toMatchObject({ input: data.input, output: OUTPUT, inflightPages: 4, rowGroupSize: 10, inferWorkers: 1 });
+    it("takes the per-volume settings a job asks for and keeps the worker's pools", () => {
+      const cfg = volumeConfig(engineCfg, { ...data, configOverrides: { inflightPages: 4, rowGroupSize: 10, analysisMaxSide: 512, inferWorkers: 4 } });
+      expect(cfg).toMatchObject({ input: data.input, output: OUTPUT, inflightPages: 4, rowGroupSize: 10, analysisMaxSide: 512, inferWorkers: 1 });
     });
 
     it('refuses, for good, a job that asks for other model settings than the worker runs', () => {

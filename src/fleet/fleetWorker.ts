@@ -53,7 +53,10 @@ export async function runFleetWorker(opts: FleetWorkerOptions): Promise<void> {
   const cfg = resolveConfig({ ...opts.configOverrides, ...(opts.device ? { device: opts.device } : {}), input: '', output: '' });
   const adapter = opts.model === 'tiny' ? tinyAdapter(cfg) : opts.model === undefined || opts.model === 'default' ? defaultAdapter(cfg) : opts.model;
   const { s3, release } = s3From(opts.s3);
-  const engine = await VolumeEngine.create(cfg, adapter);
+  const engine = await VolumeEngine.create(cfg, adapter).catch((err: unknown) => {
+    release();
+    throw err;
+  });
   const workerName = `${hostname()}:${process.pid}`;
   const ctx = { engine, s3, workerName, progressIntervalMs: opts.progressIntervalMs ?? 1000 };
   const worker = new Worker<VolumeJobData, VolumeResult>(opts.queueName ?? VOLUME_QUEUE, (job, _token, signal) => runVolumeJob(job, ctx, signal), {

@@ -5,10 +5,19 @@ import type { VolumeEngine } from '../engine';
 import type { S3Context } from '../s3/context';
 import { openLocation } from '../store';
 import { VolumeWorker, type VolumeResult } from '../worker';
-import type { VolumeJobData, VolumeJobProgress } from './queue';
+import type { ConfigOverrides, VolumeJobData, VolumeJobProgress } from './queue';
 
-/** Settings a job may set for itself; every other setting is the process's (its engine's) and must match. */
-const PER_VOLUME_KEYS: ReadonlyArray<keyof PipelineConfig> = ['staging', 'listPageSize', 'inflightPages', 'prefetchConcurrency', 'rowGroupSize'];
+/** Settings a job sets for its own volume. */
+const PER_VOLUME_KEYS = ['staging', 'listPageSize', 'inflightPages', 'prefetchConcurrency', 'rowGroupSize'] as const;
+/**
+ * Settings that change a table's contents (those `VolumeEngine.configSha256` hashes): a job that
+ * names one must name the worker's value. Every other setting (the model, pools, device, batching,
+ * S3 limits) is the process's own; a job's value for it is not used.
+ */
+const CONTENT_KEYS = [
+  'imageExtensions', 'analysisMaxSide', 'maxInputPixels', 'patchSize', 'patchOverlap',
+  'skewThresholdDeg', 'curvatureThresholdPx', 'minConfidence', 'maxPasses',
+] as const;
 
 /** What a job runs with: the process's engine, S3 side and naming. */
 export interface VolumeJobContext {
@@ -20,20 +29,19 @@ export interface VolumeJobContext {
 }
 
 /**
- * The job's volume config: the engine's settings with the job's per-volume overrides, its input and
- * output. A job asking for other model or pipeline settings than this process runs cannot be run
- * here (the table would not match its marker's config hash): that fails it for good, with the reason.
+ * The job's volume config: the engine's settings with the job's per-volume settings, its input and
+ * output. A job asking for other content settings than this process runs cannot be run here (the
+ * table would not be what its marker's config hash says): that fails it for good, with the reason.
  */
 export function volumeConfig(engineCfg: PipelineConfig, data: VolumeJobData): PipelineConfig {
-  const overrides = data.configOverrides ?? {};
-  const differing = (Object.keys(overrides) as Array<keyof PipelineConfig>).filter(
-    (key) => !PER_VOLUME_KEYS.includes(key) && JSON.stringify(overrides[key as keyof typeof overrides]) !== JSON.stringify(engineCfg[key]),
-  );
+  const overrides: ConfigOverrides = data.configOverrides ?? {};
+  const differing = CONTENT_KEYS.filter((key) => key in overrides && JSON.stringify(overrides[key]) !== JSON.stringify(engineCfg[key]));
   if (differing.length > 0) {
-    const what = differing.map((key) => `${key}=${JSON.stringify(overrides[key as keyof typeof overrides])} (worker: ${JSON.stringify(engineCfg[key])})`).join(', ');
+    const what = differing.map((key) => `${key}=${JSON.stringify(overrides[key])} (worker: ${JSON.stringify(engineCfg[key])})`).join(', ');
     throw new UnrecoverableError(`volume ${data.volumeId} asks for settings this worker does not run: ${what}; start workers with the same settings`);
   }
-  return resolveConfig({ ...engineCfg, ...overrides, input: data.input, output: data.output });
+  const perVolume = Object.fromEntries(PER_VOLUME_KEYS.filter((key) => overrides[key] !== undefined).map((key) => [key, overrides[key]]));
+  return resolveConfig({ ...engineCfg, ...perVolume, input: data.input, output: data.output });
 }
 
 /**
