@@ -1,0 +1,66 @@
+import { UsageError, parseFlags, type FlagSpec } from '../src/cli/args';
+import { volumeIdOf } from '../src/cli/commands/run';
+import { progressLine } from '../src/cli/progress';
+
+const specs: FlagSpec[] = [
+  { name: 'input', kind: 'string', value: '<dir>', help: '', required: true },
+  { name: 'pages', kind: 'int', help: '' },
+  { name: 'device', kind: { choices: ['cpu', 'cuda'] }, help: '' },
+  { name: 'json', kind: 'bool', help: '' },
+];
+
+describe('parseFlags', () => {
+  it('reads --name value, --name=value and switches', () => {
+    const f = parseFlags(['--input', 'a b', '--pages=12', '--json', '--device=cuda'], specs, 'x');
+    expect([f.string('input'), f.int('pages'), f.bool('json'), f.string('device')]).toEqual(['a b', 12, true, 'cuda']);
+    expect(f.has('pages')).toBe(true);
+  });
+
+  it('leaves absent flags undefined / false', () => {
+    const f = parseFlags(['--input=d'], specs, 'x');
+    expect([f.int('pages'), f.string('device'), f.bool('json'), f.has('pages')]).toEqual([undefined, undefined, false, false]);
+  });
+
+  it('accepts --help without the required flags', () => {
+    expect(parseFlags(['--help'], specs, 'x').bool('help')).toBe(true);
+  });
+
+  const bad: Array<[string[], RegExp]> = [
+    [['--input', 'd', '--pages', '1.5'], /^--pages must be a positive integer, got "1.5"$/],
+    [['--input', 'd', '--pages', '99999999999999999999'], /--pages/],
+    [['--input', 'd', '--json=yes'], /^--json takes no value$/],
+    [['--input', 'd', '--device'], /^--device needs a value/],
+    [['--input', '--json'], /^--input needs a value <dir>$/],
+    [['--input', 'd', '--device', 'tpu'], /^--device must be one of cpu, cuda, got "tpu"$/],
+    [['--input='], /^--input needs a non-empty value$/],
+    [['--pages', '3'], /^missing --input <dir>/],
+    [['-i', 'd'], /"-i"/],
+  ];
+  it.each(bad)('rejects %j', (argv, message) => {
+    expect(() => parseFlags(argv, specs, 'x')).toThrow(UsageError);
+    expect(() => parseFlags(argv, specs, 'x')).toThrow(message);
+  });
+});
+
+describe('volumeIdOf', () => {
+  it.each([
+    ['s3://scans/books/vol_A/', 'vol_A'],
+    ['s3://scans/vol_B', 'vol_B'],
+    ['s3://scans/', undefined],
+    ['/data/in/vol_C/', 'vol_C'],
+    ['./vol_D', 'vol_D'],
+  ])('%s -> %s', (input, id) => {
+    expect(volumeIdOf(input)).toBe(id);
+  });
+});
+
+describe('progressLine', () => {
+  it('shows a bar, rate, ETA, errors and the lane mix when the total is known', () => {
+    const line = progressLine({ done: 6, total: 24, errors: 1, elapsedMs: 3000, lanes: { initial: 8, reprocess: 3 } }, 8);
+    expect(line).toBe('[##------] 6/24 pages  2.0 pages/s  ETA 9s  1 error  lanes initial 8 · reprocess 3');
+  });
+
+  it('shows the done count alone when the total is not known yet', () => {
+    expect(progressLine({ done: 0, errors: 0, elapsedMs: 0 })).toBe('0 pages  0.0 pages/s  0 errors');
+  });
+});
