@@ -10,7 +10,9 @@ export interface VolumeStatus {
   progress?: VolumeJobProgress;
   /** Tries started so far. */
   attempts: number;
+  /** The VolumeResult, once completed. */
   result?: VolumeResult;
+  /** Why the last try failed (kept while a retry waits). */
   failedReason?: string;
 }
 
@@ -30,7 +32,7 @@ export async function fleetStatus(opts: FleetConnection): Promise<FleetStatus> {
   try {
     const counts = await queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized', 'waiting-children');
     const jobs = (await queue.getJobs(['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'])).filter((j): j is Job<VolumeJobData> => j !== undefined);
-    const volumes = await Promise.all(jobs.map(async (job) => describe(job, await job.getState())));
+    const volumes = await Promise.all(jobs.map(async (job) => volumeStatusOf(job, await job.getState())));
     volumes.sort((a, b) => a.id.localeCompare(b.id));
     return {
       waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0),
@@ -45,7 +47,7 @@ export async function fleetStatus(opts: FleetConnection): Promise<FleetStatus> {
   }
 }
 
-function describe(job: Job<VolumeJobData>, state: string): VolumeStatus {
+function volumeStatusOf(job: Job<VolumeJobData>, state: string): VolumeStatus {
   const progress = typeof job.progress === 'object' ? (job.progress as unknown as VolumeJobProgress) : undefined;
   return {
     id: job.id as string,
@@ -54,6 +56,6 @@ function describe(job: Job<VolumeJobData>, state: string): VolumeStatus {
     progress,
     attempts: job.attemptsStarted,
     result: state === 'completed' ? (job.returnvalue as VolumeResult) : undefined,
-    failedReason: state === 'failed' || job.failedReason ? job.failedReason : undefined,
+    failedReason: job.failedReason || undefined,
   };
 }
