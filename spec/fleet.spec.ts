@@ -213,6 +213,7 @@ describe('a fleet of worker processes on Redis (BullMQ) and s3rver', () => {
       for (const [id, pages] of Object.entries(LATE)) {
         for (let i = 0; i < pages; i++) await s3.client.send(new PutObjectCommand({ Bucket: 'scans', Key: `late/${id}/${pageKey(i)}`, Body: image }));
       }
+      await s3.client.send(new PutObjectCommand({ Bucket: 'scans', Key: `odd/vol_x/${pageKey(0)}`, Body: image }));
       events = new QueueEvents(queue2, { connection: { url: redis.url } });
       await events.waitUntilReady();
       worker = await startWorker(queue2);
@@ -227,6 +228,17 @@ describe('a fleet of worker processes on Redis (BullMQ) and s3rver', () => {
       const status = await fleetStatus({ redisUrl: redis.url, queueName: queue2 });
       expect(status.volumes.map((v) => v.result?.status)).toEqual(Array(6).fill('skipped'));
       for (const id of Object.keys(VOLUMES)) expect(await readMarker(output(), id)).toEqual(markersBefore[id]);
+    }, 60_000);
+
+    it('fails a volume that asks for other model settings at once, with the reason, and publishes nothing', async () => {
+      const failed = new Promise<string>((resolve) => events.once('failed', ({ jobId }) => resolve(jobId)));
+      const { added } = await enqueueVolumes({ redisUrl: redis.url, queueName: queue2, input: 's3://scans/odd/', output: OUTPUT, s3, configOverrides: { analysisMaxSide: 512, patchSize: 256 } });
+      expect(await failed).toBe(added[0]);
+      const status = await fleetStatus({ redisUrl: redis.url, queueName: queue2 });
+      expect(status).toMatchObject({ failed: 1, completed: 6 });
+      expect(status.volumes.find((v) => v.id === added[0])).toMatchObject({ volumeId: 'vol_x', state: 'failed', attempts: 1 });
+      expect(status.volumes.find((v) => v.id === added[0])?.failedReason).toMatch(/patchSize=256 \(worker: 512\)/);
+      expect(await readMarker(output(), 'vol_x')).toBeUndefined();
     }, 60_000);
 
     it('lets the volume in progress finish and publish on SIGTERM, and takes no other', async () => {
@@ -247,6 +259,15 @@ describe('a fleet of worker processes on Redis (BullMQ) and s3rver', () => {
       expect(untouched.map((v) => v.state)).toEqual(['waiting']);
       expect(await readMarker(output(), untouched[0].volumeId)).toBeUndefined();
     }, 60_000);
+  });
+
+  it('a worker process with no Redis URL exits 1 and says why', async () => {
+    const child = spawn(process.execPath, [WORKER_MAIN, '{}'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/redisUrl .* is required/);
   });
 
   describe('volumeConfig', () => {

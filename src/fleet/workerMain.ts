@@ -11,8 +11,13 @@ type WorkerMainOptions = Omit<FleetWorkerOptions, 'signal' | 'onReady' | 'log'>;
 async function main(): Promise<void> {
   const arg = process.argv[2];
   if (!arg) throw new Error('usage: workerMain.js \'{"redisUrl":"redis://127.0.0.1:6379", ...}\'');
-  const options = JSON.parse(arg) as WorkerMainOptions;
-  if (typeof options.redisUrl !== 'string') throw new Error('workerMain: options.redisUrl (a redis:// URL) is required');
+  let options: WorkerMainOptions;
+  try {
+    options = JSON.parse(arg) as WorkerMainOptions;
+  } catch (err) {
+    throw new Error(`the options are not JSON: ${(err as Error).message}`);
+  }
+  if (typeof options.redisUrl !== 'string') throw new Error('options.redisUrl (a redis:// URL) is required');
   const stop = new AbortController();
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => stop.abort());
   await runFleetWorker({
