@@ -43,7 +43,7 @@ function classifier(path: string): Promise<ort.InferenceSession> {
  */
 export const summarizeTextPage: Summarizer = async ({ prob, width, height, pixels }, options) => {
   const geometry = findTextLines(prob, width, height);
-  const crops = lineCrops(geometry.lines, pixels, width, height);
+  const crops = lineCrops(geometry.fragments, pixels, width, height);
   let flipped = false;
   if (crops.count > 0) {
     const session = await classifier(String(options.classifierPath));

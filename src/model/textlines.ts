@@ -29,6 +29,9 @@ export interface LineFit {
 
 export interface PageGeometry {
   baseOrientation: 0 | 90;
+  /** The line-shaped components, each measured on its own. */
+  fragments: LineFit[];
+  /** Whole text lines: the fragments chained in reading direction (see `groupFragments`). */
   lines: LineFit[];
   /** Text pixels of the measured lines in the base frame: u, v, probability, triple after triple. */
   ink: Float32Array;
@@ -156,7 +159,117 @@ export function robustSlope(centres: Array<[number, number]>, length: number): n
   return slopes.length % 2 ? slopes[mid] : (slopes[mid - 1] + slopes[mid]) / 2;
 }
 
-/** Finds the text lines of a probability map in the base orientation its components suggest. */
+/** A component that looks like (part of) a text line, in the base frame. */
+interface Fragment {
+  /** Bin centres (u, v), ordered by u. */
+  centres: Vec[];
+  height: number;
+  length: number;
+  area: number;
+  /** Least-squares slope dv/du of the whole component (fallback for the robust slope). */
+  slope: number;
+}
+
+/** Least-squares slope dv/du of `centres` (0 when they do not spread along u). */
+function leastSquaresSlope(centres: Vec[]): number {
+  const mu = centres.reduce((s, c) => s + c[0], 0) / centres.length;
+  const mv = centres.reduce((s, c) => s + c[1], 0) / centres.length;
+  let uu = 0;
+  let uv = 0;
+  for (const [u, v] of centres) { uu += (u - mu) ** 2; uv += (u - mu) * (v - mv); }
+  return uu > 0 ? uv / uu : 0;
+}
+
+/** The end of a fragment a neighbour may join: where it is and where its path heads. */
+interface End { u: number; v: number; slope: number }
+
+/** The start (`atEnd` false) or end of a fragment, its slope fitted over its last third. */
+function endOf(f: Fragment, atEnd: boolean): End {
+  const k = Math.max(3, Math.ceil(f.centres.length / 3));
+  const part = atEnd ? f.centres.slice(-k) : f.centres.slice(0, k);
+  const [u, v] = atEnd ? f.centres[f.centres.length - 1] : f.centres[0];
+  return { u, v, slope: part.length >= 3 ? leastSquaresSlope(part) : f.slope };
+}
+
+/** How far apart (in line heights) two fragments of one line may be along the line. */
+const MAX_GAP_HEIGHTS = 24;
+/** How much (in line heights) two fragments of one line may overlap along the line. */
+const MAX_OVERLAP_HEIGHTS = 1;
+/** How far (in line heights) their paths may disagree where they meet. */
+const MAX_OFFSET_HEIGHTS = 0.5;
+
+/**
+ * The cost of continuing fragment `a` with fragment `b` (lower is better), or undefined when `b`
+ * cannot be the next part of `a`'s line: `b` must start after `a` ends (overlapping by at most a
+ * line height), within MAX_GAP_HEIGHTS, at a similar height, and both paths, extrapolated along
+ * their end slopes to the middle of the gap, must meet within half a line height.
+ */
+function joinCost(a: Fragment, b: Fragment): number | undefined {
+  const height = Math.max(a.height, b.height);
+  if (Math.min(a.height, b.height) < 0.6 * height) return undefined;
+  const end = endOf(a, true);
+  const start = endOf(b, false);
+  const gap = start.u - end.u;
+  if (gap < -MAX_OVERLAP_HEIGHTS * height || gap > MAX_GAP_HEIGHTS * height) return undefined;
+  const middle = (end.u + start.u) / 2;
+  const offset = Math.abs(end.v + end.slope * (middle - end.u) - (start.v + start.slope * (middle - start.u)));
+  if (offset > MAX_OFFSET_HEIGHTS * height) return undefined;
+  return offset / height + Math.max(0, gap) / (MAX_GAP_HEIGHTS * height);
+}
+
+/**
+ * Chains fragments into whole text lines: the cheapest joins first, each fragment continued by at
+ * most one other and continuing at most one. Along a chain the start u only grows, so no cycles.
+ */
+export function groupFragments<F extends Fragment>(fragments: F[]): F[][] {
+  const joins: Array<{ a: number; b: number; cost: number }> = [];
+  fragments.forEach((a, i) =>
+    fragments.forEach((b, j) => {
+      if (i === j) return;
+      const cost = joinCost(a, b);
+      if (cost !== undefined) joins.push({ a: i, b: j, cost });
+    }),
+  );
+  joins.sort((x, y) => x.cost - y.cost);
+  const next = new Map<number, number>();
+  const joined = new Set<number>();
+  for (const { a, b } of joins) {
+    if (next.has(a) || joined.has(b)) continue;
+    next.set(a, b);
+    joined.add(b);
+  }
+  const chains: F[][] = [];
+  fragments.forEach((_, i) => {
+    if (joined.has(i)) return;
+    const chain = [fragments[i]];
+    for (let k = next.get(i); k !== undefined; k = next.get(k)) chain.push(fragments[k]);
+    chains.push(chain);
+  });
+  return chains;
+}
+
+/** The measured line of one or more fragments (one chain), with its points in frame pixels. */
+function fitOf(parts: Fragment[], e: Vec, n: Vec): LineFit {
+  const centres = parts.flatMap((p) => p.centres).sort((a, b) => a[0] - b[0]);
+  const points = centres.map(([u, v]): [number, number] => [u * e[0] + v * n[0], u * e[1] + v * n[1]]);
+  const length = centres[centres.length - 1][0] - centres[0][0] + Math.max(...parts.map((p) => p.length / p.centres.length));
+  const area = parts.reduce((s, p) => s + p.area, 0);
+  const height = parts.reduce((s, p) => s + p.height * p.area, 0) / area;
+  const slope = robustSlope(centres, length) ?? (parts.length === 1 ? parts[0].slope : leastSquaresSlope(centres));
+  const [x0, y0] = points[0];
+  const [x1, y1] = points[points.length - 1];
+  return {
+    line: { points, height, angleDeg: (Math.atan2(y1 - y0, x1 - x0) * 180) / Math.PI, curvaturePx: chordDeviation(points) },
+    regressionDeg: (Math.atan(slope) * 180) / Math.PI,
+    length,
+    area,
+  };
+}
+
+/**
+ * Finds the text lines of a probability map in the base orientation its components suggest: the
+ * line-shaped components (`fragments`) and the whole lines they chain into (`lines`).
+ */
 export function findTextLines(prob: Float32Array, width: number, height: number, options: LineOptions = defaultLineOptions): PageGeometry {
   const mask = new Uint8Array(width * height);
   let on = 0;
@@ -182,31 +295,23 @@ export function findTextLines(prob: Float32Array, width: number, height: number,
   });
   centrePaths(prob, labels, width, e, n, keep);
 
-  const lines: LineFit[] = [];
+  const fragments: Fragment[] = [];
   for (const [label, entry] of keep) {
     const fit = fits.get(label)!;
-    const points: Array<[number, number]> = [];
-    const centres: Array<[number, number]> = [];
+    const centres: Vec[] = [];
     for (let b = 0; 2 * b < entry.bins.length; b++) {
       const w = entry.bins[2 * b];
-      if (w <= 0) continue;
-      const u = entry.uMin + (b + 0.5) * entry.binW;
-      const v = entry.bins[2 * b + 1] / w;
-      centres.push([u, v]);
-      points.push([u * e[0] + v * n[0], u * e[1] + v * n[1]]);
+      if (w > 0) centres.push([entry.uMin + (b + 0.5) * entry.binW, entry.bins[2 * b + 1] / w]);
     }
-    if (points.length < 2) continue;
-    const [x0, y0] = points[0];
-    const [x1, y1] = points[points.length - 1];
-    const chordDeg = (Math.atan2(y1 - y0, x1 - x0) * 180) / Math.PI;
-    lines.push({
-      line: { points, height: fit.thickness, angleDeg: chordDeg, curvaturePx: chordDeviation(points) },
-      regressionDeg: (Math.atan(robustSlope(centres, fit.length) ?? fit.slope) * 180) / Math.PI,
-      length: fit.length,
-      area: sums[label].area,
-    });
+    if (centres.length >= 2) fragments.push({ centres, height: fit.thickness, length: fit.length, area: sums[label].area, slope: fit.slope });
   }
-  return { baseOrientation, lines, ink: inkOf(prob, labels, width, e, n, keep), coverage: on / (width * height) };
+  return {
+    baseOrientation,
+    fragments: fragments.map((f) => fitOf([f], e, n)),
+    lines: groupFragments(fragments).map((chain) => fitOf(chain, e, n)),
+    ink: inkOf(prob, labels, width, e, n, keep),
+    coverage: on / (width * height),
+  };
 }
 
 /** The pixels of the kept components as (u, v, probability) triples, centred on their mean. */
@@ -283,11 +388,18 @@ export function weightedMedian(values: number[], weights: number[]): number {
   return values[order[order.length - 1]] ?? 0;
 }
 
-/** Lines long enough to measure the page by: at least a quarter of the longest line. */
-function measuringLines(lines: LineFit[]): LineFit[] {
+/** Lines long enough to measure the page by: at least `share` of the longest line. */
+function measuringLines(lines: LineFit[], share = 0.25): LineFit[] {
   const longest = Math.max(0, ...lines.map((l) => l.length));
-  return lines.filter((l) => l.length >= 0.25 * longest);
+  return lines.filter((l) => l.length >= share * longest);
 }
+
+/**
+ * Lines long enough to show the page's curl: at least 60% of the longest, so that a column's
+ * share of a line that did not chain across the gutter, or a short last line of a paragraph,
+ * does not hide the bow of the whole lines.
+ */
+const CURL_LINE_SHARE = 0.6;
 
 /**
  * Skew and agreement of the lines: the length-weighted median of their angles, refined by the
@@ -311,7 +423,7 @@ export function estimateSkew(lines: LineFit[], ink?: Float32Array): { skewDeg: n
 export function summarizeGeometry(geometry: PageGeometry, width: number, height: number, flipped: boolean): PageSummary {
   const { skewDeg, confidence } = estimateSkew(geometry.lines, geometry.ink);
   const lines = geometry.lines.map(({ line }) => (flipped ? reverseLine(line) : line));
-  const long = measuringLines(geometry.lines).map((l) => l.line.curvaturePx);
+  const long = measuringLines(geometry.lines, CURL_LINE_SHARE).map((l) => l.line.curvaturePx);
   return {
     orientationDeg: ((geometry.baseOrientation + (flipped ? 180 : 0)) % 360) as PageSummary['orientationDeg'],
     skewDeg,
