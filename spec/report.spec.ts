@@ -34,13 +34,16 @@ describe('HTML volume report from a real run (default model, local folders)', ()
   let tmp: string;
   let pages: ReportPage[];
   let html: string;
+  let collector: ReportCollector;
+  let input: string;
 
   beforeAll(async () => {
     tmp = await mkdtemp(join(tmpdir(), 'rxvolume-report-'));
     const cfg = resolveConfig({ input: join(tmp, 'in', 'vol_R'), output: join(tmp, 'out'), inflightPages: 4, batchSize: 4 });
     await writeDemoVolume(openLocation(cfg.input), demoPages(4));
     const worker = new VolumeWorker(cfg, undefined, 'vol_R', undefined, { adapter: defaultAdapter(cfg) });
-    const collector = new ReportCollector(worker.pages$);
+    input = cfg.input;
+    collector = new ReportCollector(worker.pages$);
     await worker.run();
     pages = await collector.pages(openLocation(cfg.input), cfg);
     html = renderReport({ volumeId: 'vol_R', summary: [['volume', 'vol_R']], pages });
@@ -100,6 +103,14 @@ describe('HTML volume report from a real run (default model, local folders)', ()
     expect(hostile).not.toContain('<script>alert(1)');
     expect(hostile).toContain('&lt;script&gt;alert(1)&lt;/script&gt;.jpg');
     expect(hostile).toContain('&lt;i&gt;x&lt;/i&gt;');
+  });
+
+  it('says why a page has no thumbnails when its original is gone', async () => {
+    await rm(join(input, 'page-0000.jpg'));
+    const [gone] = await collector.pages(openLocation(input), resolveConfig({ input, output: tmp }));
+    expect(gone.before).toBeUndefined();
+    expect(gone.thumbnailError).toMatch(/page-0000\.jpg|not found|ENOENT/i);
+    expect(renderReport({ volumeId: 'vol_R', summary: [], pages: [gone] })).toContain('<th>no thumbnail</th>');
   });
 
   const optedOut = process.env.RXVOLUME_NO_CHROMIUM === '1';

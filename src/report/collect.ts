@@ -21,7 +21,7 @@ export class ReportCollector {
     pages$.subscribe((page) => this.results.push(page));
   }
 
-  /** The collected pages in `seq` order, with thumbnails. A page whose original cannot be read again keeps its row only. */
+  /** The collected pages in `seq` order, with thumbnails. A page whose original cannot be read again keeps its row and says why. */
   async pages(input: Location, cfg: ControllerConfig): Promise<ReportPage[]> {
     const sorted = [...this.results].sort((a, b) => a.record.seq - b.record.seq);
     const pages: ReportPage[] = [];
@@ -36,8 +36,8 @@ export class ReportCollector {
     try {
       const { bytes } = await input.get(record.key);
       return { record, rotateDeg, before: await figureOf(bytes, 0, first), after: await figureOf(bytes, rotateDeg, final) };
-    } catch {
-      return { record, rotateDeg };
+    } catch (err) {
+      return { record, rotateDeg, thumbnailError: (err as Error).message };
     }
   }
 }

@@ -11,6 +11,8 @@ export interface ReportPage {
   before?: Figure;
   /** The original turned by `rotateDeg`, with the final pass's lines. */
   after?: Figure;
+  /** Why an ok page has no thumbnails (its original could not be read again). */
+  thumbnailError?: string;
 }
 
 /** What a report shows. */
@@ -62,6 +64,7 @@ function pageRow(page: ReportPage): string {
     ['text lines', String(r.text_lines ?? '–')],
   ];
   if (r.error) facts.push(['note', escapeHtml(r.error)]);
+  if (page.thumbnailError) facts.push(['no thumbnail', escapeHtml(page.thumbnailError)]);
   const factTable = `<table>${facts.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join('')}</table>`;
   return `<tr class="page"><td>${r.seq}</td><td>${key}</td><td>${figure(page.before, 'before')}</td><td>${figure(page.after, 'after')}</td><td>${factTable}</td></tr>`;
 }
