@@ -35,9 +35,9 @@ describe('a fleet of worker processes on Redis (BullMQ) and s3rver', () => {
   const queueName = `rxvolume-fleet-spec-${process.pid}-${Date.now()}`;
   const workers: WorkerProcess[] = [];
 
-  function startWorker(queue = queueName): Promise<WorkerProcess> {
+  function startWorker(queue: string, volumesPerProcess: number): Promise<WorkerProcess> {
     const options = {
-      redisUrl: redis.url, queueName: queue, model: 'tiny', configOverrides: PIPELINE, s3: s3ClientConfigFor(server.endpoint),
+      redisUrl: redis.url, queueName: queue, volumesPerProcess, model: 'tiny', configOverrides: PIPELINE, s3: s3ClientConfigFor(server.endpoint),
       lockDurationMs: 3000, stalledIntervalMs: 1000, progressIntervalMs: 100,
     };
     const child = spawn(process.execPath, [WORKER_MAIN, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -73,7 +73,7 @@ describe('a fleet of worker processes on Redis (BullMQ) and s3rver', () => {
     await Promise.all([server?.stop(), redis?.stop()]);
   });
 
-  describe('two workers, one of them SIGKILLed in the middle of a volume', () => {
+  describe('two workers, two volumes each at a time, one of them SIGKILLed in the middle of a volume', () => {
     let enqueued: Awaited<ReturnType<typeof enqueueVolumes>>;
     let killed: { jobId: string; volumeId: string; pid: number; done: number; total: number; at: number; markerAtKill?: Marker };
     /** When the other worker took the killed worker's job, and when it completed it. */
@@ -85,7 +85,7 @@ describe('a fleet of worker processes on Redis (BullMQ) and s3rver', () => {
     let survivor: WorkerProcess;
 
     beforeAll(async () => {
-      const [first, second] = await Promise.all([startWorker(), startWorker()]);
+      const [first, second] = await Promise.all([startWorker(queueName, 2), startWorker(queueName, 2)]);
       const events = new QueueEvents(queueName, { connection: { url: redis.url } });
       await events.waitUntilReady();
       const output = openLocation(OUTPUT, s3);
@@ -122,7 +122,7 @@ describe('a fleet of worker processes on Redis (BullMQ) and s3rver', () => {
       process.stdout.write(
         `fleet: ${Object.keys(VOLUMES).length} volumes in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
           `killed ${killed.volumeId} at ${killed.done}/${killed.total} rows; the other worker took it ${((pickedUpAt - killed.at) / 1000).toFixed(1)} s ` +
-          `and published it ${((recoveredAt - killed.at) / 1000).toFixed(1)} s after the kill\n`,
+          `and published it ${((recoveredAt - killed.at) / 1000).toFixed(1)} s after the kill; jobs put back: ${stalled.size}\n`,
       );
     }, 150_000);
 
@@ -152,6 +152,8 @@ describe('a fleet of worker processes on Redis (BullMQ) and s3rver', () => {
       const job = (await fleetStatus({ redisUrl: redis.url, queueName })).volumes.find((v) => v.id === killed.jobId);
       expect(job).toMatchObject({ state: 'completed', result: { status: 'published', pages: killed.total } });
       expect(job?.progress?.worker).toBe(`${job?.progress?.worker.split(':')[0]}:${survivor.pid}`);
+      const results = (await fleetStatus({ redisUrl: redis.url, queueName })).volumes.map((v) => v.result);
+      expect(results.filter((r) => r?.status === 'published')).toHaveLength(6);
     });
 
     it('never shows a marker of a half-written volume, and leaves nothing in staging', async () => {
@@ -216,7 +218,7 @@ describe('a fleet of worker processes on Redis (BullMQ) and s3rver', () => {
       await s3.client.send(new PutObjectCommand({ Bucket: 'scans', Key: `odd/vol_x/${pageKey(0)}`, Body: image }));
       events = new QueueEvents(queue2, { connection: { url: redis.url } });
       await events.waitUntilReady();
-      worker = await startWorker(queue2);
+      worker = await startWorker(queue2, 1);
     }, 60_000);
     afterAll(() => events?.close());
 
