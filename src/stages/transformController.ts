@@ -15,13 +15,14 @@ export function tiltDeg(summary: PageSummary): number {
 
 /**
  * The correction a first-pass summary calls for, or undefined when the page is fine as it is.
- * A turned page (orientation ≠ 0) is always rotated; skew and curl are corrected only when the
- * lines agree (`confidence ≥ minConfidence`, at least 3 lines) and exceed their thresholds (an
- * untrusted skew is left out of the rotation). Rotation comes first; a
+ * Nothing is corrected on a page with fewer than 3 text lines. A turned page (orientation ≠ 0) is
+ * rotated; skew and curl are corrected only when the lines agree (`confidence ≥ minConfidence`)
+ * and exceed their thresholds (an untrusted skew is left out of the rotation). Rotation comes first; a
  * curled page is then dewarped with a thin-plate spline.
  */
 export function planFor(summary: PageSummary, cfg: ControllerConfig): TransformPlan | undefined {
-  const trusted = summary.confidence >= cfg.minConfidence && summary.textLines >= 3;
+  if (summary.textLines < 3) return undefined; // too little text to tell anything by
+  const trusted = summary.confidence >= cfg.minConfidence;
   const rotate = summary.orientationDeg !== 0 || (trusted && Math.abs(summary.skewDeg) >= cfg.skewThresholdDeg);
   const dewarp = trusted && summary.curvaturePx >= cfg.curvatureThresholdPx;
   if (!rotate && !dewarp) return undefined;
