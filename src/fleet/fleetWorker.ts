@@ -19,7 +19,7 @@ export interface FleetWorkerOptions extends FleetConnection {
   configOverrides?: ConfigOverrides;
   /** Needed for s3:// volumes: a context, or options to build one. Shared by every job of the process. */
   s3?: S3Context | S3ContextOptions;
-  /** Stops the worker: the jobs in progress finish, no new ones are taken, then it resolves. */
+  /** Stops the worker: the jobs in progress finish, no new ones are taken, then it resolves. Without one it runs until the process ends. */
   signal?: AbortSignal;
   /**
    * A job's lock lasts this long and is renewed every half of it; a process that dies holds it at
@@ -51,7 +51,7 @@ export interface FleetWorkerOptions extends FleetConnection {
 export async function runFleetWorker(opts: FleetWorkerOptions): Promise<void> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const cfg = resolveConfig({ ...opts.configOverrides, ...(opts.device ? { device: opts.device } : {}), input: '', output: '' });
-  const adapter = opts.model === 'tiny' ? tinyAdapter(cfg) : opts.model === undefined || opts.model === 'default' ? defaultAdapter(cfg) : opts.model;
+  const adapter = adapterOf(opts.model, cfg);
   const { s3, release } = s3From(opts.s3);
   const engine = await VolumeEngine.create(cfg, adapter).catch((err: unknown) => {
     release();
@@ -84,4 +84,10 @@ export async function runFleetWorker(opts: FleetWorkerOptions): Promise<void> {
     await engine.close();
     release();
   }
+}
+
+function adapterOf(model: FleetWorkerOptions['model'], cfg: PipelineConfig): ModelAdapter {
+  if (model === 'tiny') return tinyAdapter(cfg);
+  if (model === undefined || model === 'default') return defaultAdapter(cfg);
+  return model;
 }
