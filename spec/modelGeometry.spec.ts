@@ -1,15 +1,23 @@
 import { stitchPatchMaps } from '../src/infer/stitch';
 import { batchShapes, shapeFor } from '../src/infer/batchShapes';
-import { chordDeviation, estimateSkew, findTextLines, summarizeGeometry } from '../src/model/textlines';
+import { bowPx, chordDeviation, estimateSkew, findTextLines, summarizeGeometry } from '../src/model/textlines';
 
 const W = 600;
 const H = 500;
 
+/** How the lines of a test map are broken: a blank gap across the middle, the right half shifted. */
+interface Break {
+  gapPx: number;
+  /** Shift of the right half across the lines (px). */
+  stepPx?: number;
+}
+
 /**
  * A probability map of text lines: bands 6 px thick, 40 px apart, running at `angleDeg` clockwise
- * from +x (image y down), each bowed by `bowPx` in the middle, with soft 1 px edges.
+ * from +x (image y down), each bowed by `bowPx` in the middle, with soft 1 px edges; optionally
+ * cut in two (`cut`) the way a column gutter or a wide gap cuts them.
  */
-function linesMap(angleDeg: number, bowPx = 0): Float32Array {
+function linesMap(angleDeg: number, bowPx = 0, cut?: Break): Float32Array {
   const prob = new Float32Array(W * H);
   const a = (angleDeg * Math.PI) / 180;
   const [ex, ey] = [Math.cos(a), Math.sin(a)];
@@ -18,8 +26,9 @@ function linesMap(angleDeg: number, bowPx = 0): Float32Array {
   for (let y = 0; y < H; y++)
     for (let x = 0; x < W; x++) {
       const u = (x - cx) * ex + (y - cy) * ey;
-      if (Math.abs(u) > 180) continue;
-      const v = (x - cx) * nx + (y - cy) * ny + bowPx * Math.cos((Math.PI * u) / 360);
+      if (Math.abs(u) > 180 || (cut && Math.abs(u) < cut.gapPx / 2)) continue;
+      const step = cut?.stepPx && u > 0 ? cut.stepPx : 0;
+      const v = (x - cx) * nx + (y - cy) * ny + bowPx * Math.cos((Math.PI * u) / 360) - step;
       const d = Math.abs(v - 40 * Math.round(v / 40));
       if (Math.abs(v) < 170) prob[y * W + x] = Math.max(0, Math.min(1, 3.5 - d));
     }
@@ -61,6 +70,38 @@ describe('text-line geometry', () => {
     expect(summary.curvaturePx).toBeGreaterThan(9);
     expect(summary.curvaturePx).toBeLessThan(14);
     expect(summary.textCoverage).toBeGreaterThan(0);
+  });
+
+  it.each([0, 12])('chains the two halves of bowed lines cut by a gutter into whole lines, at %p°', (angle) => {
+    const geometry = findTextLines(linesMap(angle, 10, { gapPx: 40 }), W, H);
+    expect(geometry.fragments.length).toBe(18);
+    expect(geometry.lines.length).toBe(9);
+    for (const { length } of geometry.lines) expect(length).toBeGreaterThan(340);
+    const summary = summarizeGeometry(geometry, W, H, false);
+    expect(summary.curvaturePx).toBeGreaterThan(7);
+    expect(summary.curvaturePx).toBeLessThan(12);
+    expect(summary.skewDeg).toBeCloseTo(angle, 1);
+    expect(summary.confidence).toBeGreaterThan(0.9);
+  });
+
+  it('keeps halves apart whose paths do not meet across the gap', () => {
+    // Right halves shifted by half a line pitch: each half continues no line of the other side.
+    const geometry = findTextLines(linesMap(0, 0, { gapPx: 40, stepPx: 20 }), W, H);
+    expect(geometry.lines.length).toBe(geometry.fragments.length);
+    expect(geometry.lines.length).toBeGreaterThanOrEqual(17);
+  });
+
+  it('does not chain halves too far apart along the line', () => {
+    const geometry = findTextLines(linesMap(0, 0, { gapPx: 240 }), W, H);
+    expect(geometry.lines.length).toBe(18);
+  });
+
+  it('measures a path’s bow as that of its fitted parabola, ignoring a small jog', () => {
+    const parabola = Array.from({ length: 21 }, (_, i): [number, number] => [i * 10, 0.01 * (i * 10 - 100) ** 2]);
+    expect(bowPx(parabola)).toBeCloseTo(100, 6);
+    const jogged = Array.from({ length: 21 }, (_, i): [number, number] => [i * 10, i >= 10 ? 2 : 0]);
+    expect(chordDeviation(jogged)).toBeGreaterThan(0.9);
+    expect(bowPx(jogged)).toBeLessThan(0.5);
   });
 
   it('finds no lines and no confidence on an empty map', () => {

@@ -3,7 +3,9 @@ import type { PageSummary, TextLine } from '../types';
 /**
  * Text-line geometry from a page's text-probability map (pure functions, no I/O).
  *
- * Lines are the connected components of the thresholded map. Each is measured in a base frame
+ * Fragments are the line-shaped connected components of the thresholded map; a text line the
+ * detector broke up (a column gutter, a wide word gap, a curled line) is chained back together from
+ * them (`groupFragments`), so a line is a whole text line. Each is measured in a base frame
  * (e = reading direction, n = e turned 90° clockwise = "down" of the text) for one of two base
  * orientations: 0 (lines run along x) or 90 (lines run along y, read top to bottom). Telling 0 from
  * 180 and 90 from 270 needs the pixels (see `orientation.ts`); it only reverses the points.
@@ -141,6 +143,41 @@ export function chordDeviation(points: Array<[number, number]>): number {
 }
 
 /**
+ * The bow of a centre path: the largest distance of its least-squares parabola v = a + b·u + c·u²
+ * from that parabola's chord over the path's span, i.e. |c|·span²/4 across the chord. Unlike the
+ * raw path's distance from its chord, a glyph-sized jog where two fragments meet or a rounded end
+ * bin barely moves it. 0 with fewer than three centres.
+ */
+export function bowPx(centres: Vec[]): number {
+  if (centres.length < 3) return 0;
+  const u0 = centres[0][0];
+  const span = centres[centres.length - 1][0] - u0;
+  if (span <= 0) return 0;
+  // Normal equations in t = (u − u0) / span ∈ [0, 1], for conditioning.
+  const m = [[0, 0, 0], [0, 0, 0], [0, 0, 0]];
+  const r = [0, 0, 0];
+  for (const [u, v] of centres) {
+    const basis = [1, (u - u0) / span, ((u - u0) / span) ** 2];
+    for (let i = 0; i < 3; i++) {
+      r[i] += basis[i] * v;
+      for (let j = 0; j < 3; j++) m[i][j] += basis[i] * basis[j];
+    }
+  }
+  const [, b, c] = solve3(m, r);
+  // v(t) = a + b·t + c·t²: the chord's slope is b + c (per span), the bow at t = ½ is c/4.
+  return Math.abs(c / 4) / Math.hypot(1, (b + c) / span);
+}
+
+/** Solves the 3×3 system m·x = r by Cramer's rule ([0, 0, 0] when singular). */
+function solve3(m: number[][], r: number[]): number[] {
+  const det = (a: number[][]) =>
+    a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1]) - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0]) + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0]);
+  const d = det(m);
+  if (d === 0) return [0, 0, 0];
+  return [0, 1, 2].map((k) => det(m.map((row, i) => row.map((x, j) => (j === k ? r[i] : x)))) / d);
+}
+
+/**
  * Theil–Sen slope of a line's bin centres (u, v): the median slope over pairs of interior bins at
  * least a quarter of the line apart. Robust to the few bins a capital, a descender run or a
  * rounded end pulls off the line, which bias a least-squares fit. Undefined with too few bins.
@@ -248,9 +285,22 @@ export function groupFragments<F extends Fragment>(fragments: F[]): F[][] {
   return chains;
 }
 
+/**
+ * The centre path of a chain: its fragments' paths, less the bins at the ends where two fragments
+ * meet (a component's end is cut across the text, so on a skewed line its end bin's mean is off
+ * the path).
+ */
+function chainCentres(parts: Fragment[]): Vec[] {
+  const trimmed = parts.map((p, i) => {
+    if (p.centres.length < 5) return p.centres;
+    return p.centres.slice(i > 0 ? 1 : 0, i < parts.length - 1 ? -1 : undefined);
+  });
+  return trimmed.flat().sort((a, b) => a[0] - b[0]);
+}
+
 /** The measured line of one or more fragments (one chain), with its points in frame pixels. */
 function fitOf(parts: Fragment[], e: Vec, n: Vec): LineFit {
-  const centres = parts.flatMap((p) => p.centres).sort((a, b) => a[0] - b[0]);
+  const centres = chainCentres(parts);
   const points = centres.map(([u, v]): [number, number] => [u * e[0] + v * n[0], u * e[1] + v * n[1]]);
   const length = centres[centres.length - 1][0] - centres[0][0] + Math.max(...parts.map((p) => p.length / p.centres.length));
   const area = parts.reduce((s, p) => s + p.area, 0);
@@ -259,7 +309,7 @@ function fitOf(parts: Fragment[], e: Vec, n: Vec): LineFit {
   const [x0, y0] = points[0];
   const [x1, y1] = points[points.length - 1];
   return {
-    line: { points, height, angleDeg: (Math.atan2(y1 - y0, x1 - x0) * 180) / Math.PI, curvaturePx: chordDeviation(points) },
+    line: { points, height, angleDeg: (Math.atan2(y1 - y0, x1 - x0) * 180) / Math.PI, curvaturePx: bowPx(centres) },
     regressionDeg: (Math.atan(slope) * 180) / Math.PI,
     length,
     area,
@@ -402,9 +452,11 @@ function measuringLines(lines: LineFit[], share = 0.25): LineFit[] {
 const CURL_LINE_SHARE = 0.6;
 
 /**
- * Skew and agreement of the lines: the length-weighted median of their angles, refined by the
- * length-weighted mean of the angles within 0.5° of it, then (given the ink) by the sharpest
- * projection profile near that (global, so a capital or descenders on one line barely move it).
+ * Skew and agreement of the (whole) lines: the length-weighted median of their angles (each the
+ * robust slope over the whole line, so a bowed line counts with its chord's angle, not with the
+ * opposite tilts of its halves), refined by the length-weighted mean of the angles within 0.5° of
+ * it, then (given the ink) by the sharpest projection profile near that (global, so a capital or
+ * descenders on one line barely move it).
  * Confidence is the share of line length that agrees within 0.5°, scaled down below five lines.
  */
 export function estimateSkew(lines: LineFit[], ink?: Float32Array): { skewDeg: number; confidence: number } {
