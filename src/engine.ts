@@ -6,6 +6,18 @@ import { GpuBatcher } from './stages/gpuBatcher';
 import { TransformController } from './stages/transformController';
 import { Transformer } from './stages/transformer';
 
+/** The settings that change a table's contents (not the speed knobs): they go into the marker's config hash. */
+export const CONTENT_SETTINGS = [
+  'imageExtensions', 'analysisMaxSide', 'maxInputPixels', 'patchSize', 'patchOverlap',
+  'skewThresholdDeg', 'curvatureThresholdPx', 'minConfidence', 'maxPasses',
+] as const satisfies ReadonlyArray<keyof PipelineConfig>;
+
+/** sha256 of `cfg`'s content settings. */
+export function contentConfigSha256(cfg: PipelineConfig): string {
+  const relevant = Object.fromEntries(CONTENT_SETTINGS.map((key) => [key, cfg[key]]));
+  return createHash('sha256').update(JSON.stringify(relevant)).digest('hex');
+}
+
 /**
  * The thread pools a process runs volumes on: decoder (sharp), batcher (ONNX sessions) and
  * transformer (OpenCV), plus the controller's rules. Start one per process and share it between
@@ -31,21 +43,9 @@ export class VolumeEngine {
     return new VolumeEngine(cfg, adapter, decoder, batcher, transformer, controller);
   }
 
-  /** sha256 of the settings that change the table's contents (not of the speed knobs). */
+  /** sha256 of the settings that change the table's contents (see `contentConfigSha256`). */
   get configSha256(): string {
-    const { cfg } = this;
-    const relevant = {
-      imageExtensions: cfg.imageExtensions,
-      analysisMaxSide: cfg.analysisMaxSide,
-      maxInputPixels: cfg.maxInputPixels,
-      patchSize: cfg.patchSize,
-      patchOverlap: cfg.patchOverlap,
-      skewThresholdDeg: cfg.skewThresholdDeg,
-      curvatureThresholdPx: cfg.curvatureThresholdPx,
-      minConfidence: cfg.minConfidence,
-      maxPasses: cfg.maxPasses,
-    };
-    return createHash('sha256').update(JSON.stringify(relevant)).digest('hex');
+    return contentConfigSha256(this.cfg);
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,7 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { auditTime } from 'rxjs';
 import { resolveConfig, type PipelineConfig } from '../config';
-import type { VolumeEngine } from '../engine';
+import { CONTENT_SETTINGS, type VolumeEngine } from '../engine';
 import type { S3Context } from '../s3/context';
 import { openLocation } from '../store';
 import { VolumeWorker, type VolumeResult } from '../worker';
@@ -10,14 +10,10 @@ import type { ConfigOverrides, VolumeJobData, VolumeJobProgress } from './queue'
 /** Settings a job sets for its own volume. */
 const PER_VOLUME_KEYS = ['staging', 'listPageSize', 'inflightPages', 'prefetchConcurrency', 'rowGroupSize'] as const;
 /**
- * Settings that change a table's contents (those `VolumeEngine.configSha256` hashes): a job that
- * names one must name the worker's value. Every other setting (the model, pools, device, batching,
- * S3 limits) is the process's own; a job's value for it is not used.
+ * A job that names a content setting (`CONTENT_SETTINGS`, those the marker's config hash covers)
+ * must name the worker's value. Every other setting (the model, pools, device, batching, S3 limits)
+ * is the process's own; a job's value for it is not used.
  */
-const CONTENT_KEYS = [
-  'imageExtensions', 'analysisMaxSide', 'maxInputPixels', 'patchSize', 'patchOverlap',
-  'skewThresholdDeg', 'curvatureThresholdPx', 'minConfidence', 'maxPasses',
-] as const;
 
 /** What a job runs with: the process's engine, S3 side and naming. */
 export interface VolumeJobContext {
@@ -35,7 +31,7 @@ export interface VolumeJobContext {
  */
 export function volumeConfig(engineCfg: PipelineConfig, data: VolumeJobData): PipelineConfig {
   const overrides: ConfigOverrides = data.configOverrides ?? {};
-  const differing = CONTENT_KEYS.filter((key) => key in overrides && JSON.stringify(overrides[key]) !== JSON.stringify(engineCfg[key]));
+  const differing = CONTENT_SETTINGS.filter((key) => key in overrides && JSON.stringify(overrides[key]) !== JSON.stringify(engineCfg[key]));
   if (differing.length > 0) {
     const what = differing.map((key) => `${key}=${JSON.stringify(overrides[key])} (worker: ${JSON.stringify(engineCfg[key])})`).join(', ');
     throw new UnrecoverableError(`volume ${data.volumeId} asks for settings this worker does not run: ${what}; start workers with the same settings`);
