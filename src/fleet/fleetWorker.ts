@@ -46,7 +46,7 @@ export interface FleetWorkerOptions extends FleetConnection {
  * publish, takes no new ones, then the engine is closed and the promise resolves. A process killed
  * outright keeps its job's lock until `lockDurationMs` runs out; another worker's stalled check
  * (every `stalledIntervalMs`) then puts the job back and it runs again from the start. The
- * publish is atomic and idempotent (see README-fleet.md), so a volume is published once, never half.
+ * publish is atomic and idempotent (see README.md, "Running a fleet"), so a volume is published once, never half.
  */
 export async function runFleetWorker(opts: FleetWorkerOptions): Promise<void> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));

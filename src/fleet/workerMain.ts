@@ -3,7 +3,7 @@
  * options are `FleetWorkerOptions` as plain data (`s3` as S3ContextOptions, `model` as `default`,
  * `tiny` or an adapter). Prints `{"ready":true,"pid":<pid>}` on stdout once it takes jobs, logs to
  * stderr, and on SIGTERM or SIGINT finishes the jobs in progress and exits 0 (a second signal
- * ends it at once; its jobs are then put back by the other workers, see README-fleet.md).
+ * ends it at once; its jobs are then put back by the other workers, see README.md, "Running a fleet").
  */
 import { runFleetWorker, type FleetWorkerOptions } from './fleetWorker';
 

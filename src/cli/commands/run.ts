@@ -15,7 +15,7 @@ const flags: FlagSpec[] = [
   { name: 'endpoint', kind: 'string', value: '<url>', help: 'an S3-compatible endpoint (MinIO, s3rver, ...); path-style requests' },
   { name: 'device', kind: { choices: ['cpu', 'cuda', 'auto'] }, value: '<cpu|cuda|auto>', help: 'inference device (default cpu; auto = cuda when it loads)' },
   { name: 'model', kind: 'string', value: '<path.onnx>', help: 'a text-probability ONNX model (default PP-OCRv4 detector; "tiny" = a tiny generated model, for testing)' },
-  { name: 'concurrency', kind: 'int', value: '<n>', help: 'pages in flight at once (default 32)' },
+  { name: 'concurrency', kind: 'int', value: '<n>', help: 'pages in flight at once (default 16)' },
   { name: 'batch-size', kind: 'int', value: '<n>', help: 'patches per inference batch (default 8)' },
   { name: 'report', kind: 'string', value: '<file.html>', help: 'also write an HTML report of the run there' },
   { name: 'json', kind: 'bool', help: 'print the result as one JSON line (the last line of stdout), no progress' },
