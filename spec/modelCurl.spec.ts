@@ -11,16 +11,16 @@ import type { PageSpec } from '../src/synth/pages';
  * book photos with a curl near the spine are measured as curved.
  */
 const REAL = resolve(__dirname, '../../shared/data/real-pages');
+/** The seeds render one or two columns by themselves (1004 is the demo volume's curled page). */
 const SYNTHETIC: Record<string, PageSpec> = {
   'curled-two-columns.jpg': { seed: 1004, curlPx: 14 },
   'curled-one-column.jpg': { seed: 1000, curlPx: 14 },
   'straight-one-column.jpg': { seed: 1000 },
-  'straight-two-columns.jpg': { seed: 1008, columns: 2 },
-  'straight-skewed.jpg': { seed: 1006, skewDeg: 12 },
+  'straight-two-columns-skewed.jpg': { seed: 1006, skewDeg: 12 },
 };
 const PHOTOS = ['boston_cooking_a.jpg', 'boston_cooking_b.jpg'];
 /** Clearly under the default curvature threshold. */
-const STRAIGHT_MAX_PX = 2.5;
+const STRAIGHT_MAX_PX = 1.5;
 
 describe('page curl, end to end', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rxvolume-curl-'));
@@ -64,7 +64,7 @@ describe('page curl, end to end', () => {
     expect(spanning.length).toBeGreaterThan(first!.textLines / 2);
   });
 
-  it.each(['straight-one-column.jpg', 'straight-two-columns.jpg', 'straight-skewed.jpg'])('measures %s as straight', (key) => {
+  it.each(['straight-one-column.jpg', 'straight-two-columns-skewed.jpg'])('measures %s as straight', (key) => {
     const r = record(key);
     console.log(`${key}: curvature ${r.curvature_px?.toFixed(2)} px, transform ${r.transform}`);
     expect(r.curvature_px).toBeLessThan(STRAIGHT_MAX_PX);
