@@ -235,17 +235,20 @@ const MAX_OVERLAP_HEIGHTS = 1;
 /** How far (in line heights) their paths may disagree where they meet. */
 const MAX_OFFSET_HEIGHTS = 0.5;
 
+/** A fragment as a link of a chain: its height and the ends it joins by. */
+interface Link { height: number; start: End; end: End }
+
 /**
  * The cost of continuing fragment `a` with fragment `b` (lower is better), or undefined when `b`
  * cannot be the next part of `a`'s line: `b` must start after `a` ends (overlapping by at most a
  * line height), within MAX_GAP_HEIGHTS, at a similar height, and both paths, extrapolated along
  * their end slopes to the middle of the gap, must meet within half a line height.
  */
-function joinCost(a: Fragment, b: Fragment): number | undefined {
+function joinCost(a: Link, b: Link): number | undefined {
   const height = Math.max(a.height, b.height);
   if (Math.min(a.height, b.height) < 0.6 * height) return undefined;
-  const end = endOf(a, true);
-  const start = endOf(b, false);
+  const { end } = a;
+  const { start } = b;
   const gap = start.u - end.u;
   if (gap < -MAX_OVERLAP_HEIGHTS * height || gap > MAX_GAP_HEIGHTS * height) return undefined;
   const middle = (end.u + start.u) / 2;
@@ -256,12 +259,14 @@ function joinCost(a: Fragment, b: Fragment): number | undefined {
 
 /**
  * Chains fragments into whole text lines: the cheapest joins first, each fragment continued by at
- * most one other and continuing at most one. Along a chain the start u only grows, so no cycles.
+ * most one other and continuing at most one. A fragment is at least 3 line heights long and may
+ * overlap the next by one, so along a chain the start u only grows: no cycles.
  */
-export function groupFragments<F extends Fragment>(fragments: F[]): F[][] {
+function groupFragments(fragments: Fragment[]): Fragment[][] {
+  const links: Link[] = fragments.map((f) => ({ height: f.height, start: endOf(f, false), end: endOf(f, true) }));
   const joins: Array<{ a: number; b: number; cost: number }> = [];
-  fragments.forEach((a, i) =>
-    fragments.forEach((b, j) => {
+  links.forEach((a, i) =>
+    links.forEach((b, j) => {
       if (i === j) return;
       const cost = joinCost(a, b);
       if (cost !== undefined) joins.push({ a: i, b: j, cost });
@@ -275,7 +280,7 @@ export function groupFragments<F extends Fragment>(fragments: F[]): F[][] {
     next.set(a, b);
     joined.add(b);
   }
-  const chains: F[][] = [];
+  const chains: Fragment[][] = [];
   fragments.forEach((_, i) => {
     if (joined.has(i)) return;
     const chain = [fragments[i]];
