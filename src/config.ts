@@ -96,7 +96,7 @@ export const defaultConfig: Omit<PipelineConfig, 'input' | 'output'> = {
   initialWeight: 1,
   transformWorkers: Math.max(1, Math.min(2, cores - 1)),
   skewThresholdDeg: 0.3,
-  curvatureThresholdPx: 4,
+  curvatureThresholdPx: 2,
   minConfidence: 0.5,
   maxPasses: 2,
   rowGroupSize: 4096,

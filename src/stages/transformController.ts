@@ -16,15 +16,17 @@ export function tiltDeg(summary: PageSummary): number {
 /**
  * The correction a first-pass summary calls for, or undefined when the page is fine as it is.
  * Nothing is corrected on a page with fewer than 3 text lines. A turned page (orientation ≠ 0) is
- * rotated; skew and curl are corrected only when the lines agree (`confidence ≥ minConfidence`)
- * and exceed their thresholds (an untrusted skew is left out of the rotation). Rotation comes first; a
+ * rotated; a skew over its threshold only when the lines agree on it (`confidence ≥
+ * minConfidence`; an untrusted skew is left out of the rotation); a median line curvature over its
+ * threshold is dewarped (the quality gate checks the result). Rotation comes first; a
  * curled page is then dewarped with a thin-plate spline.
  */
 export function planFor(summary: PageSummary, cfg: ControllerConfig): TransformPlan | undefined {
   if (summary.textLines < 3) return undefined; // too little text to tell anything by
   const trusted = summary.confidence >= cfg.minConfidence;
   const rotate = summary.orientationDeg !== 0 || (trusted && Math.abs(summary.skewDeg) >= cfg.skewThresholdDeg);
-  const dewarp = trusted && summary.curvaturePx >= cfg.curvatureThresholdPx;
+  // Curl does not need the lines to agree on one angle (a photographed page's lines fan out).
+  const dewarp = summary.curvaturePx >= cfg.curvatureThresholdPx;
   if (!rotate && !dewarp) return undefined;
   const rotateDeg = summary.orientationDeg + (trusted ? summary.skewDeg : 0);
   return { kind: dewarp ? 'tps' : 'rotate', rotateDeg, dewarp };
