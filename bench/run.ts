@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [--pages N] [--model tiny|default] [--runs K] [--memory-pages A,B] [--memory-runs K] [--no-memory] [--json]`
+ * `npm run bench -- [--pages N] [--model tiny|default] [--runs K] [--config JSON] [--memory-pages A,B] [--memory-runs K] [--no-memory] [--json]`
  *
  * Measures the volume pipeline against s3rver on loopback with a generated volume (the demo mix)
  * and prints one JSON object (the last line with --json): pipeline vs the model alone (same patches,
@@ -14,6 +14,7 @@ import { parseArgs, type BenchOptions } from './args';
 import { startBenchS3, writeBenchVolume, type BenchS3 } from './fixture';
 import { measureMemory } from './memory';
 import type { MemoryFigure } from './memoryChild';
+import type { BatchTask } from '../src/workers/infer';
 import { ModelOnly } from './modelOnly';
 import { runPipeline, type PipelineRun } from './pipeline';
 import { runSequential, type SequentialRun } from './sequential';
@@ -32,45 +33,42 @@ function log(opts: BenchOptions, message: string): void {
 const load = () => loadavg().map((v) => round(v, 2));
 
 async function throughput(opts: BenchOptions, bench: BenchS3) {
-  const cfg = resolveConfig({ input: 's3://scans/throughput/', output: 's3://tables/throughput/' });
+  const cfg = resolveConfig({ ...opts.config, input: 's3://scans/throughput/', output: 's3://tables/throughput/' });
   await writeBenchVolume(openLocation(cfg.input, bench.s3), opts.pages);
   const warmup = { ...cfg, input: 's3://scans/warmup/' };
   await writeBenchVolume(openLocation(warmup.input, bench.s3), WARMUP_PAGES);
   const adapter = opts.model === 'tiny' ? tinyAdapter(cfg) : defaultAdapter(cfg);
   const engine = await VolumeEngine.create(cfg, adapter);
+  const model = await ModelOnly.start(cfg, adapter);
   const pipeline: PipelineRun[] = [];
   const sequential: SequentialRun[] = [];
+  const modelOnly: ModelOnlyRun[] = [];
   try {
     await runPipeline(engine, warmup, bench.s3, 'warmup');
+    let batches: BatchTask[] = [];
+    // Interleaved, so that the three figures of a round share the machine's load of the moment.
     for (let k = 0; k < opts.runs; k++) {
       pipeline.push(await runPipeline(engine, cfg, bench.s3, `pipeline-${k}`));
       log(opts, `pipeline run ${k + 1}/${opts.runs}: ${round(pipeline[k].pagesPerSec)} pages/s (load ${load().join(' ')})`);
       sequential.push(await runSequential(engine, cfg, bench.s3, `sequential-${k}`, SEQUENTIAL_THREADS));
       log(opts, `sequential run ${k + 1}/${opts.runs}: ${round(sequential[k].pagesPerSec)} pages/s`);
-      if (k > 0) sequential[k].patchSets.length = 0; // the first run's patches feed the model-only figure
+      // The first run's patches (both passes) feed the model-only figure; later runs' are dropped.
+      if (k === 0) batches = model.pack(sequential[0].patchSets);
+      sequential[k].patchSets.length = 0;
+      const { seconds, patches } = await model.run(batches);
+      modelOnly.push({ pagesPerSec: sequential[0].pages / seconds, patchesPerSec: patches / seconds, patches });
+      log(opts, `model-only run ${k + 1}/${opts.runs}: ${round(modelOnly[k].pagesPerSec)} pages/s, ${round(modelOnly[k].patchesPerSec)} patches/s`);
     }
   } finally {
-    await engine.close();
+    await Promise.all([engine.close(), model.close()]);
   }
-  const modelOnly = await modelOnlyFigure(opts, cfg, adapter, sequential[0]);
   return { cfg, pipeline, sequential, modelOnly };
 }
 
-/** The same pages' patches (both passes) through the inference threads alone, `runs` times. */
-async function modelOnlyFigure(opts: BenchOptions, cfg: PipelineConfig, adapter: ReturnType<typeof tinyAdapter>, run: SequentialRun) {
-  const model = await ModelOnly.start(cfg, adapter);
-  try {
-    const tasks = model.pack(run.patchSets);
-    const figures = [];
-    for (let k = 0; k < opts.runs; k++) {
-      const { seconds, patches } = await model.run(tasks);
-      figures.push({ pagesPerSec: run.pages / seconds, patchesPerSec: patches / seconds, patches });
-      log(opts, `model-only run ${k + 1}/${opts.runs}: ${round(figures[k].pagesPerSec)} pages/s, ${round(figures[k].patchesPerSec)} patches/s`);
-    }
-    return figures;
-  } finally {
-    await model.close();
-  }
+interface ModelOnlyRun {
+  pagesPerSec: number;
+  patchesPerSec: number;
+  patches: number;
 }
 
 /**
@@ -128,6 +126,7 @@ async function main(): Promise<void> {
       pages: opts.pages,
       runs: opts.runs,
       statistic: 'median',
+      overrides: opts.config,
       config: { inferWorkers: cfg.inferWorkers, inferThreads: cfg.inferThreads, batchSize: cfg.batchSize, decodeWorkers: cfg.decodeWorkers, transformWorkers: cfg.transformWorkers, inflightPages: cfg.inflightPages, batcherSlots: cfg.batcherSlots },
       modelOnlyPagesPerSec: round(modelOnlyPagesPerSec),
       modelOnlyPatchesPerSec: round(median(modelOnly.map((r) => r.patchesPerSec))),
