@@ -1,11 +1,18 @@
 import { OperatorFunction, Observable, SchedulerLike, Subscription, asyncScheduler } from 'rxjs';
+import { Credits } from './credits';
 import { StageStats } from './stageStats';
 
 export interface MicroBatchConfig {
   /** A batch is emitted as soon as it holds this many items. */
   maxSize: number;
-  /** A partial batch is emitted this long after its first item arrived. */
+  /** A partial batch is emitted once its oldest item has waited this long. */
   maxWaitMs: number;
+  /**
+   * Optional: the workers that take batches. A batch is emitted only when it can take one of
+   * these credits (downstream gives it back when the batch is done); meanwhile items keep
+   * collecting, so a busy downstream gets fuller batches instead of a queue of partial ones.
+   */
+  credits?: Credits;
   scheduler?: SchedulerLike;
   stats?: StageStats;
 }
@@ -14,8 +21,9 @@ export interface MicroBatchConfig {
  * Collects items into batches of up to `maxSize`, waiting at most `maxWaitMs` for a batch to fill.
  *
  * <span class="informal">`bufferTime(maxWaitMs, null, maxSize)` without its empty batches and with the
- * timer started by a batch's first item rather than running free, so an item waits at most
- * `maxWaitMs` and an idle stream schedules nothing.</span>
+ * wait counted from a batch's oldest item rather than a free-running clock, so an item waits at
+ * most `maxWaitMs` and an idle stream schedules nothing. With `credits`, a batch also waits for a
+ * free worker, and fills up while it waits.</span>
  *
  * ```
  * maxSize 3, maxWaitMs 5
@@ -24,50 +32,69 @@ export interface MicroBatchConfig {
  * x = [a, b, c] (full), y = [d] (waited 5), z = [e] (flushed on completion)
  * ```
  *
- * Completion flushes the partial batch first; an error drops it and is forwarded at once.
+ * Completion flushes what is left (as credits allow) before completing; an error drops it and is
+ * forwarded at once.
  *
- * @param config Size, wait and the scheduler for the wait.
+ * @param config Size, wait, optional worker credits and the scheduler for the wait.
  * @return A function that returns an Observable of non-empty arrays.
  */
 export function microBatch<T>(config: MicroBatchConfig): OperatorFunction<T, T[]> {
-  const { maxSize, maxWaitMs, scheduler = asyncScheduler, stats } = config;
+  const { maxSize, maxWaitMs, credits, scheduler = asyncScheduler, stats } = config;
   if (!(maxSize >= 1)) throw new RangeError('microBatch: maxSize must be at least 1');
   return (source) =>
     new Observable<T[]>((subscriber) => {
-      let batch: T[] = [];
+      const queue: T[] = [];
+      /** When each queued item arrived (parallel to `queue`). */
+      const arrivals: number[] = [];
       let timer: Subscription | null = null;
+      let sourceDone = false;
+      let draining = false;
 
-      const flush = () => {
-        timer?.unsubscribe();
-        timer = null;
-        if (batch.length === 0) return;
-        const full = batch;
-        batch = [];
-        stats?.done();
-        stats?.set(0, 0);
-        subscriber.next(full);
+      const due = () => queue.length >= maxSize || sourceDone || scheduler.now() - arrivals[0] >= maxWaitMs;
+
+      const drain = () => {
+        if (draining) return;
+        draining = true;
+        try {
+          while (queue.length > 0 && !subscriber.closed && due()) {
+            if (credits && !credits.tryAcquire()) break;
+            const batch = queue.splice(0, maxSize);
+            arrivals.splice(0, batch.length);
+            stats?.done();
+            subscriber.next(batch);
+          }
+          const blocked = queue.length > 0 && due();
+          stats?.set(0, queue.length);
+          stats?.blocked(blocked);
+          timer?.unsubscribe();
+          timer = queue.length > 0 && !blocked ? scheduler.schedule(drain, arrivals[0] + maxWaitMs - scheduler.now()) : null;
+          if (sourceDone && queue.length === 0) subscriber.complete();
+        } catch (err) {
+          subscriber.error(err);
+        } finally {
+          draining = false;
+        }
       };
 
-      const subscription = source.subscribe({
+      const wake = credits?.released$.subscribe(drain);
+      const upstream = source.subscribe({
         next: (item) => {
-          batch.push(item);
-          stats?.set(0, batch.length);
-          if (batch.length >= maxSize) flush();
-          else if (!timer) {
-            timer = scheduler.schedule(flush, maxWaitMs);
-          }
+          queue.push(item);
+          arrivals.push(scheduler.now());
+          if (queue.length === 1 || queue.length >= maxSize) drain();
         },
         error: (err) => {
-          batch = [];
+          queue.length = 0;
           subscriber.error(err);
         },
         complete: () => {
-          flush();
-          subscriber.complete();
+          sourceDone = true;
+          drain();
         },
       });
       return () => {
-        subscription.unsubscribe();
+        upstream.unsubscribe();
+        wake?.unsubscribe();
         timer?.unsubscribe();
       };
     });

@@ -1,5 +1,6 @@
 import { TestScheduler } from 'rxjs/testing';
-import { microBatch } from '../../operators';
+import { delay } from 'rxjs';
+import { Credits, microBatch, releaseCredit } from '../../operators';
 
 describe('microBatch', () => {
   let testScheduler: TestScheduler;
@@ -48,6 +49,18 @@ describe('microBatch', () => {
       const result = source.pipe(microBatch({ maxSize: 3, maxWaitMs: 5, scheduler: testScheduler }));
       expectObservable(result, '^---!').toBe('-----');
       expectSubscriptions(source.subscriptions).toBe('^---!');
+    });
+  });
+
+  it('with credits, waits for a free worker and lets the batch fill meanwhile', () => {
+    testScheduler.run(({ hot, expectObservable }) => {
+      const workers = new Credits(1);
+      const source = hot('-ab-cdef--|');
+      // Each batch keeps the one worker busy for 5 frames.
+      const result = source.pipe(microBatch({ maxSize: 3, maxWaitMs: 2, credits: workers, scheduler: testScheduler }), delay(5), releaseCredit(workers));
+      // [a,b] goes when a has waited 2; c..f collect while the worker is busy; [c,d,e] goes (full)
+      // when it is free at 8, [f] when it is free again at 13.
+      expectObservable(result).toBe('8ms x 4ms y 4ms (z|)', { x: ['a', 'b'], y: ['c', 'd', 'e'], z: ['f'] });
     });
   });
 

@@ -48,7 +48,8 @@ interface BatchBuffers {
 /**
  * Runs the model over pages: frames from two lanes (reprocess first, by weight) are admitted into
  * `cfg.batcherSlots` slots, their patches packed into micro-batches that mix frames, each batch run
- * as one `session.run` on a pool of inference threads, and each frame, once all its patches are
+ * as one `session.run` on a pool of inference threads (a batch leaves when a thread is free, so it
+ * fills up while they are busy instead of queueing half-empty), and each frame, once all its patches are
  * back, stitched and summarized on the same threads. Error items pass straight through.
  *
  * Device: `cfg.device` `cpu` (default); `cuda` fails `create()` if the CUDA provider cannot load;
@@ -90,6 +91,8 @@ export class GpuBatcher {
     const { cfg } = this;
     return defer(() => {
       const slots = new Credits(cfg.batcherSlots, 'batcher');
+      // One batch per inference thread at a time: while they are busy, patches collect into fuller batches.
+      const threads = new Credits(cfg.inferWorkers, 'inferThreads');
       const lanes = [
         { source: reprocess$, weight: cfg.reprocessWeight, name: 'reprocess' },
         { source: initial$, weight: cfg.initialWeight, name: 'initial' },
@@ -102,8 +105,9 @@ export class GpuBatcher {
             admitted.pipe(
               filter((work): work is FrameJob['work'] => !work.error),
               mergeMap((work) => this.patchesOf(work)),
-              microBatch<PatchRef>({ maxSize: cfg.batchSize, maxWaitMs: cfg.batchMaxWaitMs, stats: stats.batch }),
+              microBatch<PatchRef>({ maxSize: cfg.batchSize, maxWaitMs: cfg.batchMaxWaitMs, credits: threads, stats: stats.batch }),
               poolMap((batch: PatchRef[]) => this.runBatch(batch, stats.fill), { concurrency: cfg.inferWorkers, stats: stats.infer }),
+              releaseCredit(threads),
               mergeMap((done) => from(done)),
               connect((jobs) =>
                 merge(
