@@ -14,6 +14,7 @@ import type { SummaryOptions } from './summarizers';
  * and returns one map per patch at patch resolution, `[N, 1, size, size]`, on `outputName`. The
  * inference worker stitches a frame's patch maps into one map of the frame's size and calls the
  * summarizer (`module`'s export `exportName`, a {@link Summarizer}) with it, off the main thread.
+ * If `module` also exports `prepare(options)`, each inference thread awaits it while warming up.
  */
 export interface ModelAdapter {
   name: string;

@@ -38,6 +38,15 @@ function classifier(path: string): Promise<ort.InferenceSession> {
 }
 
 /**
+ * Opens what the summarizers of this module need before the first page (the direction classifier,
+ * when `classifierPath` is set), so no page pays for it. Inference workers call a summarizer
+ * module's `prepare` export, when it has one, while they warm up.
+ */
+export async function prepare(options: SummaryOptions): Promise<void> {
+  if (options.classifierPath) await classifier(String(options.classifierPath));
+}
+
+/**
  * Geometry plus the direction classifier (option `classifierPath`) on straightened crops of the
  * longest lines, which tells 0 from 180 and 90 from 270.
  */

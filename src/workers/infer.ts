@@ -2,7 +2,7 @@ import Piscina from 'piscina';
 import * as ort from 'onnxruntime-node';
 import { threadId } from 'node:worker_threads';
 import type { ModelAdapter } from '../model/adapter';
-import type { Summarizer } from '../model/summarizers';
+import type { Summarizer, SummaryOptions } from '../model/summarizers';
 import type { PageSummary } from '../types';
 import { batchShapes } from '../infer/batchShapes';
 import { openSession, type OpenSession } from '../infer/session';
@@ -77,6 +77,8 @@ function session(): Promise<OpenSession> {
 /** Opens and warms up this thread's session; says which device it got. */
 export async function prepare(): Promise<PrepareResult> {
   const { device, fallback } = await session();
+  const { module, options } = config.adapter.summarizer;
+  await (require(module) as { prepare?: (o: SummaryOptions) => Promise<void> }).prepare?.(options);
   return { threadId, device, fallback };
 }
 
