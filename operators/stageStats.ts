@@ -19,19 +19,21 @@ export interface StageSnapshot {
   laneWaitMs?: Record<string, { p50: number; p95: number }>;
 }
 
-/** Keeps the last `size` samples. */
+/** Keeps the last `size` samples; sorts them at most once per change, however many percentiles are read. */
 class Samples {
   private readonly values: number[] = [];
+  private sorted: number[] | null = null;
   private next = 0;
   constructor(private readonly size = 4096) {}
 
   add(value: number): void {
     if (this.values.length < this.size) this.values.push(value);
     else this.values[this.next++ % this.size] = value;
+    this.sorted = null;
   }
 
   percentile(p: number): number {
-    const sorted = [...this.values].sort((a, b) => a - b);
+    const sorted = (this.sorted ??= [...this.values].sort((a, b) => a - b));
     return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : 0;
   }
 }
