@@ -1,4 +1,4 @@
-import { S3Context, s3ClientConfigFor, startLocalS3Server, type Location } from '../src';
+import { S3Context, VolumeEngine, openLocation, s3ClientConfigFor, startLocalS3Server, type Location, type ModelAdapter, type PipelineConfig } from '../src';
 import { corruptJpeg, demoPages } from '../src/demoVolume';
 import type { LocalS3Server } from '../src/s3/localS3Server';
 import { renderSyntheticPage } from '../src/synth/pages';
@@ -60,4 +60,36 @@ export async function writeBenchVolume(location: Location, n: number, size: Page
     for (let i = next++; i < n; i = next++) await put(location, `page-${String(i).padStart(5, '0')}.jpg`, pages[i % pages.length]);
   };
   await Promise.all(Array.from({ length: UPLOAD_CONCURRENCY }, uploader));
+}
+
+/**
+ * Starts the bench's S3, writes a volume of `pages` pages at `cfg.input`, starts an engine on
+ * `adapter`, runs `body` with them, and stops both whatever happens.
+ */
+export async function withBenchVolume<T>(
+  cfg: PipelineConfig,
+  adapter: ModelAdapter,
+  volume: { pages: number; size?: PageSize },
+  body: (engine: VolumeEngine, s3: S3Context) => Promise<T>,
+): Promise<T> {
+  const bench = await startBenchS3();
+  try {
+    await writeBenchVolume(openLocation(cfg.input, bench.s3), volume.pages, volume.size);
+    const engine = await VolumeEngine.create(cfg, adapter);
+    try {
+      return await body(engine, bench.s3);
+    } finally {
+      await engine.close();
+    }
+  } finally {
+    await bench.stop();
+  }
+}
+
+/** Runs a bench entry point: an error is printed and sets exit code 1. */
+export function runMain(main: () => Promise<void>): void {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
 }

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { S3Context, resolveConfig, s3ClientConfigFor, tinyAdapter } from '../src';
 import { VolumeWorker } from '../src/worker';
 import { laneFigures, type LaneFigure } from './summary';
+import { runMain } from './fixture';
 
 export interface MemoryJob {
   endpoint: string;
@@ -60,7 +61,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+runMain(main);

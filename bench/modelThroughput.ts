@@ -15,6 +15,7 @@ import { defaultAdapter, tinyAdapter, type ModelAdapter } from '../src/model/ada
 import { GpuBatcher } from '../src/stages/gpuBatcher';
 import { renderSyntheticPage } from '../src/synth/pages';
 import { pageWork, type DecodedFrame, type PageWork } from '../src/types';
+import { runMain } from './fixture';
 
 const which = process.argv[2] === 'tiny' ? 'tiny' : 'default';
 const frames = Number(process.argv[3] ?? 8);
@@ -74,7 +75,4 @@ async function main(): Promise<void> {
   }, (_, v) => (typeof v === 'number' ? Math.round(v * 1000) / 1000 : v), 2));
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runMain(main);

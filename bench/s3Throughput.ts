@@ -10,6 +10,7 @@ import { S3Context } from '../src/s3/context';
 import { s3ClientConfigFor, startLocalS3Server } from '../src/s3/localS3Server';
 import { openLocation, type ObjectEntry } from '../src/store';
 import { Limiter } from '../src/s3/limiter';
+import { runMain } from './fixture';
 
 async function main(): Promise<void> {
   const objects = Number(process.argv[2] ?? 300);
@@ -63,7 +64,4 @@ function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runMain(main);

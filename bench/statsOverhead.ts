@@ -5,44 +5,32 @@
  */
 import { loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { openLocation, resolveConfig, tinyAdapter, VolumeEngine } from '../src';
+import { resolveConfig, tinyAdapter } from '../src';
 import { VolumeWorker } from '../src/worker';
-import { startBenchS3, writeBenchVolume } from './fixture';
+import { runMain, withBenchVolume } from './fixture';
 import { round } from './summary';
 
 async function main(): Promise<void> {
   const pages = Number(process.argv[2] ?? 1000);
-  const bench = await startBenchS3();
-  try {
-    const cfg = resolveConfig({ input: 's3://scans/watched/', output: 's3://tables/watched/' });
-    await writeBenchVolume(openLocation(cfg.input, bench.s3), pages, 'small');
-    const engine = await VolumeEngine.create(cfg, tinyAdapter(cfg));
-    try {
-      const worker = new VolumeWorker(cfg, bench.s3, 'watched', undefined, { engine, skipIfPublished: false });
-      let snapshots = 0;
-      worker.stats$.subscribe(() => snapshots++);
-      const delay = monitorEventLoopDelay({ resolution: 10 });
-      delay.enable();
-      const started = performance.now();
-      const result = await worker.run();
-      delay.disable();
-      const ms = (ns: number) => round(ns / 1e6, 1);
-      console.log(JSON.stringify({
-        pages: result.pages,
-        seconds: round((performance.now() - started) / 1000),
-        snapshots,
-        eventLoopDelayMs: { p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max) },
-        load: round(loadavg()[0]),
-      }));
-    } finally {
-      await engine.close();
-    }
-  } finally {
-    await bench.stop();
-  }
+  const cfg = resolveConfig({ input: 's3://scans/watched/', output: 's3://tables/watched/' });
+  await withBenchVolume(cfg, tinyAdapter(cfg), { pages, size: 'small' }, async (engine, s3) => {
+    const worker = new VolumeWorker(cfg, s3, 'watched', undefined, { engine, skipIfPublished: false });
+    let snapshots = 0;
+    worker.stats$.subscribe(() => snapshots++);
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+    const started = performance.now();
+    const result = await worker.run();
+    delay.disable();
+    const ms = (ns: number) => round(ns / 1e6, 1);
+    console.log(JSON.stringify({
+      pages: result.pages,
+      seconds: round((performance.now() - started) / 1000),
+      snapshots,
+      eventLoopDelayMs: { p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max) },
+      load: round(loadavg()[0]),
+    }));
+  });
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+runMain(main);

@@ -8,6 +8,7 @@ import { RgbImage } from '../src/transform/image';
 import { RotateBackend, planRotation, rotateImage } from '../src/transform/rotate';
 import { dewarpImage, planDewarp } from '../src/transform/tps';
 import type { TextLine } from '../src/types';
+import { runMain } from './fixture';
 
 const SIZES: Array<[number, number]> = [[1086, 1536], [2480, 3508]];
 const ANGLES = [3.5, 90];
@@ -59,7 +60,4 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({ repeats: REPEATS, statistic: 'median', results }, null, 1));
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+runMain(main);
