@@ -9,7 +9,7 @@
  * recorded because other work shares the cores.
  */
 import { cpus, loadavg } from 'node:os';
-import { openLocation, resolveConfig, defaultAdapter, tinyAdapter, VolumeEngine, type PipelineConfig } from '../src';
+import { openLocation, resolveConfig, defaultAdapter, tinyAdapter, VolumeEngine } from '../src';
 import { parseArgs, type BenchOptions } from './args';
 import { startBenchS3, writeBenchVolume, type BenchS3 } from './fixture';
 import { measureMemory } from './memory';

@@ -83,6 +83,8 @@ export class VolumeWorker {
   /** Records written so far (for progress displays). */
   done = 0;
   errors = 0;
+  /** Pages in the volume, once known (after the listing of the idempotency check, or from a task array). */
+  inputs: number | undefined;
 
   /** Every page as it leaves the pipeline: its Record and the summaries (text lines) behind it. */
   readonly pages$: Observable<PageResult>;
@@ -145,8 +147,10 @@ export class VolumeWorker {
     const configSha256 = engine.configSha256;
 
     const alreadyPublished = async (): Promise<Marker | undefined> => {
+      if (Array.isArray(this.tasks)) this.inputs = this.tasks.length;
       if (this.opts.skipIfPublished === false || this.tasks) return undefined;
       const manifest = await prefetcher.manifest();
+      this.inputs = manifest.inputs;
       return isPublished(output, volumeId, { inputManifestSha256: manifest.sha256, model, configSha256 });
     };
 

@@ -6,7 +6,6 @@ import { VolumeEngine } from '../engine';
 import type { ModelAdapter } from '../model/adapter';
 import { ReportCollector, renderReport } from '../report';
 import type { S3Context } from '../s3/context';
-import { Prefetcher } from '../stages/prefetcher';
 import { openLocation } from '../store';
 import { VolumeWorker, type VolumeResult } from '../worker';
 import type { CliIO } from './command';
@@ -82,11 +81,8 @@ async function runOn(engine: VolumeEngine, job: VolumeJob, io: CliIO): Promise<V
   const bar = job.progress ? new ProgressBar(io.stderr) : undefined;
   if (bar) {
     const started = Date.now();
-    let total: number | undefined;
-    // The count is for display only: a failed listing shows up as the run's own error.
-    new Prefetcher(openLocation(cfg.input, s3), cfg, volumeId).manifest(io.signal).then((m) => (total = m.inputs), () => undefined);
     worker.stats$.subscribe((snapshot) =>
-      bar.update({ done: worker.done, total, errors: worker.errors, elapsedMs: Date.now() - started, lanes: mergeLanes(snapshot) }),
+      bar.update({ done: worker.done, total: worker.inputs, errors: worker.errors, elapsedMs: Date.now() - started, lanes: mergeLanes(snapshot) }),
     );
   }
   try {
