@@ -28,26 +28,25 @@ export function tilePatches(pixels: Uint8Array, width: number, height: number, l
   const plane = size * size;
   const data = new Float32Array(count * 3 * plane);
   // Lookup tables: normalised value of each byte per channel.
-  const lut = [0, 1, 2].map((c) => Float32Array.from({ length: 256 }, (_, v) => (v / 255 - mean[c]) / std[c]));
-  for (let c = 0; c < 3; c++) {
-    const white = lut[c][255];
-    const table = lut[c];
-    for (let r = 0; r < rows; r++) {
-      for (let q = 0; q < cols; q++) {
-        const base = ((r * cols + q) * 3 + c) * plane;
-        const x0 = q * stride;
-        const y0 = r * stride;
-        const w = Math.max(0, Math.min(size, width - x0));
-        for (let y = 0; y < size; y++) {
-          const row = base + y * size;
-          const sy = y0 + y;
-          if (sy >= height) {
-            data.fill(white, row, row + size);
-            continue;
-          }
-          let src = (sy * width + x0) * 3 + c;
-          for (let x = 0; x < w; x++, src += 3) data[row + x] = table[pixels[src]];
-          if (w < size) data.fill(white, row + w, row + size);
+  const [red, green, blue] = [0, 1, 2].map((c) => Float32Array.from({ length: 256 }, (_, v) => (v / 255 - mean[c]) / std[c]));
+  // Each pixel is read once and written to its three planes; the rest of a patch stays white.
+  for (let r = 0; r < rows; r++) {
+    for (let q = 0; q < cols; q++) {
+      const base = (r * cols + q) * 3 * plane;
+      data.fill(red[255], base, base + plane);
+      data.fill(green[255], base + plane, base + 2 * plane);
+      data.fill(blue[255], base + 2 * plane, base + 3 * plane);
+      const x0 = q * stride;
+      const y0 = r * stride;
+      const w = Math.max(0, Math.min(size, width - x0));
+      const h = Math.max(0, Math.min(size, height - y0));
+      for (let y = 0; y < h; y++) {
+        let out = base + y * size;
+        let src = ((y0 + y) * width + x0) * 3;
+        for (let x = 0; x < w; x++, out++, src += 3) {
+          data[out] = red[pixels[src]];
+          data[out + plane] = green[pixels[src + 1]];
+          data[out + 2 * plane] = blue[pixels[src + 2]];
         }
       }
     }

@@ -31,10 +31,20 @@ export function stitchPatchMaps(maps: Float32Array, grid: PatchGrid, width: numb
   const ys = owners(height, size, stride, rows);
   const out = new Float32Array(width * height);
   const plane = size * size;
+  // Runs of x owned by one patch: each row is copied as a few contiguous slices.
+  const runs: Array<{ x: number; end: number; patch: number; offset: number }> = [];
+  for (let x = 0; x < width; x++) {
+    const last = runs[runs.length - 1];
+    if (last && last.patch === xs.patch[x]) last.end = x + 1;
+    else runs.push({ x, end: x + 1, patch: xs.patch[x], offset: xs.offset[x] });
+  }
   for (let y = 0; y < height; y++) {
     const rowBase = ys.patch[y] * cols;
     const inner = ys.offset[y] * size;
-    for (let x = 0; x < width; x++) out[y * width + x] = maps[(rowBase + xs.patch[x]) * plane + inner + xs.offset[x]];
+    for (const { x, end, patch, offset } of runs) {
+      const from = (rowBase + patch) * plane + inner + offset;
+      out.set(maps.subarray(from, from + end - x), y * width + x);
+    }
   }
   return out;
 }

@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import type { PageSummary } from '../types';
 import { findTextLines, summarizeGeometry } from './textlines';
-import { CLS_HEIGHT, CLS_WIDTH, lineCrops, upsideDown } from './orientation';
+import { CLS_HEIGHT, CLS_WIDTH, readsUpsideDown } from './orientation';
 
 /**
  * Frame summarizers: the functions an adapter names for the inference worker to turn a stitched
@@ -52,13 +52,10 @@ export async function prepare(options: SummaryOptions): Promise<void> {
  */
 export const summarizeTextPage: Summarizer = async ({ prob, width, height, pixels }, options) => {
   const geometry = findTextLines(prob, width, height);
-  const crops = lineCrops(geometry.fragments, pixels, width, height);
-  let flipped = false;
-  if (crops.count > 0) {
-    const session = await classifier(String(options.classifierPath));
-    const input = new ort.Tensor('float32', crops.data, [crops.count, 3, CLS_HEIGHT, CLS_WIDTH]);
-    const out = await session.run({ [session.inputNames[0]]: input });
-    flipped = upsideDown(out[session.outputNames[0]].data as Float32Array, crops.count);
-  }
+  const session = await classifier(String(options.classifierPath));
+  const flipped = await readsUpsideDown(geometry.fragments, pixels, width, height, async (data, count) => {
+    const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', data, [count, 3, CLS_HEIGHT, CLS_WIDTH]) });
+    return out[session.outputNames[0]].data as Float32Array;
+  });
   return summarizeGeometry(geometry, width, height, flipped);
 };

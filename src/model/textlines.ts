@@ -86,19 +86,20 @@ interface Sums { area: number; w: number; u: number; v: number; uu: number; uv: 
 
 function componentSums(prob: Float32Array, labels: Int32Array, count: number, width: number, e: Vec, n: Vec): Sums[] {
   const sums: Sums[] = Array.from({ length: count }, () => ({ area: 0, w: 0, u: 0, v: 0, uu: 0, uv: 0, vv: 0, uMin: Infinity, uMax: -Infinity }));
-  for (let p = 0; p < labels.length; p++) {
-    const l = labels[p];
-    if (l < 0) continue;
-    const x = p % width;
-    const y = (p - x) / width;
-    const u = x * e[0] + y * e[1];
-    const v = x * n[0] + y * n[1];
-    const w = prob[p];
-    const s = sums[l];
-    s.area++;
-    s.w += w; s.u += w * u; s.v += w * v; s.uu += w * u * u; s.uv += w * u * v; s.vv += w * v * v;
-    if (u < s.uMin) s.uMin = u;
-    if (u > s.uMax) s.uMax = u;
+  const height = labels.length / width;
+  for (let y = 0, p = 0; y < height; y++) {
+    for (let x = 0; x < width; x++, p++) {
+      const l = labels[p];
+      if (l < 0) continue;
+      const u = x * e[0] + y * e[1];
+      const v = x * n[0] + y * n[1];
+      const w = prob[p];
+      const s = sums[l];
+      s.area++;
+      s.w += w; s.u += w * u; s.v += w * v; s.uu += w * u * u; s.uv += w * u * v; s.vv += w * v * v;
+      if (u < s.uMin) s.uMin = u;
+      if (u > s.uMax) s.uMax = u;
+    }
   }
   return sums;
 }
@@ -116,18 +117,22 @@ function dominantAxis(sums: Sums[]): 0 | 90 {
   return alongY > alongX ? 90 : 0;
 }
 
-/** Centre path of each kept component: probability-weighted mean v per bin along u. */
-function centrePaths(prob: Float32Array, labels: Int32Array, width: number, e: Vec, n: Vec, keep: Map<number, { binW: number; uMin: number; bins: Float64Array }>): void {
-  for (let p = 0; p < labels.length; p++) {
-    const entry = keep.get(labels[p]);
-    if (!entry) continue;
-    const x = p % width;
-    const y = (p - x) / width;
-    const u = x * e[0] + y * e[1];
-    const v = x * n[0] + y * n[1];
-    const b = Math.floor((u - entry.uMin) / entry.binW);
-    entry.bins[2 * b] += prob[p];
-    entry.bins[2 * b + 1] += prob[p] * v;
+/** A kept component's centre-path bins along u: (Σ probability, Σ probability·v) per bin. */
+interface PathBins { binW: number; uMin: number; bins: Float64Array }
+
+/** Centre path of each kept component (`keep[label]`): probability-weighted mean v per bin along u. */
+function centrePaths(prob: Float32Array, labels: Int32Array, width: number, e: Vec, n: Vec, keep: Array<PathBins | undefined>): void {
+  const height = labels.length / width;
+  for (let y = 0, p = 0; y < height; y++) {
+    for (let x = 0; x < width; x++, p++) {
+      const l = labels[p];
+      const entry = l < 0 ? undefined : keep[l];
+      if (!entry) continue;
+      const u = x * e[0] + y * e[1];
+      const b = Math.floor((u - entry.uMin) / entry.binW);
+      entry.bins[2 * b] += prob[p];
+      entry.bins[2 * b + 1] += prob[p] * (x * n[0] + y * n[1]);
+    }
   }
 }
 
@@ -330,11 +335,13 @@ export function findTextLines(prob: Float32Array, width: number, height: number,
   let on = 0;
   for (let i = 0; i < mask.length; i++) if (prob[i] > options.threshold) { mask[i] = 1; on++; }
   const { labels, count } = labelComponents(mask, width, height);
-  const baseOrientation = dominantAxis(componentSums(prob, labels, count, width, [1, 0], [0, 1]));
+  const alongX = componentSums(prob, labels, count, width, [1, 0], [0, 1]);
+  const baseOrientation = dominantAxis(alongX);
   const { e, n } = baseFrame(baseOrientation);
-  const sums = componentSums(prob, labels, count, width, e, n);
+  const sums = baseOrientation === 0 ? alongX : componentSums(prob, labels, count, width, e, n);
 
-  const keep = new Map<number, { binW: number; uMin: number; bins: Float64Array }>();
+  const keep: Array<PathBins | undefined> = Array.from({ length: count }, () => undefined);
+  let inkCount = 0;
   const fits = new Map<number, { slope: number; length: number; thickness: number }>();
   sums.forEach((s, label) => {
     if (s.area < options.minArea) return;
@@ -345,13 +352,15 @@ export function findTextLines(prob: Float32Array, width: number, height: number,
     const mv = s.v / s.w;
     const slope = (s.uv / s.w - mu * mv) / (s.uu / s.w - mu * mu);
     const binW = Math.max(2, thickness, length / 32);
-    keep.set(label, { binW, uMin: s.uMin, bins: new Float64Array(2 * (Math.floor(length / binW) + 1)) });
+    keep[label] = { binW, uMin: s.uMin, bins: new Float64Array(2 * (Math.floor(length / binW) + 1)) };
+    inkCount += s.area;
     fits.set(label, { slope, length, thickness });
   });
   centrePaths(prob, labels, width, e, n, keep);
 
   const fragments: Fragment[] = [];
-  for (const [label, entry] of keep) {
+  keep.forEach((entry, label) => {
+    if (!entry) return;
     const fit = fits.get(label)!;
     const centres: Vec[] = [];
     for (let b = 0; 2 * b < entry.bins.length; b++) {
@@ -359,57 +368,73 @@ export function findTextLines(prob: Float32Array, width: number, height: number,
       if (w > 0) centres.push([entry.uMin + (b + 0.5) * entry.binW, entry.bins[2 * b + 1] / w]);
     }
     if (centres.length >= 2) fragments.push({ centres, height: fit.thickness, length: fit.length, area: sums[label].area, slope: fit.slope });
-  }
+  });
   return {
     baseOrientation,
     fragments: fragments.map((f) => fitOf([f], e, n)),
     lines: groupFragments(fragments).map((chain) => fitOf(chain, e, n)),
-    ink: inkOf(prob, labels, width, e, n, keep),
+    ink: inkOf(prob, labels, width, e, n, keep, inkCount),
     coverage: on / (width * height),
   };
 }
 
-/** The pixels of the kept components as (u, v, probability) triples, centred on their mean. */
-function inkOf(prob: Float32Array, labels: Int32Array, width: number, e: Vec, n: Vec, keep: Map<number, unknown>): Float32Array {
-  const triples: number[] = [];
-  for (let p = 0; p < labels.length; p++) {
-    if (!keep.has(labels[p])) continue;
-    const x = p % width;
-    const y = (p - x) / width;
-    triples.push(x * e[0] + y * e[1], x * n[0] + y * n[1], prob[p]);
+/** The `count` pixels of the kept components as (u, v, probability) triples, centred on their mean. */
+function inkOf(prob: Float32Array, labels: Int32Array, width: number, e: Vec, n: Vec, keep: Array<unknown>, count: number): Float32Array {
+  const ink = new Float32Array(3 * count);
+  let sumU = 0;
+  let sumV = 0;
+  const height = labels.length / width;
+  for (let y = 0, p = 0, i = 0; y < height; y++) {
+    for (let x = 0; x < width; x++, p++) {
+      if (labels[p] < 0 || keep[labels[p]] === undefined) continue;
+      const u = x * e[0] + y * e[1];
+      const v = x * n[0] + y * n[1];
+      ink[i++] = u;
+      ink[i++] = v;
+      ink[i++] = prob[p];
+      sumU += u;
+      sumV += v;
+    }
   }
-  const ink = Float32Array.from(triples);
-  for (const axis of [0, 1]) {
-    let mean = 0;
-    for (let i = axis; i < ink.length; i += 3) mean += ink[i];
-    mean /= ink.length / 3 || 1;
-    for (let i = axis; i < ink.length; i += 3) ink[i] -= mean;
+  const [meanU, meanV] = [sumU / (count || 1), sumV / (count || 1)];
+  for (let i = 0; i < ink.length; i += 3) {
+    ink[i] -= meanU;
+    ink[i + 1] -= meanV;
   }
   return ink;
+}
+
+/** The bounding box of the ink's (u, v). */
+interface InkBox { uMin: number; uMax: number; vMin: number; vMax: number }
+
+function inkBox(ink: Float32Array): InkBox {
+  const box = { uMin: Infinity, uMax: -Infinity, vMin: Infinity, vMax: -Infinity };
+  for (let i = 0; i < ink.length; i += 3) {
+    box.uMin = Math.min(box.uMin, ink[i]);
+    box.uMax = Math.max(box.uMax, ink[i]);
+    box.vMin = Math.min(box.vMin, ink[i + 1]);
+    box.vMax = Math.max(box.vMax, ink[i + 1]);
+  }
+  return box;
 }
 
 /**
  * Sharpness of the ink's profile across lines at skew `deg`: the sum of squares of its histogram
  * along the direction perpendicular to lines at that skew (1 px bins, linear split). It peaks when
- * the bins line up with the text lines.
+ * the bins line up with the text lines. The histogram spans the projection of the ink's box.
  */
-function profileSharpness(ink: Float32Array, deg: number): number {
+function profileSharpness(ink: Float32Array, box: InkBox, deg: number): number {
   const a = (deg * Math.PI) / 180;
   const [c, s] = [Math.cos(a), Math.sin(a)];
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < ink.length; i += 3) {
-    const v = ink[i + 1] * c - ink[i] * s;
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
-  const bins = new Float64Array(Math.ceil(hi - lo) + 2);
+  const corners = [box.vMin * c - box.uMin * s, box.vMin * c - box.uMax * s, box.vMax * c - box.uMin * s, box.vMax * c - box.uMax * s];
+  const lo = Math.min(...corners);
+  const bins = new Float64Array(Math.ceil(Math.max(...corners) - lo) + 2);
   for (let i = 0; i < ink.length; i += 3) {
     const v = ink[i + 1] * c - ink[i] * s - lo;
-    const b = Math.floor(v);
-    const f = v - b;
-    bins[b] += ink[i + 2] * (1 - f);
-    bins[b + 1] += ink[i + 2] * f;
+    const b = v | 0; // v ≥ 0: the box's projection starts at lo
+    const wf = ink[i + 2] * (v - b);
+    bins[b] += ink[i + 2] - wf;
+    bins[b + 1] += wf;
   }
   let sum = 0;
   for (const h of bins) sum += h * h;
@@ -418,12 +443,13 @@ function profileSharpness(ink: Float32Array, deg: number): number {
 
 /** The skew within ±`span`° of `around` whose profile is sharpest, coarse to fine, to ~0.005°. */
 export function projectionSkew(ink: Float32Array, around: number, span = 0.8): number {
+  const box = inkBox(ink);
   let best = around;
   for (const step of [0.1, 0.02, 0.005]) {
     const centre = best;
     let bestScore = -1;
     for (let d = centre - span; d <= centre + span + 1e-9; d += step) {
-      const score = profileSharpness(ink, d);
+      const score = profileSharpness(ink, box, d);
       if (score > bestScore) { bestScore = score; best = d; }
     }
     span = step;
