@@ -1,6 +1,5 @@
 import Piscina from 'piscina';
 import type { PipelineConfig } from '../src/config';
-import { shapeFor } from '../src/infer/batchShapes';
 import { buffersOf } from '../src/infer/transfer';
 import type { ModelAdapter } from '../src/model/adapter';
 import type { PatchSet } from '../src/types';
@@ -19,7 +18,7 @@ export class ModelOnly {
     return new ModelOnly(pool, cfg, adapter.layout.patchSize);
   }
 
-  /** Packs the patches into full batches (the last one padded to a warmed-up shape), before any clock runs. */
+  /** Packs the patches into full batches (the last one partial), before any clock runs. */
   pack(patchSets: PatchSet[]): BatchTask[] {
     const { batchSize } = this.cfg;
     const patch = 3 * this.size * this.size;
@@ -27,7 +26,7 @@ export class ModelOnly {
     const tasks: BatchTask[] = [];
     for (let first = 0; first < total; first += batchSize) {
       const count = Math.min(batchSize, total - first);
-      tasks.push({ input: new Float32Array(batchSize * patch), output: new Float32Array(batchSize * this.size * this.size), count, shape: shapeFor(count, batchSize) });
+      tasks.push({ input: new Float32Array(batchSize * patch), output: new Float32Array(batchSize * this.size * this.size), count });
     }
     let at = 0;
     for (const set of patchSets) {

@@ -3,7 +3,6 @@ import type { PipelineConfig } from '../src/config';
 import { decodeImage } from '../src/decode/decodeImage';
 import { tilePatches } from '../src/decode/tile';
 import type { VolumeEngine } from '../src/engine';
-import { shapeFor } from '../src/infer/batchShapes';
 import { openSession } from '../src/infer/session';
 import { stitchPatchMaps } from '../src/infer/stitch';
 import type { ModelAdapter } from '../src/model/adapter';
@@ -23,7 +22,7 @@ export interface SequentialRun {
   patchSets: PatchSet[];
 }
 
-/** The model on this thread: one session with `threads` intra-op threads, in the pipeline's batch shapes. */
+/** The model on this thread: one session with `threads` intra-op threads, in the pipeline's batch sizes. */
 class PageModel {
   private constructor(private readonly adapter: ModelAdapter, private readonly session: ort.InferenceSession, private readonly batchSize: number, private readonly summarizer: Summarizer) {}
 
@@ -41,10 +40,8 @@ class PageModel {
     const maps = new Float32Array(count * plane);
     for (let first = 0; first < count; first += this.batchSize) {
       const n = Math.min(this.batchSize, count - first);
-      const shape = shapeFor(n, this.batchSize);
-      const input = new Float32Array(shape * patch);
-      input.set(data.subarray(first * patch, (first + n) * patch));
-      const out = await this.session.run({ [this.adapter.inputName]: new ort.Tensor('float32', input, [shape, 3, size, size]) });
+      const input = data.subarray(first * patch, (first + n) * patch);
+      const out = await this.session.run({ [this.adapter.inputName]: new ort.Tensor('float32', input, [n, 3, size, size]) });
       maps.set((out[this.adapter.outputName].data as Float32Array).subarray(0, n * plane), first * plane);
     }
     const prob = stitchPatchMaps(maps, frame.patches, frame.width, frame.height);

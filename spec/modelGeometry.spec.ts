@@ -1,5 +1,5 @@
 import { stitchPatchMaps } from '../src/infer/stitch';
-import { batchShapes, shapeFor } from '../src/infer/batchShapes';
+import { batchShapes, shapeFor, warmupShapes } from '../src/infer/batchShapes';
 import { bowPx, chordDeviation, estimateSkew, findTextLines, summarizeGeometry } from '../src/model/textlines';
 
 const W = 600;
@@ -133,8 +133,14 @@ describe('stitchPatchMaps', () => {
 });
 
 describe('batch shapes', () => {
-  it('pads partial batches to powers of two up to the batch size', () => {
+  it('pads partial batches on CUDA to powers of two up to the batch size, each warmed up', () => {
     expect(batchShapes(6)).toEqual([1, 2, 4, 6]);
-    expect([1, 2, 3, 5, 6].map((n) => shapeFor(n, 6))).toEqual([1, 2, 4, 6, 6]);
+    expect(warmupShapes(6, 'cuda')).toEqual([1, 2, 4, 6]);
+    expect([1, 2, 3, 5, 6].map((n) => shapeFor(n, 6, 'cuda'))).toEqual([1, 2, 4, 6, 6]);
+  });
+
+  it('runs partial batches on the CPU at their own size (no padding computed)', () => {
+    expect(warmupShapes(6, 'cpu')).toEqual([6]);
+    expect([1, 2, 3, 5, 6].map((n) => shapeFor(n, 6, 'cpu'))).toEqual([1, 2, 3, 5, 6]);
   });
 });

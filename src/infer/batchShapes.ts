@@ -1,6 +1,10 @@
+import type { Device } from './session';
+
 /**
- * Batch sizes a session runs: powers of two up to `batchSize`, and `batchSize` itself. A partial
- * batch is padded to the next of these, so a worker sees only a few shapes and can warm each up.
+ * The batch shapes a session runs. On CUDA a new input shape costs kernel selection and memory
+ * planning, so a partial batch is padded to one of a few shapes (powers of two up to `batchSize`,
+ * and `batchSize` itself), each warmed up before the first page. On the CPU a batch runs at its own
+ * size: padding would be computed for nothing, and a new shape costs little.
  */
 export function batchShapes(batchSize: number): number[] {
   const shapes: number[] = [];
@@ -9,7 +13,12 @@ export function batchShapes(batchSize: number): number[] {
   return shapes;
 }
 
-/** The shape a batch of `count` patches runs as. */
-export function shapeFor(count: number, batchSize: number): number {
-  return batchShapes(batchSize).find((n) => n >= count) ?? batchSize;
+/** The shapes a session on `device` is warmed up at. */
+export function warmupShapes(batchSize: number, device: Device): number[] {
+  return device === 'cuda' ? batchShapes(batchSize) : [batchSize];
+}
+
+/** The shape a batch of `count` patches runs as on `device`. */
+export function shapeFor(count: number, batchSize: number, device: Device): number {
+  return device === 'cuda' ? (batchShapes(batchSize).find((n) => n >= count) ?? batchSize) : count;
 }

@@ -4,7 +4,6 @@ import { Credits, StageStats, microBatch, piscinaRunner, poolMap, releaseCredit,
 import type { PipelineConfig } from '../config';
 import type { ModelAdapter } from '../model/adapter';
 import { BatchFill } from '../infer/batchFill';
-import { shapeFor } from '../infer/batchShapes';
 import { buffersOf } from '../infer/transfer';
 import { failed, type PageWork } from '../types';
 import { workerFile } from '../workerFile';
@@ -146,7 +145,7 @@ export class GpuBatcher {
     batch.forEach(({ job, index }, k) => {
       buffers.input.set(job.work.frame.patches.data.subarray(index * patchLength, (index + 1) * patchLength), k * patchLength);
     });
-    const task: BatchTask = { ...buffers, count: batch.length, shape: shapeFor(batch.length, this.cfg.batchSize) };
+    const task: BatchTask = { ...buffers, count: batch.length };
     fill?.record(batch.length, new Set(batch.map((p) => p.job)).size);
     const run = piscinaRunner<BatchTask, BatchResult>(this.pool, { name: 'runBatch', transfer: (t) => buffersOf(t.input, t.output) });
     return from(run(task)).pipe(

@@ -4,7 +4,7 @@ import { threadId } from 'node:worker_threads';
 import type { ModelAdapter } from '../model/adapter';
 import type { Summarizer, SummaryOptions } from '../model/summarizers';
 import type { PageSummary } from '../types';
-import { batchShapes } from '../infer/batchShapes';
+import { shapeFor, warmupShapes } from '../infer/batchShapes';
 import { openSession, type OpenSession } from '../infer/session';
 import { stitchPatchMaps, type PatchGrid } from '../infer/stitch';
 import { buffersOf, moveWith } from '../infer/transfer';
@@ -27,8 +27,6 @@ export interface BatchTask {
   /** batchSize patch maps' room; the first `count` are written. */
   output: Float32Array;
   count: number;
-  /** The batch size to run (count padded up to a warmed-up shape). */
-  shape: number;
 }
 
 export interface BatchResult {
@@ -62,10 +60,10 @@ const size = config.adapter.layout.patchSize;
 let opened: Promise<OpenSession> | undefined;
 let summarizer: Summarizer | undefined;
 
-/** This thread's session, opened once and run once at every batch shape. */
+/** This thread's session, opened once and run once at every warm-up shape of its device. */
 function session(): Promise<OpenSession> {
   opened ??= openSession(config.adapter, config.device, config.threads).then(async (open) => {
-    for (const n of batchShapes(config.batchSize)) {
+    for (const n of warmupShapes(config.batchSize, open.device)) {
       const zeros = new ort.Tensor('float32', new Float32Array(n * 3 * size * size), [n, 3, size, size]);
       await open.session.run({ [config.adapter.inputName]: zeros });
     }
@@ -82,12 +80,12 @@ export async function prepare(): Promise<PrepareResult> {
   return { threadId, device, fallback };
 }
 
-/** Runs one micro-batch. */
+/** Runs one micro-batch (on CUDA padded up to a warmed-up shape). */
 export async function runBatch(task: BatchTask): Promise<BatchResult> {
-  const { session: s } = await session();
+  const { session: s, device } = await session();
   const start = performance.now();
-  const patch = 3 * size * size;
-  const x = new ort.Tensor('float32', task.input.subarray(0, task.shape * patch), [task.shape, 3, size, size]);
+  const shape = shapeFor(task.count, config.batchSize, device);
+  const x = new ort.Tensor('float32', task.input.subarray(0, shape * 3 * size * size), [shape, 3, size, size]);
   const out = await s.run({ [config.adapter.inputName]: x });
   const maps = out[config.adapter.outputName].data as Float32Array;
   task.output.set(maps.subarray(0, task.count * size * size));
