@@ -1,3 +1,4 @@
+import { cpuMeter } from './cpu';
 import Piscina from 'piscina';
 import type { PipelineConfig } from '../src/config';
 import { buffersOf } from '../src/infer/transfer';
@@ -39,8 +40,9 @@ export class ModelOnly {
   }
 
   /** Runs every batch with all threads busy (two batches queued per thread); returns seconds and patches. */
-  async run(tasks: BatchTask[]): Promise<{ seconds: number; patches: number }> {
+  async run(tasks: BatchTask[]): Promise<{ seconds: number; patches: number; cpuSeconds: number }> {
     const started = performance.now();
+    const cpu = cpuMeter();
     let next = 0;
     const feed = async (): Promise<void> => {
       for (let i = next++; i < tasks.length; i = next++) {
@@ -49,7 +51,7 @@ export class ModelOnly {
       }
     };
     await Promise.all(Array.from({ length: 2 * this.cfg.inferWorkers }, feed));
-    return { seconds: (performance.now() - started) / 1000, patches: tasks.reduce((n, t) => n + t.count, 0) };
+    return { seconds: (performance.now() - started) / 1000, patches: tasks.reduce((n, t) => n + t.count, 0), cpuSeconds: cpu().self };
   }
 
   close(): Promise<void> {

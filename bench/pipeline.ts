@@ -3,6 +3,7 @@ import type { VolumeEngine } from '../src/engine';
 import type { S3Context } from '../src/s3/context';
 import type { VolumeStatsSnapshot } from '../src/volumePipeline';
 import { VolumeWorker } from '../src/worker';
+import { cpuMeter, type CpuSpan } from './cpu';
 
 /** One timed run of the full VolumeWorker: S3 listing to the published Parquet table and marker. */
 export interface PipelineRun {
@@ -14,15 +15,18 @@ export interface PipelineRun {
   transformed: { rotate: number; tps: number };
   /** The stages at the end of the run. */
   stats: VolumeStatsSnapshot;
+  /** CPU seconds over the run: this process (all threads) and the S3 server. */
+  cpu: CpuSpan;
 }
 
 /**
  * Runs the volume at `cfg.input` on a warm engine and publishes it under a fresh volume id (so no
  * run is skipped as already published). The clock covers listing, every stage and the publish.
  */
-export async function runPipeline(engine: VolumeEngine, cfg: PipelineConfig, s3: S3Context, volumeId: string): Promise<PipelineRun> {
+export async function runPipeline(engine: VolumeEngine, cfg: PipelineConfig, s3: S3Context, volumeId: string, serverPid?: number): Promise<PipelineRun> {
   const worker = new VolumeWorker(cfg, s3, volumeId, undefined, { engine, skipIfPublished: false });
   const started = performance.now();
+  const cpu = cpuMeter(serverPid);
   const result = await worker.run();
   const seconds = (performance.now() - started) / 1000;
   return {
@@ -33,5 +37,6 @@ export async function runPipeline(engine: VolumeEngine, cfg: PipelineConfig, s3:
     errors: result.errors,
     transformed: result.transformed,
     stats: worker.snapshot(),
+    cpu: cpu(),
   };
 }

@@ -48,15 +48,15 @@ async function throughput(opts: BenchOptions, bench: BenchS3) {
     let batches: BatchTask[] = [];
     // Interleaved, so that the three figures of a round share the machine's load of the moment.
     for (let k = 0; k < opts.runs; k++) {
-      pipeline.push(await runPipeline(engine, cfg, bench.s3, `pipeline-${k}`));
+      pipeline.push(await runPipeline(engine, cfg, bench.s3, `pipeline-${k}`, bench.server.pid));
       log(opts, `pipeline run ${k + 1}/${opts.runs}: ${round(pipeline[k].pagesPerSec)} pages/s (load ${load().join(' ')})`);
       sequential.push(await runSequential(engine, cfg, bench.s3, `sequential-${k}`, SEQUENTIAL_THREADS));
       log(opts, `sequential run ${k + 1}/${opts.runs}: ${round(sequential[k].pagesPerSec)} pages/s`);
       // The first run's patches (both passes) feed the model-only figure; later runs' are dropped.
       if (k === 0) batches = model.pack(sequential[0].patchSets);
       sequential[k].patchSets.length = 0;
-      const { seconds, patches } = await model.run(batches);
-      modelOnly.push({ pagesPerSec: sequential[0].pages / seconds, patchesPerSec: patches / seconds, patches });
+      const { seconds, patches, cpuSeconds } = await model.run(batches);
+      modelOnly.push({ pagesPerSec: sequential[0].pages / seconds, patchesPerSec: patches / seconds, patches, cpuSecondsPerPage: cpuSeconds / sequential[0].pages });
       log(opts, `model-only run ${k + 1}/${opts.runs}: ${round(modelOnly[k].pagesPerSec)} pages/s, ${round(modelOnly[k].patchesPerSec)} patches/s`);
     }
   } finally {
@@ -69,6 +69,29 @@ interface ModelOnlyRun {
   pagesPerSec: number;
   patchesPerSec: number;
   patches: number;
+  cpuSecondsPerPage: number;
+}
+
+/**
+ * Where the cores went: CPU seconds a page costs in the pipeline (this process's threads and the S3
+ * server) and in the model alone, how busy the pipeline kept the cores, and the ratioModel the
+ * pipeline's CPU work allows at best on this machine (every core busy all the time:
+ * cores / pipeline CPU per page, over model-only pages/s).
+ */
+function cpuFigures(pipeline: PipelineRun[], modelOnly: ModelOnlyRun[], cores: number) {
+  const perPage = (r: PipelineRun) => (r.cpu.self + (r.cpu.server ?? 0)) / r.pages;
+  const pipelinePerPage = median(pipeline.map(perPage));
+  const serverPerPage = median(pipeline.map((r) => (r.cpu.server ?? NaN) / r.pages));
+  const modelOnlyPerPage = median(modelOnly.map((r) => r.cpuSecondsPerPage));
+  return {
+    cores,
+    pipelineCpuSecondsPerPage: round(pipelinePerPage, 3),
+    s3ServerCpuSecondsPerPage: round(serverPerPage, 3),
+    modelOnlyCpuSecondsPerPage: round(modelOnlyPerPage, 3),
+    outsideModelCpuShare: round(1 - modelOnlyPerPage / pipelinePerPage, 3),
+    pipelineCoreUse: round(median(pipeline.map((r) => (perPage(r) * r.pages) / (r.seconds * cores))), 3),
+    ratioModelCeiling: round(cores / pipelinePerPage / median(modelOnly.map((r) => r.pagesPerSec)), 3),
+  };
 }
 
 /**
@@ -135,6 +158,7 @@ async function main(): Promise<void> {
       sequentialPagesPerSec: round(sequentialPagesPerSec),
       ratioModel: round(pipelinePagesPerSec / modelOnlyPagesPerSec, 3),
       ratioSequential: round(pipelinePagesPerSec / sequentialPagesPerSec, 3),
+      cpu: cpuFigures(pipeline, modelOnly, cpus().length),
       transformed: pipeline[0]?.transformed,
       lanes,
       reprocessP95OverInitialP95: round((lane('reprocess')?.p95Ms ?? NaN) / (lane('initial')?.p95Ms ?? NaN), 3),

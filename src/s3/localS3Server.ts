@@ -11,6 +11,8 @@ export interface LocalS3Server {
   /** `http://127.0.0.1:<port>` */
   endpoint: string;
   port: number;
+  /** The server process (to account its CPU, for example). */
+  pid: number;
   /** Where s3rver keeps the objects. */
   dir: string;
   /** Stops the server and removes `dir` when it was a temporary one. */
@@ -69,6 +71,7 @@ export async function startLocalS3Server(opts: LocalS3ServerOptions): Promise<Lo
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,
+    pid: child.pid as number,
     dir,
     stop: () =>
       (stopping ??= (async () => {
