@@ -1,0 +1,79 @@
+/**
+ * Milliseconds (process CPU and wall) a page costs outside the model, part by part, on one thread: decoding (sharp +
+ * tiling), stitching the patch maps, finding the text lines, the direction test (line crops + the
+ * classifier), and the skew estimate (projection profile). The pages are the demo mix at A4 150 dpi,
+ * their probability maps from the default model (not timed). CPU time is the process's, so
+ * everything runs as the pipeline's workers do: one ONNX thread (no spinning pool) and one libvips
+ * thread. Prints one JSON object.
+ *
+ *   npx tsc -p . && node dist/bench/pageCosts.js [repeats]
+ */
+import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
+import { resolveConfig } from '../src/config';
+import { demoPages } from '../src/demoVolume';
+import { decodeImage } from '../src/decode/decodeImage';
+import { openSession } from '../src/infer/session';
+import { stitchPatchMaps } from '../src/infer/stitch';
+import { defaultAdapter } from '../src/model/adapter';
+import { CLS_HEIGHT, CLS_WIDTH, readsUpsideDown } from '../src/model/orientation';
+import { findTextLines, summarizeGeometry } from '../src/model/textlines';
+import { renderSyntheticPage } from '../src/synth/pages';
+import { runMain } from './fixture';
+import { round } from './summary';
+
+const repeats = Number(process.argv[2] ?? 3);
+sharp.concurrency(1);
+
+/** Process CPU ms (every thread: GC helpers, libvips, ONNX) and wall ms spent in `fn`. */
+async function cost<T>(fn: () => Promise<T> | T): Promise<{ value: T; cpu: number; wall: number }> {
+  const start = process.cpuUsage();
+  const started = performance.now();
+  const value = await fn();
+  const used = process.cpuUsage(start);
+  return { value, cpu: (used.user + used.system) / 1000, wall: performance.now() - started };
+}
+
+async function main(): Promise<void> {
+  const cfg = resolveConfig({ input: 'bench', output: 'bench' });
+  const adapter = defaultAdapter(cfg);
+  const { session } = await openSession(adapter, 'cpu', 1);
+  const classifier = await ort.InferenceSession.create(String(adapter.summarizer.options.classifierPath), { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const classify = async (data: Float32Array, count: number) => {
+    const out = await classifier.run({ [classifier.inputNames[0]]: new ort.Tensor('float32', data, [count, 3, CLS_HEIGHT, CLS_WIDTH]) });
+    return out[classifier.outputNames[0]].data as Float32Array;
+  };
+  const specs = demoPages(12).flatMap((p) => (p.spec ? [p.spec] : []));
+  const parts = ['decode', 'stitch', 'textLines', 'direction', 'skew'] as const;
+  const cpu = Object.fromEntries(parts.map((p) => [p, 0])) as Record<(typeof parts)[number], number>;
+  const wall = { ...cpu };
+  for (let r = 0; r <= repeats; r++) {
+    for (const spec of specs) {
+      const bytes = await renderSyntheticPage(spec);
+      const decoded = await cost(() => decodeImage(bytes, { analysisMaxSide: cfg.analysisMaxSide, maxInputPixels: cfg.maxInputPixels, layout: adapter.layout }));
+      const frame = decoded.value.frame;
+      if (!frame) throw new Error(`demo page failed to decode: ${decoded.value.error}`);
+      const { size, count, data } = frame.patches;
+      const out = await session.run({ [adapter.inputName]: new ort.Tensor('float32', data, [count, 3, size, size]) });
+      const maps = out[adapter.outputName].data as Float32Array;
+      const prob = await cost(() => stitchPatchMaps(maps, frame.patches, frame.width, frame.height));
+      const lines = await cost(() => findTextLines(prob.value, frame.width, frame.height));
+      const direction = await cost(() => readsUpsideDown(lines.value.fragments, frame.pixels, frame.width, frame.height, classify));
+      const skew = await cost(() => summarizeGeometry(lines.value, frame.width, frame.height, direction.value));
+      if (r === 0) continue; // warm-up round
+      const measured = { decode: decoded, stitch: prob, textLines: lines, direction, skew };
+      for (const part of parts) {
+        cpu[part] += measured[part].cpu;
+        wall[part] += measured[part].wall;
+      }
+    }
+  }
+  const pages = repeats * specs.length;
+  const perPage = (ms: Record<string, number>) => {
+    const figures = Object.fromEntries(parts.map((part) => [part, round(ms[part] / pages, 1)]));
+    return { ...figures, summarize: round((ms.stitch + ms.textLines + ms.direction + ms.skew) / pages, 1) };
+  };
+  console.log(JSON.stringify({ pages: specs.length, repeats, cpuMsPerPage: perPage(cpu), wallMsPerPage: perPage(wall) }));
+}
+
+runMain(main);
