@@ -14,7 +14,10 @@ const CROPS_PER_LINE = 3;
 /** Crop height as a multiple of the (shrunk) text region's height. */
 const CROP_HEIGHT_RATIO = 3;
 
-/** Writes the bilinear sample at (x, y) of interleaved RGB into `out` at `at`, `at + plane`, `at + 2·plane`; white outside. */
+/**
+ * Writes the bilinear sample at (x, y) of interleaved RGB, normalised ((v/255 − 0.5)/0.5 = v/127.5 − 1),
+ * into `out` at `at`, `at + plane` and `at + 2·plane`; white outside the frame.
+ */
 function sampleInto(out: Float32Array, at: number, plane: number, pixels: Uint8Array, width: number, height: number, x: number, y: number): void {
   const x0 = Math.floor(x);
   const y0 = Math.floor(y);
@@ -41,8 +44,9 @@ function sampleInto(out: Float32Array, at: number, plane: number, pixels: Uint8A
 }
 
 /**
- * Straightened crops of `lines`, read in the direction of their points, as one classifier batch. Each crop is a rectangle along the line's chord, CLS_HEIGHT tall and as wide as
- * the line allows up to CLS_WIDTH, zero-padded on the right.
+ * Straightened crops of `lines`, read in the direction of their points, as one classifier batch.
+ * Each crop is a rectangle along the line's chord, CLS_HEIGHT tall and as wide as the line allows
+ * up to CLS_WIDTH, zero-padded on the right.
  */
 export function lineCrops(lines: LineFit[], pixels: Uint8Array, width: number, height: number): { data: Float32Array; count: number } {
   const crops: Array<{ cx: number; cy: number; dx: number; dy: number; scale: number; w: number }> = [];
