@@ -27,7 +27,7 @@ export class ModelOnly {
     const tasks: BatchTask[] = [];
     for (let first = 0; first < total; first += batchSize) {
       const count = Math.min(batchSize, total - first);
-      tasks.push({ input: new Float32Array(batchSize * patch), output: new Float32Array(batchSize * this.size * this.size), count });
+      tasks.push({ input: new Uint8Array(batchSize * patch), output: new Float32Array(batchSize * this.size * this.size), count });
     }
     let at = 0;
     for (const set of patchSets) {

@@ -13,6 +13,7 @@ import sharp from 'sharp';
 import { resolveConfig } from '../src/config';
 import { demoPages } from '../src/demoVolume';
 import { decodeImage } from '../src/decode/decodeImage';
+import { normalizePatches } from '../src/decode/tile';
 import { openSession } from '../src/infer/session';
 import { stitchPatchMaps } from '../src/infer/stitch';
 import { defaultAdapter } from '../src/model/adapter';
@@ -54,7 +55,9 @@ async function main(): Promise<void> {
       const frame = decoded.value.frame;
       if (!frame) throw new Error(`demo page failed to decode: ${decoded.value.error}`);
       const { size, count, data } = frame.patches;
-      const out = await session.run({ [adapter.inputName]: new ort.Tensor('float32', data, [count, 3, size, size]) });
+      const input = new Float32Array(data.length);
+      normalizePatches(data, input, adapter.layout);
+      const out = await session.run({ [adapter.inputName]: new ort.Tensor('float32', input, [count, 3, size, size]) });
       const maps = out[adapter.outputName].data as Float32Array;
       const prob = await cost(() => stitchPatchMaps(maps, frame.patches, frame.width, frame.height));
       const lines = await cost(() => findTextLines(prob.value, frame.width, frame.height));

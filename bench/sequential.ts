@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import type { PipelineConfig } from '../src/config';
 import { decodeImage } from '../src/decode/decodeImage';
-import { tilePatches } from '../src/decode/tile';
+import { normalizePatches, tilePatches } from '../src/decode/tile';
 import type { VolumeEngine } from '../src/engine';
 import { openSession } from '../src/infer/session';
 import { stitchPatchMaps } from '../src/infer/stitch';
@@ -32,16 +32,17 @@ class PageModel {
     return new PageModel(adapter, session, batchSize, require(module)[exportName] as Summarizer);
   }
 
-  /** Runs the frame's patches batch by batch, stitches the maps and summarizes the page. */
+  /** Runs the frame's patches batch by batch (normalised as the inference threads do), stitches the maps and summarizes the page. */
   async summarize(frame: DecodedFrame) {
     const { size, count, data } = frame.patches;
     const patch = 3 * size * size;
     const plane = size * size;
     const maps = new Float32Array(count * plane);
+    const input = new Float32Array(this.batchSize * patch);
     for (let first = 0; first < count; first += this.batchSize) {
       const n = Math.min(this.batchSize, count - first);
-      const input = data.subarray(first * patch, (first + n) * patch);
-      const out = await this.session.run({ [this.adapter.inputName]: new ort.Tensor('float32', input, [n, 3, size, size]) });
+      normalizePatches(data.subarray(first * patch, (first + n) * patch), input, this.adapter.layout);
+      const out = await this.session.run({ [this.adapter.inputName]: new ort.Tensor('float32', input.subarray(0, n * patch), [n, 3, size, size]) });
       maps.set((out[this.adapter.outputName].data as Float32Array).subarray(0, n * plane), first * plane);
     }
     const prob = stitchPatchMaps(maps, frame.patches, frame.width, frame.height);

@@ -90,7 +90,7 @@ describe('Decoder', () => {
       // Transferred, not copied: the buffers are their own, exactly the data's size.
       expect(f.pixels.byteOffset).toBe(0);
       expect(f.pixels.buffer.byteLength).toBe(f.width * f.height * 3);
-      expect(f.patches.data.buffer.byteLength).toBe(f.patches.count * 3 * 128 * 128 * 4);
+      expect(f.patches.data.buffer.byteLength).toBe(f.patches.count * 3 * 128 * 128);
       expect(f.patches.count).toBe(f.patches.cols * f.patches.rows);
     }
 

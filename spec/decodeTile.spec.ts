@@ -1,18 +1,18 @@
 import fc from 'fast-check';
-import { tilePatches, type PatchLayout } from '../src/decode/tile';
+import { normalizePatches, tilePatches, type PatchLayout } from '../src/decode/tile';
 
 const layout: PatchLayout = { patchSize: 4, overlap: 1, mean: [0.5, 0.25, 0], std: [0.5, 0.25, 1] };
 const norm = (v: number, c: number) => (v / 255 - layout.mean[c]) / layout.std[c];
 
-/** The value tilePatches should put at (x, y) of patch (col, row), channel c. */
+/** The byte tilePatches should put at (x, y) of patch (col, row), channel c. */
 function expected(pixels: Uint8Array, width: number, height: number, col: number, row: number, x: number, y: number, c: number): number {
   const sx = col * 3 + x;
   const sy = row * 3 + y;
-  return norm(sx < width && sy < height ? pixels[(sy * width + sx) * 3 + c] : 255, c);
+  return sx < width && sy < height ? pixels[(sy * width + sx) * 3 + c] : 255;
 }
 
 describe('tilePatches', () => {
-  it('lays patches on a stride grid, normalised CHW, white beyond the edges', () => {
+  it('lays patches on a stride grid, CHW bytes, white beyond the edges', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 13 }), fc.integer({ min: 1, max: 13 }), fc.integer({ min: 0, max: 1e6 }), (width, height, seed) => {
         const pixels = Uint8Array.from({ length: width * height * 3 }, (_, i) => (i * 37 + seed) % 256);
@@ -27,7 +27,7 @@ describe('tilePatches', () => {
               for (let y = 0; y < 4; y++)
                 for (let x = 0; x < 4; x++) {
                   const got = set.data[(((row * set.cols + col) * 3 + c) * 4 + y) * 4 + x];
-                  expect(got).toBeCloseTo(expected(pixels, width, height, col, row, x, y, c), 5);
+                  expect(got).toBe(expected(pixels, width, height, col, row, x, y, c));
                 }
         // The grid covers the frame.
         expect((set.cols - 1) * 3 + 4).toBeGreaterThanOrEqual(width);
@@ -40,12 +40,28 @@ describe('tilePatches', () => {
   it('makes one padded patch of a frame smaller than a patch', () => {
     const set = tilePatches(new Uint8Array([0, 0, 0]), 1, 1, layout);
     expect(set.count).toBe(1);
-    expect(set.data[0]).toBeCloseTo(norm(0, 0));
-    expect(set.data[1]).toBeCloseTo(norm(255, 0));
+    expect(set.data[0]).toBe(0);
+    expect(set.data[1]).toBe(255);
   });
 
   it('rejects a buffer too small for the frame and a bad layout', () => {
     expect(() => tilePatches(new Uint8Array(5), 2, 1, layout)).toThrow(/need 6/);
     expect(() => tilePatches(new Uint8Array(3), 1, 1, { ...layout, overlap: 4 })).toThrow(/bad patch layout/);
+  });
+});
+
+describe('normalizePatches', () => {
+  it('writes (v/255 − mean)/std of each value\'s channel, plane after plane, patch after patch', () => {
+    const plane = 16;
+    const bytes = Uint8Array.from({ length: 2 * 3 * plane }, (_, i) => (i * 53) % 256);
+    const out = new Float32Array(bytes.length + 5).fill(-99);
+    normalizePatches(bytes, out, layout);
+    bytes.forEach((v, i) => expect(out[i]).toBeCloseTo(norm(v, Math.floor(i / plane) % 3), 5));
+    expect(out[bytes.length]).toBe(-99); // nothing past the input
+  });
+
+  it('rejects a partial patch and an output too small', () => {
+    expect(() => normalizePatches(new Uint8Array(47), new Float32Array(48), layout)).toThrow(/whole 4×4 RGB patches/);
+    expect(() => normalizePatches(new Uint8Array(48), new Float32Array(47), layout)).toThrow(/need 48/);
   });
 });

@@ -27,9 +27,10 @@ export interface StageTimings {
 
 /**
  * Model-input patches of one frame: `count` patches of `size`×`size`, laid out on a grid over the
- * frame with `stride` = size − overlap. `data` is one transferable buffer, patch after patch, in the
- * adapter's input layout (CHW float32 normalised, for the default model). Once the model has read
- * them the batcher drops them (`count` 0, empty `data`): only the pixels travel on.
+ * frame with `stride` = size − overlap. `data` is one transferable buffer of RGB bytes, patch after
+ * patch, each channel-planar (CHW); the inference thread normalises a batch as the model wants it
+ * (`normalizePatches`). Once the model has read them the batcher drops them (`count` 0, empty
+ * `data`): only the pixels travel on.
  */
 export interface PatchSet {
   size: number;
@@ -37,7 +38,7 @@ export interface PatchSet {
   cols: number;
   rows: number;
   count: number;
-  data: Float32Array;
+  data: Uint8Array;
 }
 
 /**

@@ -14,11 +14,12 @@ function patchesAlong(side: number, size: number, stride: number): number {
 }
 
 /**
- * Tiles an interleaved RGB frame into normalised float32 CHW patches, patch after patch in
- * row-major grid order. Each value is (px/255 − mean)/std; pixels beyond the frame edge are white.
+ * Tiles an interleaved RGB frame into CHW byte patches, patch after patch in row-major grid order;
+ * pixels beyond the frame edge are white. The model's normalisation is applied where a batch is
+ * fed (`normalizePatches`), so a frame carries a quarter of the bytes float32 patches would take.
  */
 export function tilePatches(pixels: Uint8Array, width: number, height: number, layout: PatchLayout): PatchSet {
-  const { patchSize: size, overlap, mean, std } = layout;
+  const { patchSize: size, overlap } = layout;
   if (!(size > 0) || overlap < 0 || overlap >= size) throw new Error(`bad patch layout: size ${size}, overlap ${overlap}`);
   if (pixels.length < width * height * 3) throw new Error(`pixel buffer holds ${pixels.length} bytes, need ${width * height * 3}`);
   const stride = size - overlap;
@@ -26,16 +27,11 @@ export function tilePatches(pixels: Uint8Array, width: number, height: number, l
   const rows = patchesAlong(height, size, stride);
   const count = cols * rows;
   const plane = size * size;
-  const data = new Float32Array(count * 3 * plane);
-  // Lookup tables: normalised value of each byte per channel.
-  const [red, green, blue] = [0, 1, 2].map((c) => Float32Array.from({ length: 256 }, (_, v) => (v / 255 - mean[c]) / std[c]));
+  const data = new Uint8Array(count * 3 * plane).fill(255);
   // Each pixel is read once and written to its three planes; the rest of a patch stays white.
   for (let r = 0; r < rows; r++) {
     for (let q = 0; q < cols; q++) {
       const base = (r * cols + q) * 3 * plane;
-      data.fill(red[255], base, base + plane);
-      data.fill(green[255], base + plane, base + 2 * plane);
-      data.fill(blue[255], base + 2 * plane, base + 3 * plane);
       const x0 = q * stride;
       const y0 = r * stride;
       const w = Math.max(0, Math.min(size, width - x0));
@@ -44,12 +40,28 @@ export function tilePatches(pixels: Uint8Array, width: number, height: number, l
         let out = base + y * size;
         let src = ((y0 + y) * width + x0) * 3;
         for (let x = 0; x < w; x++, out++, src += 3) {
-          data[out] = red[pixels[src]];
-          data[out + plane] = green[pixels[src + 1]];
-          data[out + 2 * plane] = blue[pixels[src + 2]];
+          data[out] = pixels[src];
+          data[out + plane] = pixels[src + 1];
+          data[out + 2 * plane] = pixels[src + 2];
         }
       }
     }
   }
   return { size, stride, cols, rows, count, data };
+}
+
+/**
+ * Writes byte patches (as `tilePatches` makes them) into `out` as the model reads them: float32,
+ * each value (v/255 − mean)/std of its channel. `out` holds at least as many values as `bytes`.
+ */
+export function normalizePatches(bytes: Uint8Array, out: Float32Array, layout: PatchLayout): void {
+  const { patchSize: size, mean, std } = layout;
+  const plane = size * size;
+  if (bytes.length % (3 * plane) !== 0) throw new Error(`${bytes.length} bytes are not whole ${size}×${size} RGB patches`);
+  if (out.length < bytes.length) throw new Error(`output holds ${out.length} values, need ${bytes.length}`);
+  const tables = [0, 1, 2].map((c) => Float32Array.from({ length: 256 }, (_, v) => (v / 255 - mean[c]) / std[c]));
+  for (let start = 0, c = 0; start < bytes.length; start += plane, c = (c + 1) % 3) {
+    const table = tables[c];
+    for (let i = start; i < start + plane; i++) out[i] = table[bytes[i]];
+  }
 }

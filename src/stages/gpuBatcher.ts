@@ -38,9 +38,9 @@ interface PatchRef {
   index: number;
 }
 
-/** A reusable pair of batch buffers (input patches and output maps). */
+/** A reusable pair of batch buffers (input byte patches and output maps). */
 interface BatchBuffers {
-  input: Float32Array;
+  input: Uint8Array;
   output: Float32Array;
 }
 
@@ -139,7 +139,7 @@ export class GpuBatcher {
   private runBatch(batch: PatchRef[], fill?: BatchFill): Observable<FrameJob[]> {
     const { patchLength, mapLength } = this;
     const buffers = this.free.pop() ?? {
-      input: new Float32Array(this.cfg.batchSize * patchLength),
+      input: new Uint8Array(this.cfg.batchSize * patchLength),
       output: new Float32Array(this.cfg.batchSize * mapLength),
     };
     batch.forEach(({ job, index }, k) => {
@@ -183,7 +183,7 @@ export class GpuBatcher {
       map(({ summary, pixels, ms }) => ({
         ...work,
         // The patches have been read: only the pixels go on (to the transformer, which re-tiles).
-        frame: { ...frame, pixels, patches: { ...grid, count: 0, data: new Float32Array(0) } },
+        frame: { ...frame, pixels, patches: { ...grid, count: 0, data: new Uint8Array(0) } },
         summary,
         first: work.pass === 1 ? summary : work.first,
         timings: { ...work.timings, inferMs: work.timings.inferMs + job.inferMs + ms },

@@ -5,6 +5,7 @@ import type { ModelAdapter } from '../model/adapter';
 import type { Summarizer, SummaryOptions } from '../model/summarizers';
 import type { PageSummary } from '../types';
 import { shapeFor, warmupShapes } from '../infer/batchShapes';
+import { normalizePatches } from '../decode/tile';
 import { openSession, type OpenSession } from '../infer/session';
 import { stitchPatchMaps, type PatchGrid } from '../infer/stitch';
 import { buffersOf, moveWith } from '../infer/transfer';
@@ -22,15 +23,15 @@ export interface InferWorkerData {
 }
 
 export interface BatchTask {
-  /** batchSize patches' room; the first `count` patches are filled. */
-  input: Float32Array;
+  /** batchSize byte patches' room (CHW RGB); the first `count` patches are filled. */
+  input: Uint8Array;
   /** batchSize patch maps' room; the first `count` are written. */
   output: Float32Array;
   count: number;
 }
 
 export interface BatchResult {
-  input: Float32Array;
+  input: Uint8Array;
   output: Float32Array;
   ms: number;
 }
@@ -58,6 +59,8 @@ export interface PrepareResult {
 const config = Piscina.workerData as InferWorkerData;
 const size = config.adapter.layout.patchSize;
 let opened: Promise<OpenSession> | undefined;
+/** This thread's model input: a batch of normalised float32 patches, reused. */
+const floats = new Float32Array(config.batchSize * 3 * size * size);
 let summarizer: Summarizer | undefined;
 
 /** This thread's session, opened once and run once at every warm-up shape of its device. */
@@ -85,7 +88,9 @@ export async function runBatch(task: BatchTask): Promise<BatchResult> {
   const { session: s, device } = await session();
   const start = performance.now();
   const shape = shapeFor(task.count, config.batchSize, device);
-  const x = new ort.Tensor('float32', task.input.subarray(0, shape * 3 * size * size), [shape, 3, size, size]);
+  const patch = 3 * size * size;
+  normalizePatches(task.input.subarray(0, task.count * patch), floats, config.adapter.layout);
+  const x = new ort.Tensor('float32', floats.subarray(0, shape * patch), [shape, 3, size, size]);
   const out = await s.run({ [config.adapter.inputName]: x });
   const maps = out[config.adapter.outputName].data as Float32Array;
   task.output.set(maps.subarray(0, task.count * size * size));
