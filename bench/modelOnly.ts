@@ -1,4 +1,3 @@
-import { cpuMeter } from './cpu';
 import Piscina from 'piscina';
 import type { PipelineConfig } from '../src/config';
 import { buffersOf } from '../src/infer/transfer';
@@ -6,6 +5,7 @@ import type { ModelAdapter } from '../src/model/adapter';
 import type { PatchSet } from '../src/types';
 import { workerFile } from '../src/workerFile';
 import type { BatchResult, BatchTask, InferWorkerData } from '../src/workers/infer';
+import { cpuMeter } from './cpu';
 
 /** The model alone: the pipeline's inference threads, fed from memory with nothing else running. */
 export class ModelOnly {

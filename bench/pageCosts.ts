@@ -17,7 +17,8 @@ import { normalizePatches } from '../src/decode/tile';
 import { openSession } from '../src/infer/session';
 import { stitchPatchMaps } from '../src/infer/stitch';
 import { defaultAdapter } from '../src/model/adapter';
-import { CLS_HEIGHT, CLS_WIDTH, readsUpsideDown } from '../src/model/orientation';
+import { readsUpsideDown } from '../src/model/orientation';
+import { directionClassifier } from '../src/model/summarizers';
 import { findTextLines, summarizeGeometry } from '../src/model/textlines';
 import { renderSyntheticPage } from '../src/synth/pages';
 import { runMain } from './fixture';
@@ -39,11 +40,7 @@ async function main(): Promise<void> {
   const cfg = resolveConfig({ input: 'bench', output: 'bench' });
   const adapter = defaultAdapter(cfg);
   const { session } = await openSession(adapter, 'cpu', 1);
-  const classifier = await ort.InferenceSession.create(String(adapter.summarizer.options.classifierPath), { intraOpNumThreads: 1, interOpNumThreads: 1 });
-  const classify = async (data: Float32Array, count: number) => {
-    const out = await classifier.run({ [classifier.inputNames[0]]: new ort.Tensor('float32', data, [count, 3, CLS_HEIGHT, CLS_WIDTH]) });
-    return out[classifier.outputNames[0]].data as Float32Array;
-  };
+  const classify = await directionClassifier(String(adapter.summarizer.options.classifierPath));
   const specs = demoPages(12).flatMap((p) => (p.spec ? [p.spec] : []));
   const parts = ['decode', 'stitch', 'textLines', 'direction', 'skew'] as const;
   const cpu = Object.fromEntries(parts.map((p) => [p, 0])) as Record<(typeof parts)[number], number>;

@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import type { PipelineConfig } from '../src/config';
 import { decodeImage } from '../src/decode/decodeImage';
-import { normalizePatches, tilePatches } from '../src/decode/tile';
+import { normalizePatches } from '../src/decode/tile';
 import type { VolumeEngine } from '../src/engine';
 import { openSession } from '../src/infer/session';
 import { stitchPatchMaps } from '../src/infer/stitch';
@@ -11,7 +11,7 @@ import type { S3Context } from '../src/s3/context';
 import { S3ParquetWriter } from '../src/stages/parquetWriter';
 import { Prefetcher } from '../src/stages/prefetcher';
 import { openLocation, type Location } from '../src/store';
-import { correctPage } from '../src/transform/correct';
+import { correctFrame } from '../src/transform/correct';
 import { failed, pageWork, type DecodedFrame, type PageWork, type PatchSet } from '../src/types';
 
 /** One timed run of the plain loop, and the patch sets it ran (both passes), for the model-only figure. */
@@ -109,9 +109,7 @@ async function fetchAndDecode(input: Location, work: PageWork, cfg: PipelineConf
 async function correct(work: PageWork, cfg: PipelineConfig, adapter: ModelAdapter): Promise<PageWork> {
   const frame = work.frame as DecodedFrame;
   try {
-    const image = await correctPage(frame, work.plan!, work.summary?.lines ?? [], cfg.analysisMaxSide);
-    const patches = tilePatches(image.pixels, image.width, image.height, adapter.layout);
-    return { ...work, pass: work.pass + 1, frame: { ...frame, width: image.width, height: image.height, pixels: image.pixels, patches } };
+    return { ...work, pass: work.pass + 1, frame: await correctFrame(frame, work.plan!, work.summary?.lines ?? [], adapter.layout, cfg.analysisMaxSide) };
   } catch (err) {
     return failed(work, `transform: ${(err as Error).message}`);
   }

@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import type { PageSummary } from '../types';
 import { findTextLines, summarizeGeometry } from './textlines';
-import { CLS_HEIGHT, CLS_WIDTH, readsUpsideDown } from './orientation';
+import { CLS_HEIGHT, CLS_WIDTH, readsUpsideDown, type CropClassifier } from './orientation';
 
 /**
  * Frame summarizers: the functions an adapter names for the inference worker to turn a stitched
@@ -25,16 +25,22 @@ export type Summarizer = (input: SummaryInput, options: SummaryOptions) => Promi
 export const summarizeTextGeometry: Summarizer = ({ prob, width, height }) =>
   summarizeGeometry(findTextLines(prob, width, height), width, height, false);
 
-const classifiers = new Map<string, Promise<ort.InferenceSession>>();
+const classifiers = new Map<string, Promise<CropClassifier>>();
 
-/** This thread's direction-classifier session for a model file (created once, one thread). */
-function classifier(path: string): Promise<ort.InferenceSession> {
-  let session = classifiers.get(path);
-  if (!session) {
-    session = ort.InferenceSession.create(path, { intraOpNumThreads: 1, interOpNumThreads: 1 });
-    classifiers.set(path, session);
+/**
+ * This thread's direction classifier for a model file (its session created once, one intra-op
+ * thread): line crops in, softmax [count, 2] out.
+ */
+export function directionClassifier(path: string): Promise<CropClassifier> {
+  let classify = classifiers.get(path);
+  if (!classify) {
+    classify = ort.InferenceSession.create(path, { intraOpNumThreads: 1, interOpNumThreads: 1 }).then((session) => async (data, count) => {
+      const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', data, [count, 3, CLS_HEIGHT, CLS_WIDTH]) });
+      return out[session.outputNames[0]].data as Float32Array;
+    });
+    classifiers.set(path, classify);
   }
-  return session;
+  return classify;
 }
 
 /**
@@ -43,7 +49,7 @@ function classifier(path: string): Promise<ort.InferenceSession> {
  * module's `prepare` export, when it has one, while they warm up.
  */
 export async function prepare(options: SummaryOptions): Promise<void> {
-  if (options.classifierPath) await classifier(String(options.classifierPath));
+  if (options.classifierPath) await directionClassifier(String(options.classifierPath));
 }
 
 /**
@@ -52,10 +58,7 @@ export async function prepare(options: SummaryOptions): Promise<void> {
  */
 export const summarizeTextPage: Summarizer = async ({ prob, width, height, pixels }, options) => {
   const geometry = findTextLines(prob, width, height);
-  const session = await classifier(String(options.classifierPath));
-  const flipped = await readsUpsideDown(geometry.fragments, pixels, width, height, async (data, count) => {
-    const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', data, [count, 3, CLS_HEIGHT, CLS_WIDTH]) });
-    return out[session.outputNames[0]].data as Float32Array;
-  });
+  const classify = await directionClassifier(String(options.classifierPath));
+  const flipped = await readsUpsideDown(geometry.fragments, pixels, width, height, classify);
   return summarizeGeometry(geometry, width, height, flipped);
 };

@@ -1,4 +1,5 @@
-import type { TextLine, TransformPlan } from '../types';
+import { tilePatches, type PatchLayout } from '../decode/tile';
+import type { DecodedFrame, TextLine, TransformPlan } from '../types';
 import { RgbImage } from './image';
 import { RotateBackend, defaultRotateBackend, isIdentityRotation, planRotation, rotateImage, rotateTextLines } from './rotate';
 import { dewarpImage, planDewarp } from './tps';
@@ -21,4 +22,20 @@ export async function correctPage(
   if (!plan.dewarp) return rotated;
   const dewarp = planDewarp(unchanged ? lines : rotateTextLines(rotation, lines), rotated.width, rotated.height);
   return dewarpImage(rotated, dewarp);
+}
+
+/**
+ * A frame with its correction plan applied (`correctPage`) and the result tiled into model patches
+ * by `layout`: the frame the next pass runs on. The source size is carried over.
+ */
+export async function correctFrame(
+  frame: Omit<DecodedFrame, 'patches' | 'channels'>,
+  plan: TransformPlan,
+  lines: readonly TextLine[],
+  layout: PatchLayout,
+  maxSide: number,
+): Promise<DecodedFrame> {
+  const corrected = await correctPage(frame, plan, lines, maxSide);
+  const { width, height, pixels } = corrected;
+  return { width, height, channels: 3, pixels, sourceWidth: frame.sourceWidth, sourceHeight: frame.sourceHeight, patches: tilePatches(pixels, width, height, layout) };
 }

@@ -1,7 +1,6 @@
 import type { PatchLayout } from '../decode/tile';
-import { tilePatches } from '../decode/tile';
 import { buffersOf, moveWith } from '../infer/transfer';
-import { correctPage } from '../transform/correct';
+import { correctFrame } from '../transform/correct';
 import type { DecodedFrame, TextLine, TransformPlan } from '../types';
 
 /**
@@ -31,16 +30,6 @@ export async function transform(task: TransformTask): Promise<DecodedFrame> {
   if (!(width > 0 && height > 0) || pixels.length < width * height * 3) {
     throw new Error(`frame of ${width}×${height} needs ${width * height * 3} bytes of RGB, got ${pixels.length}`);
   }
-  const corrected = await correctPage({ width, height, pixels }, plan, lines, maxSide);
-  const patches = tilePatches(corrected.pixels, corrected.width, corrected.height, layout);
-  const frame: DecodedFrame = {
-    width: corrected.width,
-    height: corrected.height,
-    channels: 3,
-    pixels: corrected.pixels,
-    sourceWidth: task.sourceWidth,
-    sourceHeight: task.sourceHeight,
-    patches,
-  };
-  return moveWith(frame, buffersOf(frame.pixels, patches.data));
+  const frame = await correctFrame({ width, height, pixels, sourceWidth: task.sourceWidth, sourceHeight: task.sourceHeight }, plan, lines, layout, maxSide);
+  return moveWith(frame, buffersOf(frame.pixels, frame.patches.data));
 }
