@@ -3,7 +3,7 @@ import type { PipelineConfig } from '../src/config';
 import { buffersOf } from '../src/infer/transfer';
 import type { ModelAdapter } from '../src/model/adapter';
 import type { PatchSet } from '../src/types';
-import { workerFile } from '../src/workerFile';
+import { closePool, startPool } from '../src/workerFile';
 import type { BatchResult, BatchTask, InferWorkerData } from '../src/workers/infer';
 import { cpuMeter } from './cpu';
 
@@ -14,7 +14,7 @@ export class ModelOnly {
   /** Starts `cfg.inferWorkers` threads of `cfg.inferThreads` intra-op threads each and warms them up. */
   static async start(cfg: PipelineConfig, adapter: ModelAdapter): Promise<ModelOnly> {
     const workerData: InferWorkerData = { adapter, device: 'cpu', threads: cfg.inferThreads, batchSize: cfg.batchSize };
-    const pool = new Piscina({ filename: workerFile('infer'), minThreads: cfg.inferWorkers, maxThreads: cfg.inferWorkers, idleTimeout: Infinity, workerData });
+    const pool = startPool('infer', { minThreads: cfg.inferWorkers, maxThreads: cfg.inferWorkers, idleTimeout: Infinity, workerData });
     await Promise.all(Array.from({ length: cfg.inferWorkers }, () => pool.run(null, { name: 'prepare' })));
     return new ModelOnly(pool, cfg, adapter.layout.patchSize);
   }
@@ -55,6 +55,6 @@ export class ModelOnly {
   }
 
   close(): Promise<void> {
-    return this.pool.destroy();
+    return closePool(this.pool);
   }
 }

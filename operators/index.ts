@@ -10,4 +10,5 @@ export { releaseCredit } from './releaseCredit';
 export { weightedMerge, type Lane, type WeightedMergeConfig } from './weightedMerge';
 export { microBatch, type MicroBatchConfig } from './microBatch';
 export { feedbackLoop, exitLoop, reenterLoop, type LoopStep } from './feedbackLoop';
-export { poolMap, piscinaRunner, poolCapacity, type TaskRunner, type PoolMapConfig, type PiscinaRunnerOptions } from './poolMap';
+export { poolMap, type TaskRunner, type PoolMapConfig } from './poolMap';
+export { piscinaRunner, poolCapacity, type PiscinaRunnerOptions } from './piscinaRunner';

@@ -1,6 +1,4 @@
 import { Observable, ObservableInput, OperatorFunction, Subscription, from } from 'rxjs';
-import type Piscina from 'piscina';
-import type { TransferListItem } from 'node:worker_threads';
 import { StageStats } from './stageStats';
 
 /** Runs one item as a task: an Observable (or Promise) of its result; unsubscribing cancels it. */
@@ -17,7 +15,7 @@ export interface PoolMapConfig {
  *
  * <span class="informal">`mergeMap(runner, concurrency)` written for worker pools: it drains its
  * queue with a loop (no recursion with synchronous runners), reports queue depth and busy time,
- * and on unsubscribe cancels running tasks and drops queued ones. With {@link piscinaRunner} the
+ * and on unsubscribe cancels running tasks and drops queued ones. With `piscinaRunner` the
  * tasks run on a piscina pool with their ArrayBuffers transferred, not copied.</span>
  *
  * ```
@@ -100,37 +98,4 @@ export function poolMap<T, R>(runner: TaskRunner<T, R>, config: PoolMapConfig): 
         waiting.length = 0;
       };
     });
-}
-
-export interface PiscinaRunnerOptions<T> {
-  /** The worker's exported function to call (piscina's `name`). */
-  name?: string;
-  /** The buffers to move to the worker instead of copying them. */
-  transfer?: (item: T) => TransferListItem[];
-}
-
-/**
- * A {@link TaskRunner} that runs items on a piscina pool. Unsubscribing aborts the task (piscina
- * drops it from its queue, or ends the worker running it) and its result, if any, is ignored.
- * Workers should return results with `Piscina.move(...)` so they are transferred back.
- */
-export function piscinaRunner<T, R>(pool: Piscina, options: PiscinaRunnerOptions<T> = {}): TaskRunner<T, R> {
-  return (item) =>
-    new Observable<R>((subscriber) => {
-      const abort = new AbortController();
-      const transferList = options.transfer?.(item);
-      pool.run(item, { name: options.name, transferList, signal: abort.signal }).then(
-        (result: R) => {
-          subscriber.next(result);
-          subscriber.complete();
-        },
-        (err: unknown) => subscriber.error(err),
-      );
-      return () => abort.abort();
-    });
-}
-
-/** The most tasks a piscina pool runs at once: threads × tasks per thread. */
-export function poolCapacity(pool: Piscina): number {
-  return pool.options.maxThreads * pool.options.concurrentTasksPerWorker;
 }

@@ -1,8 +1,6 @@
 import { TestScheduler } from 'rxjs/testing';
-import { join } from 'node:path';
-import Piscina from 'piscina';
 import { Subject, lastValueFrom, of, toArray } from 'rxjs';
-import { piscinaRunner, poolCapacity, poolMap, StageStats } from '../../operators';
+import { poolMap, StageStats } from '../../operators';
 
 describe('poolMap', () => {
   let testScheduler: TestScheduler;
@@ -65,39 +63,5 @@ describe('poolMap', () => {
       expect(snap.busyMs).toBe(12);
       expect(snap.backpressureMs).toBe(7);
     });
-  });
-});
-
-describe('poolMap on a real piscina pool', () => {
-  const pool = new Piscina({ filename: join(__dirname, '../fixtures/doubleWorker.js'), maxThreads: 2, minThreads: 2 });
-  afterAll(() => pool.destroy());
-
-  it('transfers buffers to the worker and back instead of copying them', async () => {
-    const inputs = [1, 2, 3, 4].map((v) => new Float64Array(1024).fill(v));
-    const run = piscinaRunner<Float64Array, Float64Array>(pool, { name: 'double', transfer: (a) => [a.buffer as ArrayBuffer] });
-    const out = await lastValueFrom(of(...inputs).pipe(poolMap(run, { concurrency: poolCapacity(pool) }), toArray()));
-    expect(inputs.every((a) => a.buffer.byteLength === 0)).toBe(true); // detached: moved, not copied
-    expect(out.map((a) => a[0]).sort()).toEqual([2, 4, 6, 8]);
-    expect(out.every((a) => a.length === 1024)).toBe(true);
-  });
-
-  it('drops queued tasks from the pool and ignores late results on unsubscribe', async () => {
-    const run = piscinaRunner<number, number>(pool, { name: 'slow' });
-    const items = new Subject<number>();
-    const results: number[] = [];
-    let firstResult!: () => void;
-    const gotFirst = new Promise<void>((resolve) => (firstResult = resolve));
-    const subscription = items.pipe(poolMap(run, { concurrency: 8 })).subscribe((r) => {
-      results.push(r);
-      firstResult();
-    });
-    for (let i = 0; i < 8; i++) items.next(i);
-    expect(pool.queueSize).toBe(6); // two threads busy, six tasks queued
-    await gotFirst;
-    subscription.unsubscribe();
-    const atUnsubscribe = results.length;
-    expect(pool.queueSize).toBe(0);
-    await pool.run(0, { name: 'slow' }); // let whatever was running settle
-    expect(results.length).toBe(atUnsubscribe);
   });
 });

@@ -4,7 +4,7 @@ import { Credits, StageStats, piscinaRunner, poolCapacity, poolMap, releaseCredi
 import type { PipelineConfig } from '../config';
 import type { PatchLayout } from '../decode/tile';
 import { failed, type PageWork } from '../types';
-import { workerFile } from '../workerFile';
+import { closePool, startPool } from '../workerFile';
 import type { DecodeResult, DecodeTask } from '../workers/decode';
 
 /** Whether a view spans its whole ArrayBuffer, so transferring the buffer moves nothing else. */
@@ -19,7 +19,7 @@ export class Decoder {
   private readonly pool: Piscina;
 
   constructor(private readonly cfg: PipelineConfig, private readonly layout: PatchLayout) {
-    this.pool = new Piscina({ filename: workerFile('decode'), minThreads: 1, maxThreads: cfg.decodeWorkers });
+    this.pool = startPool('decode', { minThreads: 1, maxThreads: cfg.decodeWorkers });
   }
 
   /**
@@ -49,7 +49,7 @@ export class Decoder {
   }
 
   async close(): Promise<void> {
-    await this.pool.destroy();
+    await closePool(this.pool);
   }
 
   private decodeOne(work: PageWork, run: TaskRunner<DecodeTask, DecodeResult>): Observable<PageWork> {

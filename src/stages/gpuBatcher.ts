@@ -6,7 +6,7 @@ import type { ModelAdapter } from '../model/adapter';
 import { BatchFill } from '../infer/batchFill';
 import { buffersOf } from '../infer/transfer';
 import { failed, type PageWork } from '../types';
-import { workerFile } from '../workerFile';
+import { closePool, startPool } from '../workerFile';
 import type { BatchResult, BatchTask, InferWorkerData, PrepareResult, SummarizeResult, SummarizeTask } from '../workers/infer';
 
 /** Counters of the batcher's parts; all optional. */
@@ -73,16 +73,18 @@ export class GpuBatcher {
   /** Starts the inference threads, opens and warms up a session on each, and settles the device. */
   static async create(cfg: PipelineConfig, adapter: ModelAdapter): Promise<GpuBatcher> {
     const workerData: InferWorkerData = { adapter, device: cfg.device, threads: cfg.inferThreads, batchSize: cfg.batchSize };
-    const pool = new Piscina({ filename: workerFile('infer'), minThreads: cfg.inferWorkers, maxThreads: cfg.inferWorkers, idleTimeout: Infinity, workerData });
-    try {
-      const prepared: PrepareResult[] = await Promise.all(Array.from({ length: cfg.inferWorkers }, () => pool.run(null, { name: 'prepare' })));
-      const fallback = prepared.find((p) => p.fallback)?.fallback;
-      if (fallback) console.warn(`rxvolume: device auto: ${fallback}; running on the CPU`);
-      return new GpuBatcher(cfg, pool, prepared[0].device, adapter);
-    } catch (err) {
-      await pool.destroy();
-      throw err;
+    const pool = startPool('infer', { minThreads: cfg.inferWorkers, maxThreads: cfg.inferWorkers, idleTimeout: Infinity, workerData });
+    // Every thread's warm-up settles before a failure closes the pool: a thread is never ended inside a session.
+    const settled = await Promise.allSettled(Array.from({ length: cfg.inferWorkers }, () => pool.run(null, { name: 'prepare' }) as Promise<PrepareResult>));
+    const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failure) {
+      await closePool(pool);
+      throw failure.reason;
     }
+    const prepared = settled.map((s) => (s as PromiseFulfilledResult<PrepareResult>).value);
+    const fallback = prepared.find((p) => p.fallback)?.fallback;
+    if (fallback) console.warn(`rxvolume: device auto: ${fallback}; running on the CPU`);
+    return new GpuBatcher(cfg, pool, prepared[0].device, adapter);
   }
 
   /** Every page of both lanes, once, with `summary` set (or its error), in completion order. */
@@ -126,7 +128,7 @@ export class GpuBatcher {
   }
 
   async close(): Promise<void> {
-    await this.pool.destroy();
+    await closePool(this.pool);
   }
 
   private patchesOf(work: FrameJob['work']): Observable<PatchRef> {

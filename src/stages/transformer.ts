@@ -5,7 +5,7 @@ import type { PipelineConfig } from '../config';
 import type { PatchLayout } from '../decode/tile';
 import { buffersOf } from '../infer/transfer';
 import { failed, type DecodedFrame, type PageSummary, type PageWork, type TextLine } from '../types';
-import { workerFile } from '../workerFile';
+import { closePool, startPool } from '../workerFile';
 import type { TransformTask } from '../workers/transform';
 
 /** The summary's text lines in the coordinates of `frame` (the summary may be measured at another size). */
@@ -35,7 +35,7 @@ export class Transformer {
   private readonly run: TaskRunner<TransformTask, DecodedFrame>;
 
   constructor(private readonly cfg: PipelineConfig, private readonly layout: PatchLayout) {
-    this.pool = new Piscina({ filename: workerFile('transform'), minThreads: cfg.transformWorkers, maxThreads: cfg.transformWorkers, idleTimeout: Infinity });
+    this.pool = startPool('transform', { minThreads: cfg.transformWorkers, maxThreads: cfg.transformWorkers, idleTimeout: Infinity });
     this.run = piscinaRunner(this.pool, { name: 'transform', transfer: (task) => buffersOf(task.pixels) });
   }
 
@@ -44,9 +44,9 @@ export class Transformer {
     return poolMap((work: PageWork) => this.transformPage(work), { concurrency: poolCapacity(this.pool), stats });
   }
 
-  /** Stops the threads. */
+  /** Stops the threads once their running tasks are done. */
   close(): Promise<void> {
-    return this.pool.destroy();
+    return closePool(this.pool);
   }
 
   private transformPage(work: PageWork): Observable<PageWork> {
