@@ -19,7 +19,7 @@ const cfg = resolveConfig({
   input: 'unused', output: 'unused', analysisMaxSide: 768, patchSize: 512, patchOverlap: 32,
   decodeWorkers: 1, inferWorkers: 2, inferThreads: 1, batchSize: 4, batchMaxWaitMs: 20, batcherSlots: 6,
 });
-const REAL = resolve(__dirname, '../../shared/data/real-pages');
+const REAL = resolve(__dirname, 'fixtures', 'real-pages');
 const ROTATIONS = [0, 90, 180, 270] as const;
 
 interface Page { key: string; bytes: Uint8Array }

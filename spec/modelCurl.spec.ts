@@ -10,7 +10,7 @@ import type { PageSpec } from '../src/synth/pages';
  * confirmed straighter by the second pass; straight pages stay well under the threshold; real
  * book photos with a curl near the spine are measured as curved.
  */
-const REAL = resolve(__dirname, '../../shared/data/real-pages');
+const REAL = join(__dirname, 'fixtures', 'real-pages');
 /** The seeds render one or two columns by themselves (1004 is the demo volume's curled page). */
 const SYNTHETIC: Record<string, PageSpec> = {
   'curled-two-columns.jpg': { seed: 1004, curlPx: 14 },

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VolumeWorker, resolveConfig, type PageResult } from '../src';
 
-/** Four phone photos of real book pages (../shared/data/real-pages, see its README). */
-const REAL_PAGES = join(__dirname, '..', '..', 'shared', 'data', 'real-pages');
+/** Four phone photos of real book pages (spec/fixtures/real-pages, see its README). */
+const REAL_PAGES = join(__dirname, 'fixtures', 'real-pages');
 
 describe('real page photos through the whole pipeline (default model)', () => {
   let tmp: string;
