@@ -1,6 +1,6 @@
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { VolumeWorker, renderSyntheticPage, resolveConfig, type PageResult } from '../src';
 import type { PageSpec } from '../src/synth/pages';
 
