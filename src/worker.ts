@@ -129,11 +129,32 @@ export class VolumeWorker {
     return defer(() => {
       const started = Date.now();
       this.started.next();
-      const ownEngine = !this.opts.engine;
-      return from(this.opts.engine ? Promise.resolve(this.opts.engine) : VolumeEngine.create(this.cfg, this.opts.adapter)).pipe(
-        mergeMap((engine) => this.runWith(engine, started).pipe(finalize(() => ownEngine && void engine.close()))),
-        finalize(() => this.ended.next()),
-      );
+      const { engine } = this.opts;
+      const run = engine ? this.runWith(engine, started) : this.withOwnEngine((own) => this.runWith(own, started));
+      return run.pipe(finalize(() => this.ended.next()));
+    });
+  }
+
+  /**
+   * `use` on an engine of this run's own. Done: the result waits until the pools are closed (a
+   * failing close fails the run). Cancelled, failed or still starting: the engine is closed in the
+   * background, once it is up, and a failing close is a warning.
+   */
+  private withOwnEngine(use: (engine: VolumeEngine) => Observable<VolumeResult>): Observable<VolumeResult> {
+    return new Observable<VolumeResult>((subscriber) => {
+      const creating = VolumeEngine.create(this.cfg, this.opts.adapter);
+      let closing: Promise<void> | undefined;
+      const close = () => (closing ??= creating.then((engine) => engine.close(), () => undefined));
+      const run = from(creating)
+        .pipe(
+          mergeMap(use),
+          mergeMap((result) => from(close()).pipe(map(() => result))),
+        )
+        .subscribe(subscriber);
+      return () => {
+        run.unsubscribe();
+        close().catch((err: Error) => console.warn(`rxvolume: closing the volume's thread pools failed: ${err.message}`));
+      };
     });
   }
 
