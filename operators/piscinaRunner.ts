@@ -10,10 +10,19 @@ export interface PiscinaRunnerOptions<T> {
   transfer?: (item: T) => TransferListItem[];
 }
 
-/** Tasks a pool may still take without queueing, and the tasks waiting for one of them. */
+/** A task waiting for a place in its pool. */
+interface Waiting {
+  start(): void;
+  fail(err: Error): void;
+}
+
+/** A pool's gate: its places, the tasks waiting for one, and who waits for the running ones to end. */
 interface Gate {
+  capacity: number;
   free: number;
-  waiting: Set<() => void>;
+  waiting: Set<Waiting>;
+  idle: Array<() => void>;
+  closed: boolean;
 }
 
 const gates = new WeakMap<Piscina, Gate>();
@@ -21,19 +30,23 @@ const gates = new WeakMap<Piscina, Gate>();
 function gateOf(pool: Piscina): Gate {
   let gate = gates.get(pool);
   if (!gate) {
-    gate = { free: poolCapacity(pool), waiting: new Set() };
+    const capacity = poolCapacity(pool);
+    gate = { capacity, free: capacity, waiting: new Set(), idle: [], closed: false };
     gates.set(pool, gate);
   }
   return gate;
 }
 
-function releaseSlot(gate: Gate): void {
+/** A running task ended: its place goes to the next waiting task, or back to the pool. */
+function release(gate: Gate): void {
   const [next] = gate.waiting;
   if (next) {
     gate.waiting.delete(next);
-    next();
-  } else gate.free++;
+    next.start();
+  } else if (++gate.free === gate.capacity) gate.idle.splice(0).forEach((resolve) => resolve());
 }
+
+const closedError = (name: string | undefined) => new Error(`${name ?? 'task'}: the thread pool is closed`);
 
 /**
  * A {@link TaskRunner} that runs items on a piscina pool, with their buffers transferred.
@@ -44,8 +57,8 @@ function releaseSlot(gate: Gate): void {
  * - a task that runs is never interrupted: its thread finishes it, and its result is ignored.
  *
  * Threads are never terminated mid-task: native code such as ONNX Runtime's `session.run` aborts
- * the whole process when its thread is ended under it. Close pools with `pool.close()` (it waits
- * for running tasks), not `pool.destroy()`.
+ * the whole process when its thread is ended under it. Close a pool with {@link drainPool}, then
+ * `pool.destroy()`.
  *
  * ```
  * pool of 1 thread, each task takes 3 frames
@@ -60,24 +73,42 @@ export function piscinaRunner<T, R>(pool: Piscina, options: PiscinaRunnerOptions
   const gate = gateOf(pool);
   return (item) =>
     new Observable<R>((subscriber) => {
-      const start = () => {
-        pool
-          .run(item, { name: options.name, transferList: options.transfer?.(item) })
-          .then(
-            (result: R) => {
-              subscriber.next(result);
-              subscriber.complete();
-            },
-            (err: unknown) => subscriber.error(err),
-          )
-          .finally(() => releaseSlot(gate));
+      const waiting: Waiting = {
+        start: () =>
+          void pool
+            .run(item, { name: options.name, transferList: options.transfer?.(item) })
+            .then(
+              (result: R) => {
+                subscriber.next(result);
+                subscriber.complete();
+              },
+              (err: unknown) => subscriber.error(err),
+            )
+            .finally(() => release(gate)),
+        fail: (err) => subscriber.error(err),
       };
-      if (gate.free > 0) {
+      if (gate.closed) waiting.fail(closedError(options.name));
+      else if (gate.free > 0) {
         gate.free--;
-        start();
-      } else gate.waiting.add(start);
-      return () => gate.waiting.delete(start);
+        waiting.start();
+      } else gate.waiting.add(waiting);
+      return () => gate.waiting.delete(waiting);
     });
+}
+
+/**
+ * Stops handing tasks to `pool` and resolves once every task {@link piscinaRunner} started on it
+ * has ended; tasks still waiting for a thread fail with "the thread pool is closed". Then the
+ * pool's threads can be ended (`pool.destroy()`): none is inside a task. (Piscina's own `close()`
+ * can resolve while tasks still run when several threads are busy.)
+ */
+export function drainPool(pool: Piscina): Promise<void> {
+  const gate = gateOf(pool);
+  gate.closed = true;
+  const waiting = [...gate.waiting];
+  gate.waiting.clear();
+  waiting.forEach((task) => task.fail(closedError(undefined)));
+  return gate.free === gate.capacity ? Promise.resolve() : new Promise((resolve) => gate.idle.push(resolve));
 }
 
 /** The most tasks a piscina pool runs at once: threads × tasks per thread. */

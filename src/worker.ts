@@ -80,6 +80,8 @@ export class VolumeWorker {
   private readonly started = new ReplaySubject<void>(1);
   private readonly ended = new ReplaySubject<void>(1);
   private readonly opts: VolumeWorkerOptions;
+  /** What a cancelled run still has to finish: its writer's cleanup, its own engine's close. */
+  private readonly cleanups: Array<Promise<unknown>> = [];
   /** Records written so far (for progress displays). */
   done = 0;
   errors = 0;
@@ -121,6 +123,15 @@ export class VolumeWorker {
     return this.stats.snapshot();
   }
 
+  /**
+   * Resolves once a run that was cancelled (unsubscribed from `run$()`) has cleaned up: its staging
+   * objects and unpublished output removed, and the engine it started for itself closed. After a
+   * finished run it resolves at once. Wait for it before exiting a process that cancelled a run.
+   */
+  async whenStopped(): Promise<void> {
+    await Promise.all(this.cleanups);
+  }
+
   run(): Promise<VolumeResult> {
     return lastValueFrom(this.run$());
   }
@@ -145,6 +156,7 @@ export class VolumeWorker {
       const creating = VolumeEngine.create(this.cfg, this.opts.adapter);
       let closing: Promise<void> | undefined;
       const close = () => (closing ??= creating.then((engine) => engine.close(), () => undefined));
+      this.cleanups.push(creating.then(() => close()).catch(() => undefined));
       const run = from(creating)
         .pipe(
           mergeMap(use),
@@ -190,6 +202,8 @@ export class VolumeWorker {
           }),
           map((page) => page.record),
           writeParquet(writer, () => ({ model, configSha256, startedAt, libraryVersion }), { afterRow: () => budget.release() }),
+          // Cancelled or failed: the writer's cleanup, for whenStopped() to wait on (a no-op once published).
+          finalize(() => this.cleanups.push(writer.abort().catch(() => undefined))),
           map((published) => this.result('published', published.marker, output, started, counts, counts.rejected)),
         );
       }),

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Piscina from 'piscina';
+import { drainPool } from '../operators';
 
 /** The package root (where package.json is), from either `src/` or `dist/src/`. */
 export const packageRoot = resolve(__dirname, __dirname.includes(`${join('dist', 'src')}`) ? '../..' : '..');
@@ -16,21 +17,17 @@ export function workerFile(name: string): string {
   return file;
 }
 
-/** How long `closePool` waits for running tasks before it gives up on them. */
-const CLOSE_TIMEOUT_MS = 10 * 60_000;
-
 /** A piscina pool running the worker `src/workers/<name>.ts`. Close it with {@link closePool}. */
 export function startPool(name: string, options: Omit<ConstructorParameters<typeof Piscina>[0] & object, 'filename'>): Piscina {
-  return new Piscina({ ...options, filename: workerFile(name), closeTimeout: CLOSE_TIMEOUT_MS });
+  return new Piscina({ ...options, filename: workerFile(name) });
 }
 
 /**
- * Closes a pool without ending a thread inside a task: queued tasks are dropped, running ones run
- * to their end (a thread ended inside ONNX Runtime's `session.run` aborts the whole process).
+ * Closes a pool without ending a thread inside a task: tasks waiting for a thread are dropped,
+ * running ones run to their end (a thread ended inside ONNX Runtime's `session.run` aborts the
+ * whole process), then the threads stop.
  */
 export async function closePool(pool: Piscina): Promise<void> {
-  const timedOut = (err: Error) => console.warn(`rxvolume: closing a thread pool: ${err.message}`);
-  pool.once('error', timedOut);
-  await pool.close({ force: true });
-  pool.off('error', timedOut);
+  await drainPool(pool);
+  await pool.destroy();
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import Piscina from 'piscina';
 import { Subject, firstValueFrom, lastValueFrom, of, toArray } from 'rxjs';
-import { piscinaRunner, poolCapacity, poolMap } from '../../operators';
+import { drainPool, piscinaRunner, poolCapacity, poolMap } from '../../operators';
 
 const worker = join(__dirname, '../fixtures/doubleWorker.js');
 
@@ -49,5 +49,17 @@ describe('piscinaRunner', () => {
     } finally {
       await one.close();
     }
+  });
+
+  it('drainPool waits for every running task on every thread, and fails the waiting ones', async () => {
+    const two = new Piscina({ filename: worker, maxThreads: 2, minThreads: 2 });
+    const run = piscinaRunner<number, number>(two, { name: 'slow' });
+    const results: number[] = [];
+    const errors: string[] = [];
+    for (let i = 0; i < 3; i++) run(i).subscribe({ next: (r) => results.push(r), error: (e: Error) => errors.push(e.message) });
+    await drainPool(two);
+    expect(results.sort()).toEqual([0, 1]); // both threads' tasks ran to their end
+    expect(errors).toEqual(['task: the thread pool is closed']);
+    await two.destroy();
   });
 });

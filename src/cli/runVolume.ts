@@ -19,14 +19,17 @@ export class Interrupted extends Error {
   }
 }
 
-/** The last value of `source`; aborting `signal` unsubscribes (cancelling the work) and rejects with Interrupted. */
-export function untilAborted<T>(source: Observable<T>, signal: AbortSignal): Promise<T> {
+/**
+ * The last value of `source`; aborting `signal` unsubscribes (cancelling the work), waits for
+ * `stopped()` (the cancelled work's cleanup) and rejects with Interrupted.
+ */
+export function untilAborted<T>(source: Observable<T>, signal: AbortSignal, stopped: () => Promise<void> = async () => undefined): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     if (signal.aborted) return reject(new Interrupted());
     let last: { value: T } | undefined;
     const onAbort = () => {
       subscription.unsubscribe();
-      reject(new Interrupted());
+      void stopped().then(() => reject(new Interrupted()), reject);
     };
     const subscription = source.subscribe({
       next: (value) => (last = { value }),
@@ -86,7 +89,7 @@ async function runOn(engine: VolumeEngine, job: VolumeJob, io: CliIO): Promise<V
     );
   }
   try {
-    return { result: await untilAborted(worker.run$(), io.signal), collector };
+    return { result: await untilAborted(worker.run$(), io.signal, () => worker.whenStopped()), collector };
   } finally {
     bar?.clear();
   }
