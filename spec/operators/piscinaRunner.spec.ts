@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import Piscina from 'piscina';
-import { Subject, firstValueFrom, lastValueFrom, of, toArray } from 'rxjs';
+import { Subject, firstValueFrom, from, lastValueFrom, of, toArray } from 'rxjs';
 import { drainPool, piscinaRunner, poolCapacity, poolMap } from '../../operators';
 
 const worker = join(__dirname, '../fixtures/doubleWorker.js');
@@ -56,7 +56,7 @@ describe('piscinaRunner', () => {
     const run = piscinaRunner<number, number>(two, { name: 'slow' });
     const results: number[] = [];
     const errors: string[] = [];
-    for (let i = 0; i < 3; i++) run(i).subscribe({ next: (r) => results.push(r), error: (e: Error) => errors.push(e.message) });
+    for (let i = 0; i < 3; i++) from(run(i)).subscribe({ next: (r) => results.push(r), error: (e: Error) => errors.push(e.message) });
     await drainPool(two);
     expect(results.sort()).toEqual([0, 1]); // both threads' tasks ran to their end
     expect(errors).toEqual(['task: the thread pool is closed']);
