@@ -1,5 +1,4 @@
 import { Observable } from 'rxjs';
-import type Piscina from 'piscina';
 import type { TransferListItem } from 'node:worker_threads';
 import type { TaskRunner } from './poolMap';
 
@@ -8,6 +7,15 @@ export interface PiscinaRunnerOptions<T> {
   name?: string;
   /** The buffers to move to the worker instead of copying them. */
   transfer?: (item: T) => TransferListItem[];
+}
+
+/**
+ * What these helpers use of a piscina pool (`new Piscina(...)` fits it). Structural, so that
+ * `rxvolume/operators` needs piscina neither installed nor type-checked unless you use a pool.
+ */
+export interface PiscinaPool {
+  run(task: unknown, options: { name?: string; transferList?: TransferListItem[] }): Promise<any>;
+  readonly options: { readonly maxThreads: number; readonly concurrentTasksPerWorker: number };
 }
 
 /** A task waiting for a place in its pool. */
@@ -25,9 +33,9 @@ interface Gate {
   closed: boolean;
 }
 
-const gates = new WeakMap<Piscina, Gate>();
+const gates = new WeakMap<PiscinaPool, Gate>();
 
-function gateOf(pool: Piscina): Gate {
+function gateOf(pool: PiscinaPool): Gate {
   let gate = gates.get(pool);
   if (!gate) {
     const capacity = poolCapacity(pool);
@@ -69,7 +77,7 @@ const closedError = (name: string | undefined) => new Error(`${name ?? 'task'}: 
  *
  * Workers should return results with `Piscina.move(...)` so they are transferred back.
  */
-export function piscinaRunner<T, R>(pool: Piscina, options: PiscinaRunnerOptions<T> = {}): TaskRunner<T, R> {
+export function piscinaRunner<T, R>(pool: PiscinaPool, options: PiscinaRunnerOptions<T> = {}): TaskRunner<T, R> {
   const gate = gateOf(pool);
   return (item) =>
     new Observable<R>((subscriber) => {
@@ -102,7 +110,7 @@ export function piscinaRunner<T, R>(pool: Piscina, options: PiscinaRunnerOptions
  * pool's threads can be ended (`pool.destroy()`): none is inside a task. (Piscina's own `close()`
  * can resolve while tasks still run when several threads are busy.)
  */
-export function drainPool(pool: Piscina): Promise<void> {
+export function drainPool(pool: PiscinaPool): Promise<void> {
   const gate = gateOf(pool);
   gate.closed = true;
   const waiting = [...gate.waiting];
@@ -112,6 +120,6 @@ export function drainPool(pool: Piscina): Promise<void> {
 }
 
 /** The most tasks a piscina pool runs at once: threads × tasks per thread. */
-export function poolCapacity(pool: Piscina): number {
+export function poolCapacity(pool: PiscinaPool): number {
   return pool.options.maxThreads * pool.options.concurrentTasksPerWorker;
 }

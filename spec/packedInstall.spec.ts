@@ -1,0 +1,77 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const ROOT = join(__dirname, '..');
+const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+
+/**
+ * rxvolume as a user gets it: `npm pack`, installed into a fresh project with no install scripts
+ * run (npm is moving to skip them), then used from there: the CLI's demo, TypeScript under strict
+ * settings, `require` and `import` of both entry points. npm's cache, warm after `npm ci`, keeps the
+ * install quick.
+ */
+describe('the packed package installed in a fresh project', () => {
+  let dir: string;
+  let app: string;
+  const inApp = (file: string, args: string[], env: NodeJS.ProcessEnv = {}) =>
+    run(file, args, { cwd: app, env: { ...process.env, ...env }, maxBuffer: 16 << 20 });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rxvolume-pack-'));
+    app = join(dir, 'app');
+    await run('npm', ['pack', '--ignore-scripts', '--pack-destination', dir], { cwd: ROOT });
+    const tarball = join(dir, readdirSync(dir).find((f) => f.endsWith('.tgz')) as string);
+    await run('mkdir', [app]);
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
+    const deps = ['rxjs@7', 'typescript@5.9', '@types/node@20'];
+    await inApp('npm', ['install', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', tarball, ...deps], { ONNXRUNTIME_NODE_INSTALL: 'skip' });
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('npx rxvolume demo publishes a table with the default model', async () => {
+    const { stdout } = await inApp('npx', ['rxvolume', 'demo', '--pages', '3', '--json', '--out', 'demo']);
+    const result = JSON.parse(stdout.trim().split('\n').pop() as string);
+    expect(result).toMatchObject({ volumeId: 'demo-volume', pages: 3, ok: 3, errors: 0, skipped: false });
+    expect(readdirSync(join(app, 'demo')).sort()).toEqual(['_SUCCESS.json', 'part-00000.parquet', 'report.html']);
+  });
+
+  it('require() and import of rxvolume, rxvolume/operators and rxvolume/package.json', async () => {
+    const cjs = `const rx = require('rxvolume'); const ops = require('rxvolume/operators');
+      console.log(JSON.stringify([typeof rx.VolumeWorker, typeof ops.weightedMerge, require('rxvolume/package.json').version]));`;
+    const esm = `import * as rx from 'rxvolume'; import * as ops from 'rxvolume/operators';
+      import { createRequire } from 'node:module';
+      console.log(JSON.stringify([typeof rx.VolumeWorker, typeof ops.weightedMerge, createRequire(import.meta.url)('rxvolume/package.json').version]));`;
+    writeFileSync(join(app, 'use.cjs'), cjs);
+    writeFileSync(join(app, 'use.mjs'), esm);
+    for (const file of ['use.cjs', 'use.mjs']) {
+      const { stdout } = await inApp(process.execPath, [file]);
+      expect(JSON.parse(stdout)).toEqual(['function', 'function', version]);
+    }
+  });
+
+  it.each([
+    ['node16', 'node16'],
+    ['esnext', 'bundler'],
+  ])('a strict TypeScript file importing both entry points type-checks (module %s, moduleResolution %s, skipLibCheck false)', async (module, moduleResolution) => {
+    writeFileSync(join(app, 'use.ts'), `
+      import { resolveConfig, VolumeWorker, type VolumeResult } from 'rxvolume';
+      import { Credits, weightedMerge, poolMap, releaseCredit } from 'rxvolume/operators';
+      import { of } from 'rxjs';
+      const cfg = resolveConfig({ input: 'in', output: 'out' });
+      const credits = new Credits(2);
+      export const worker: VolumeWorker = new VolumeWorker(cfg, undefined, 'v');
+      export const served = weightedMerge([{ source: of(1), weight: 1 }], { credits }).pipe(
+        poolMap((x: number) => of(x * 2), { concurrency: 1 }),
+        releaseCredit(credits),
+      );
+      export type Pages = VolumeResult['pages'];
+    `);
+    const compilerOptions = { strict: true, module, moduleResolution, target: 'es2022', skipLibCheck: false, noEmit: true, types: ['node'] };
+    writeFileSync(join(app, `tsconfig.${moduleResolution}.json`), JSON.stringify({ compilerOptions, files: ['use.ts'] }));
+    await expect(inApp(process.execPath, [join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', `tsconfig.${moduleResolution}.json`])).resolves.toBeDefined();
+  });
+});
