@@ -38,7 +38,7 @@ function vmHwmMb(): number {
 async function main(): Promise<void> {
   const job = JSON.parse(process.argv[2]) as MemoryJob;
   const cfg = resolveConfig({ input: job.input, output: job.output });
-  const s3 = new S3Context({ ...s3ClientConfigFor(job.endpoint), maxInflightGlobal: cfg.s3MaxInflightGlobal });
+  const s3 = new S3Context(s3ClientConfigFor(job.endpoint));
   let peak = process.memoryUsage().rss;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), SAMPLE_MS);
   try {

@@ -22,11 +22,6 @@ export interface PipelineConfig {
   prefetchConcurrency: number;
   /** Fetched-but-undecoded pages at most. */
   prefetchCapacity: number;
-  /** Concurrent S3 requests per process, shared by all volumes. */
-  s3MaxInflightGlobal: number;
-  /** Retries for retryable S3 errors (5xx, throttling, resets). */
-  s3MaxRetries: number;
-  s3RetryBaseMs: number;
 
   /** Decoder threads (sharp, piscina). */
   decodeWorkers: number;
@@ -56,7 +51,10 @@ export interface PipelineConfig {
   /** Lane weights of the weighted merge. */
   reprocessWeight: number;
   initialWeight: number;
-  /** Path of an ONNX model, or undefined for the default PP-OCRv4 text detector. */
+  /**
+   * The model when no adapter is given: undefined or `default` (PP-OCRv4 text detector), `tiny`
+   * (a tiny generated model, for tests) or the path of an ONNX model (see `modelAdapter`).
+   */
   model?: string;
 
   /** Transform threads (OpenCV). */
@@ -82,9 +80,6 @@ export const defaultConfig: Omit<PipelineConfig, 'input' | 'output'> = {
   inflightPages: 16,
   prefetchConcurrency: 8,
   prefetchCapacity: 8,
-  s3MaxInflightGlobal: 64,
-  s3MaxRetries: 5,
-  s3RetryBaseMs: 100,
   decodeWorkers: Math.max(1, Math.min(4, cores - 1)),
   analysisMaxSide: 992,
   maxInputPixels: 120_000_000,
@@ -106,19 +101,74 @@ export const defaultConfig: Omit<PipelineConfig, 'input' | 'output'> = {
   rowGroupSize: 4096,
 };
 
-/** A full config from a partial one; throws a one-line message on a bad value. */
+/** How one setting is checked: an integer or number range, or one of a list. */
+type Check =
+  | { int: [min: number, max?: number] }
+  | { num: [min: number, max?: number] }
+  | { oneOf: readonly unknown[] }
+  | { test: (value: unknown) => boolean; expects: string };
+
+const int = (min: number, max?: number): Check => ({ int: [min, max] });
+const num = (min: number, max?: number): Check => ({ num: [min, max] });
+const text = { test: (v: unknown) => typeof v === 'string', expects: 'a string' };
+
+/** Every setting's check; `resolveConfig` refuses a key that is not here. */
+const CHECKS: Record<keyof PipelineConfig, Check> = {
+  input: text,
+  output: text,
+  staging: { test: (v) => v === undefined || typeof v === 'string', expects: 'a string' },
+  imageExtensions: { test: (v) => Array.isArray(v) && v.length > 0 && v.every((e) => typeof e === 'string' && /^\.[a-z0-9]+$/.test(e)), expects: 'a non-empty list of lower-case extensions with a dot, like ".jpg"' },
+  listPageSize: int(1, 1000),
+  inflightPages: int(1),
+  prefetchConcurrency: int(1),
+  prefetchCapacity: int(1),
+  decodeWorkers: int(1),
+  analysisMaxSide: int(64),
+  maxInputPixels: int(1),
+  patchSize: int(32),
+  patchOverlap: int(0),
+  inferWorkers: int(1),
+  inferThreads: int(1),
+  device: { oneOf: ['cpu', 'cuda', 'auto'] },
+  batchSize: int(1),
+  batchMaxWaitMs: num(0),
+  batcherSlots: int(1),
+  reprocessWeight: int(1),
+  initialWeight: int(1),
+  model: { test: (v) => v === undefined || (typeof v === 'string' && v !== ''), expects: '"tiny" or the path of an .onnx file' },
+  transformWorkers: int(1),
+  skewThresholdDeg: num(0, 45),
+  curvatureThresholdPx: num(0),
+  minConfidence: num(0, 1),
+  maxPasses: { oneOf: [1, 2] },
+  rowGroupSize: int(1),
+};
+
+/** Why `value` fails `check`, or undefined when it passes. */
+function problem(value: unknown, check: Check): string | undefined {
+  if ('oneOf' in check) return check.oneOf.includes(value) ? undefined : `one of ${check.oneOf.join(', ')}`;
+  if ('test' in check) return check.test(value) ? undefined : check.expects;
+  const [min, max] = 'int' in check ? check.int : check.num;
+  const kind = 'int' in check ? 'an integer' : 'a number';
+  const range = max === undefined ? `>= ${min}` : `in [${min}, ${max}]`;
+  const ok = typeof value === 'number' && Number.isFinite(value) && ('int' in check ? Number.isInteger(value) : true) && value >= min && (max === undefined || value <= max);
+  return ok ? undefined : `${kind} ${range}`;
+}
+
+/**
+ * A full config from a partial one. Every setting is checked; a bad value or an unknown key throws
+ * one line naming the setting (`config.batchSize must be an integer >= 1, got 0`).
+ */
 export function resolveConfig(partial: Partial<PipelineConfig> & Pick<PipelineConfig, 'input' | 'output'>): PipelineConfig {
-  const cfg: PipelineConfig = { ...defaultConfig, ...partial };
-  const positive: Array<keyof PipelineConfig> = [
-    'listPageSize', 'inflightPages', 'prefetchConcurrency', 'prefetchCapacity', 's3MaxInflightGlobal',
-    'decodeWorkers', 'analysisMaxSide', 'patchSize', 'inferWorkers', 'inferThreads', 'batchSize',
-    'batcherSlots', 'reprocessWeight', 'initialWeight', 'transformWorkers', 'maxPasses', 'rowGroupSize',
-  ];
-  for (const key of positive) {
-    const v = cfg[key];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`config.${key} must be a positive integer, got ${String(v)}`);
+  for (const key of Object.keys(partial)) {
+    if (!(key in CHECKS)) throw new Error(`config.${key} is not a setting (settings: ${Object.keys(CHECKS).join(', ')})`);
   }
-  if (cfg.patchOverlap < 0 || cfg.patchOverlap >= cfg.patchSize) throw new Error('config.patchOverlap must be in [0, patchSize)');
-  if (!['cpu', 'cuda', 'auto'].includes(cfg.device)) throw new Error(`config.device must be cpu, cuda or auto, got ${cfg.device}`);
+  const cfg: PipelineConfig = { ...defaultConfig, ...partial };
+  for (const [key, check] of Object.entries(CHECKS) as Array<[keyof PipelineConfig, Check]>) {
+    const expected = problem(cfg[key], check);
+    if (expected) throw new Error(`config.${key} must be ${expected}, got ${JSON.stringify(cfg[key])}`);
+  }
+  if (cfg.patchSize % 32 !== 0) throw new Error(`config.patchSize must be a multiple of 32 (the detector's stride), got ${cfg.patchSize}`);
+  if (cfg.patchOverlap >= cfg.patchSize / 2) throw new Error(`config.patchOverlap must be less than half of patchSize (${cfg.patchSize}), got ${cfg.patchOverlap}`);
   return cfg;
 }

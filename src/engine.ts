@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { PipelineConfig } from './config';
-import { defaultAdapter, type ModelAdapter } from './model/adapter';
+import { modelAdapter, type ModelAdapter } from './model/adapter';
 import { Decoder } from './stages/decoder';
 import { GpuBatcher } from './stages/gpuBatcher';
 import { TransformController } from './stages/transformController';
@@ -34,8 +34,12 @@ export class VolumeEngine {
     readonly controller: TransformController,
   ) {}
 
-  /** Starts the pools (the model sessions are opened and warmed up before this resolves). */
-  static async create(cfg: PipelineConfig, adapter: ModelAdapter = defaultAdapter(cfg)): Promise<VolumeEngine> {
+  /**
+   * Starts the pools (the model sessions are opened and warmed up before this resolves), for
+   * `adapter` or else the model `cfg.model` names (see `modelAdapter`).
+   */
+  static async create(cfg: PipelineConfig, adapter?: ModelAdapter): Promise<VolumeEngine> {
+    adapter ??= await modelAdapter(cfg);
     const controller = new TransformController(cfg);
     const batcher = await GpuBatcher.create(cfg, adapter);
     const decoder = new Decoder(cfg, adapter.layout);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { InferenceSession } from 'onnxruntime-node';
 import { dirname, join } from 'node:path';
 import type { PipelineConfig } from '../config';
 import type { PatchLayout } from '../decode/tile';
@@ -98,4 +99,28 @@ export function customAdapter(cfg: Pick<PipelineConfig, 'patchSize' | 'patchOver
     layout: imagenetLayout(cfg),
     summarizer: { module: SUMMARIZERS, exportName: 'summarizeTextGeometry', options: {} },
   };
+}
+
+/**
+ * The adapter `cfg.model` names: none or `default` → PP-OCRv4 (the default), `tiny` → the tiny
+ * generated ink detector (for tests), otherwise the path of an ONNX text-probability model with one
+ * input and one output (their names are read from the file). Throws one line naming `config.model`.
+ */
+export async function modelAdapter(cfg: PipelineConfig): Promise<ModelAdapter> {
+  const { model } = cfg;
+  if (model === undefined || model === 'default') return defaultAdapter(cfg);
+  if (model === 'tiny') return tinyAdapter(cfg);
+  if (!existsSync(model)) throw new Error(`config.model: no such file ${model}`);
+  let session: InferenceSession;
+  try {
+    session = await InferenceSession.create(model);
+  } catch (err) {
+    throw new Error(`config.model: ${model} is not a loadable ONNX model (${(err as Error).message.split('\n')[0]})`);
+  }
+  const { inputNames, outputNames } = session;
+  await session.release();
+  if (inputNames.length !== 1 || outputNames.length !== 1) {
+    throw new Error(`config.model: ${model} must have one input and one output, has ${inputNames.length} and ${outputNames.length}`);
+  }
+  return customAdapter(cfg, model, { input: inputNames[0], output: outputNames[0] });
 }

@@ -1,5 +1,4 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { defaultConfig, type PipelineConfig } from '../config';
 import { Limiter } from './limiter';
 import { backoffMs, isRetryable, sleep } from './retry';
 
@@ -10,11 +9,11 @@ export interface S3ContextOptions {
   region?: string;
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   forcePathStyle?: boolean;
-  /** Concurrent requests in this process, shared by all volumes (`s3MaxInflightGlobal`). */
+  /** Concurrent requests in this process, shared by all volumes (default 64). */
   maxInflightGlobal?: number;
-  /** Retries after the first attempt for retryable errors (`s3MaxRetries`). */
+  /** Retries after the first attempt for retryable errors (default 5). */
   maxRetries?: number;
-  /** Backoff base (`s3RetryBaseMs`): attempt n waits a random time in [0, base·2^n). */
+  /** Backoff base (default 100 ms): attempt n waits a random time in [0, base·2^n). */
   retryBaseMs?: number;
   /** An attempt that gets no response, or whose socket idles, this long fails (and is retried). */
   requestTimeoutMs?: number;
@@ -54,16 +53,11 @@ export class S3Context {
   private readonly retryBaseMs: number;
 
   constructor(opts: S3ContextOptions = {}) {
-    const maxInflight = opts.maxInflightGlobal ?? defaultConfig.s3MaxInflightGlobal;
+    const maxInflight = opts.maxInflightGlobal ?? 64;
     this.global = new Limiter(maxInflight, 's3MaxInflightGlobal');
-    this.maxRetries = opts.maxRetries ?? defaultConfig.s3MaxRetries;
-    this.retryBaseMs = opts.retryBaseMs ?? defaultConfig.s3RetryBaseMs;
+    this.maxRetries = opts.maxRetries ?? 5;
+    this.retryBaseMs = opts.retryBaseMs ?? 100;
     this.client = opts.client ?? new S3Client(clientConfig(opts, maxInflight));
-  }
-
-  /** The limits and retry settings of a PipelineConfig (`s3MaxInflightGlobal`, `s3MaxRetries`, `s3RetryBaseMs`). */
-  static optionsFrom(cfg: Pick<PipelineConfig, 's3MaxInflightGlobal' | 's3MaxRetries' | 's3RetryBaseMs'>): S3ContextOptions {
-    return { maxInflightGlobal: cfg.s3MaxInflightGlobal, maxRetries: cfg.s3MaxRetries, retryBaseMs: cfg.s3RetryBaseMs };
   }
 
   /** A per-volume limit (`prefetchConcurrency`-sized, or whatever the volume allows itself). */
