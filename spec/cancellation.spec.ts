@@ -64,6 +64,12 @@ describe('cancelling a volume while the model runs (default model, real threads)
     expect(foldersUnder(output).filter((d) => d !== 'after')).toEqual([]);
   });
 
+  it('a VolumeWorker cancelled while its own engine starts closes that engine once it is up', async () => {
+    const exit = await node([join(__dirname, 'fixtures', 'cancelWhileStarting.js'), input, join(root, 'starting-out')]);
+    expect({ code: exit.code, signal: exit.signal }).toEqual({ code: 0, signal: null });
+    expect(JSON.parse(exit.stdout)).toEqual({ started: 1, closed: 1 });
+  });
+
   // The moment of each signal is drawn at random over the run (engine start ≈ 2-4 s, the volume
   // takes well over 20 s on 2 cores): the specs check what every outcome must look like, not timing.
   for (const [t, signal] of (['SIGINT', 'SIGTERM', 'SIGINT', 'SIGTERM', 'SIGINT', 'SIGTERM'] as const).entries()) {

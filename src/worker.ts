@@ -156,7 +156,6 @@ export class VolumeWorker {
       const creating = VolumeEngine.create(this.cfg, this.opts.adapter);
       let closing: Promise<void> | undefined;
       const close = () => (closing ??= creating.then((engine) => engine.close(), () => undefined));
-      this.cleanups.push(creating.then(() => close()).catch(() => undefined));
       const run = from(creating)
         .pipe(
           mergeMap(use),
@@ -165,7 +164,7 @@ export class VolumeWorker {
         .subscribe(subscriber);
       return () => {
         run.unsubscribe();
-        close().catch((err: Error) => console.warn(`rxvolume: closing the volume's thread pools failed: ${err.message}`));
+        this.cleanups.push(close().catch((err: Error) => console.warn(`rxvolume: closing the volume's thread pools failed: ${err.message}`)));
       };
     });
   }
