@@ -39,6 +39,14 @@ describe('the packed package installed in a fresh project', () => {
     expect(readdirSync(join(app, 'demo')).sort()).toEqual(['_SUCCESS.json', 'part-00000.parquet', 'report.html']);
   });
 
+  it('ships its licence and declaration maps (go-to-definition lands in the TypeScript source)', () => {
+    const pkg = join(app, 'node_modules', 'rxvolume');
+    expect(readFileSync(join(pkg, 'LICENSE'), 'utf8')).toMatch(/^MIT License/);
+    const map = JSON.parse(readFileSync(join(pkg, 'dist', 'operators', 'index.d.ts.map'), 'utf8')) as { sources: string[] };
+    expect(map.sources).toEqual(['../../operators/index.ts']);
+    expect(readdirSync(join(pkg, 'operators'))).toContain('index.ts');
+  });
+
   it('require() and import of rxvolume, rxvolume/operators and rxvolume/package.json', async () => {
     const cjs = `const rx = require('rxvolume'); const ops = require('rxvolume/operators');
       console.log(JSON.stringify([typeof rx.VolumeWorker, typeof ops.weightedMerge, require('rxvolume/package.json').version]));`;
