@@ -17,6 +17,7 @@ const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
 describe('the packed package installed in a fresh project', () => {
   let dir: string;
   let app: string;
+  let tarball: string;
   const inApp = (file: string, args: string[], env: NodeJS.ProcessEnv = {}) =>
     run(file, args, { cwd: app, env: { ...process.env, ...env }, maxBuffer: 16 << 20 });
 
@@ -24,7 +25,7 @@ describe('the packed package installed in a fresh project', () => {
     dir = mkdtempSync(join(tmpdir(), 'rxvolume-pack-'));
     app = join(dir, 'app');
     await run('npm', ['pack', '--ignore-scripts', '--pack-destination', dir], { cwd: ROOT });
-    const tarball = join(dir, readdirSync(dir).find((f) => f.endsWith('.tgz')) as string);
+    tarball = join(dir, readdirSync(dir).find((f) => f.endsWith('.tgz')) as string);
     await run('mkdir', [app]);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
     const deps = ['rxjs@7', 'typescript@5.9', '@types/node@20'];
@@ -37,6 +38,15 @@ describe('the packed package installed in a fresh project', () => {
     const result = JSON.parse(stdout.trim().split('\n').pop() as string);
     expect(result).toMatchObject({ volumeId: 'demo-volume', pages: 3, ok: 3, errors: 0, skipped: false });
     expect(readdirSync(join(app, 'demo')).sort()).toEqual(['_SUCCESS.json', 'part-00000.parquet', 'report.html']);
+  });
+
+  it('installed globally (npm i -g), the rxvolume command finds its default model', async () => {
+    const prefix = join(dir, 'global');
+    await run('npm', ['install', '--global', '--prefix', prefix, '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', tarball, 'rxjs@7'], {
+      env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' },
+    });
+    const { stdout } = await run(join(prefix, 'bin', 'rxvolume'), ['demo', '--pages', '1', '--json', '--out', join(dir, 'global-demo')], { cwd: dir });
+    expect(JSON.parse(stdout.trim().split('\n').pop() as string)).toMatchObject({ pages: 1, ok: 1, errors: 0 });
   });
 
   it('ships its licence and declaration maps (go-to-definition lands in the TypeScript source)', () => {
