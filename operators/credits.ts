@@ -1,12 +1,25 @@
-import { Observable, Subject } from 'rxjs';
+import { Observable, SchedulerLike, Subject, Subscription, asyncScheduler } from 'rxjs';
+
+export interface CreditsOptions {
+  /**
+   * How long an operator may wait for a credit while none is given back before it errors with a
+   * message naming these credits (default 60 000 ms; `Infinity` waits for ever). A forgotten
+   * `releaseCredit` then fails loudly instead of hanging once `capacity` items are out.
+   */
+  stallMs?: number;
+  /** The clock of the stall timer (default `asyncScheduler`; a `TestScheduler` in marble tests). */
+  scheduler?: SchedulerLike;
+}
 
 /**
  * A counting semaphore that bounds how many items are between two points of a pipeline.
  *
- * An item takes a credit where it enters (`pullWithCredits`, `weightedMerge`, `acquireCredit`)
- * and gives it back where it leaves (`releaseCredit`, or `release()` by hand). Upstream only moves
- * while credits are free, so a slow downstream stage slows the fast ones in front of it and the
- * number of items (and their buffers) between the two points never exceeds `capacity`.
+ * An item takes a credit where it enters (`pullWithCredits`, `weightedMerge`, `acquireCredit`,
+ * `microBatch`) and gives it back where it leaves (`releaseCredit`, or `release()` by hand).
+ * Upstream only moves while credits are free, so a slow downstream stage slows the fast ones in
+ * front of it and the number of items (and their buffers) between the two points never exceeds
+ * `capacity`. An operator that waits `stallMs` for a credit with none given back meanwhile errors
+ * (see {@link CreditsOptions.stallMs}).
  *
  * Create one per subscription (inside `defer`) so a pipeline can be subscribed more than once.
  */
@@ -16,9 +29,14 @@ export class Credits {
   private readonly freed = new Subject<void>();
   /** Emits (synchronously) each time credits are given back. */
   readonly released$: Observable<void> = this.freed.asObservable();
+  readonly stallMs: number;
+  readonly scheduler: SchedulerLike;
 
-  constructor(readonly capacity: number, readonly name = 'credits') {
+  constructor(readonly capacity: number, readonly name = 'credits', options: CreditsOptions = {}) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`${name}: capacity must be a positive integer, got ${capacity}`);
+    this.stallMs = options.stallMs ?? 60_000;
+    this.scheduler = options.scheduler ?? asyncScheduler;
+    if (!(this.stallMs > 0)) throw new RangeError(`${name}: stallMs must be positive, got ${options.stallMs}`);
   }
 
   /** Credits free now. */
@@ -42,4 +60,46 @@ export class Credits {
     this.used -= n;
     this.freed.next();
   }
+
+  /**
+   * For an operator that waits for these credits: while `set(true)` is in force, calls `stalled`
+   * with an error naming `operator`, these credits and `waiting()` once `stallMs` pass without a
+   * credit given back. `set(false)` ends the wait; `stop()` on teardown.
+   */
+  stallWatch(operator: string, waiting: () => string, stalled: (err: Error) => void): StallWatch {
+    let watch: Subscription | null = null;
+    const fail = () =>
+      stalled(
+        new Error(
+          `${operator}: waited ${this.stallMs} ms for a credit of "${this.name}" (capacity ${this.capacity}, ${this.used} held) ` +
+            `while ${waiting()}, and none was given back: is releaseCredit(${this.name}) missing downstream, or is a stage stuck?`,
+        ),
+      );
+    const stop = () => {
+      watch?.unsubscribe();
+      watch = null;
+    };
+    return {
+      set: (isWaiting) => {
+        if (!isWaiting) stop();
+        else if (!watch && this.stallMs !== Infinity) {
+          const w = new Subscription();
+          let timer = this.scheduler.schedule(fail, this.stallMs);
+          w.add(() => timer.unsubscribe());
+          w.add(this.freed.subscribe(() => {
+            timer.unsubscribe();
+            timer = this.scheduler.schedule(fail, this.stallMs);
+          }));
+          watch = w;
+        }
+      },
+      stop,
+    };
+  }
+}
+
+/** See {@link Credits.stallWatch}. */
+export interface StallWatch {
+  set(waiting: boolean): void;
+  stop(): void;
 }

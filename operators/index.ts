@@ -2,13 +2,13 @@
  * Generic RxJS operators for bounded, weighted, feedback pipelines. They know nothing of S3,
  * images or ONNX. See README.md ("Backpressure") for how credits bound memory.
  */
-export { Credits } from './credits';
+export { Credits, type CreditsOptions, type StallWatch } from './credits';
 export { StageStats, type StageSnapshot } from './stageStats';
-export { pullWithCredits } from './pullWithCredits';
-export { acquireCredit } from './acquireCredit';
-export { releaseCredit } from './releaseCredit';
+export { pullWithCredits, type PullWithCreditsConfig } from './pullWithCredits';
+export { acquireCredit, type AcquireCreditConfig } from './acquireCredit';
+export { releaseCredit, type ReleaseCreditConfig } from './releaseCredit';
 export { weightedMerge, type Lane, type WeightedMergeConfig } from './weightedMerge';
 export { microBatch, type MicroBatchConfig } from './microBatch';
-export { feedbackLoop, exitLoop, reenterLoop, type LoopStep } from './feedbackLoop';
+export { feedbackLoop, exitLoop, reenterLoop, type LoopStep, type FeedbackLoopConfig } from './feedbackLoop';
 export { poolMap, type TaskRunner, type PoolMapConfig } from './poolMap';
 export { piscinaRunner, drainPool, poolCapacity, type PiscinaPool, type PiscinaRunnerOptions } from './piscinaRunner';

@@ -1,12 +1,12 @@
 import { OperatorFunction, Observable, SchedulerLike, Subscription, asyncScheduler } from 'rxjs';
 import { Credits } from './credits';
-import { StageStats } from './stageStats';
+import { StageStats, followCredits } from './stageStats';
 
 export interface MicroBatchConfig {
-  /** A batch is emitted as soon as it holds this many items. */
-  maxSize: number;
-  /** A partial batch is emitted once its oldest item has waited this long. */
-  maxWaitMs: number;
+  /** A batch is emitted as soon as it holds this many items (default `Infinity`). */
+  maxSize?: number;
+  /** A partial batch is emitted once its oldest item has waited this long (default 0: what arrives together). */
+  maxWaitMs?: number;
   /**
    * Optional: the workers that take batches. A batch is emitted only when it can take one of
    * these credits (downstream gives it back when the batch is done); meanwhile items keep
@@ -14,6 +14,7 @@ export interface MicroBatchConfig {
    */
   credits?: Credits;
   scheduler?: SchedulerLike;
+  /** `queued`: items collecting; `inFlight`: batches holding a credit; blocked while a due batch has no credit. */
   stats?: StageStats;
 }
 
@@ -33,14 +34,16 @@ export interface MicroBatchConfig {
  * ```
  *
  * Completion flushes what is left (as credits allow) before completing; an error drops it and is
- * forwarded at once.
+ * forwarded at once. A due batch that waits `credits.stallMs` with no credit given back errors the
+ * result, naming the credits.
  *
  * @param config Size, wait, optional worker credits and the scheduler for the wait.
  * @return A function that returns an Observable of non-empty arrays.
  */
-export function microBatch<T>(config: MicroBatchConfig): OperatorFunction<T, T[]> {
-  const { maxSize, maxWaitMs, credits, scheduler = asyncScheduler, stats } = config;
-  if (!(maxSize >= 1)) throw new RangeError('microBatch: maxSize must be at least 1');
+export function microBatch<T>(config: MicroBatchConfig = {}): OperatorFunction<T, T[]> {
+  const { maxSize = Infinity, maxWaitMs = 0, credits, scheduler = asyncScheduler, stats } = config;
+  if (!(maxSize === Infinity || (Number.isInteger(maxSize) && maxSize >= 1))) throw new RangeError(`microBatch: maxSize must be a positive integer or Infinity, got ${maxSize}`);
+  if (!(maxWaitMs >= 0)) throw new RangeError(`microBatch: maxWaitMs must be 0 or more, got ${maxWaitMs}`);
   return (source) =>
     new Observable<T[]>((subscriber) => {
       const queue: T[] = [];
@@ -49,6 +52,8 @@ export function microBatch<T>(config: MicroBatchConfig): OperatorFunction<T, T[]
       let timer: Subscription | null = null;
       let sourceDone = false;
       let draining = false;
+      let completed = false;
+      const stall = credits?.stallWatch('microBatch', () => `a batch of ${Math.min(queue.length, maxSize)} item(s) was due`, (err) => subscriber.error(err));
 
       const due = () => queue.length >= maxSize || sourceDone || scheduler.now() - arrivals[0] >= maxWaitMs;
 
@@ -63,12 +68,18 @@ export function microBatch<T>(config: MicroBatchConfig): OperatorFunction<T, T[]
             stats?.done();
             subscriber.next(batch);
           }
+          if (subscriber.closed) return;
           const blocked = queue.length > 0 && due();
-          stats?.set(0, queue.length);
+          stats?.set(credits?.inUse ?? 0, queue.length);
           stats?.blocked(blocked);
+          stall?.set(blocked);
           timer?.unsubscribe();
           timer = queue.length > 0 && !blocked ? scheduler.schedule(drain, arrivals[0] + maxWaitMs - scheduler.now()) : null;
-          if (sourceDone && queue.length === 0) subscriber.complete();
+          if (sourceDone && queue.length === 0) {
+            completed = true;
+            subscriber.complete();
+            if (credits && stats) followCredits(credits, stats);
+          }
         } catch (err) {
           subscriber.error(err);
         } finally {
@@ -96,6 +107,8 @@ export function microBatch<T>(config: MicroBatchConfig): OperatorFunction<T, T[]
         upstream.unsubscribe();
         wake?.unsubscribe();
         timer?.unsubscribe();
+        stall?.stop();
+        if (!completed || !credits) stats?.stopped();
       };
     });
 }

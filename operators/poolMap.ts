@@ -5,8 +5,8 @@ import { StageStats } from './stageStats';
 export type TaskRunner<T, R> = (item: T) => ObservableInput<R>;
 
 export interface PoolMapConfig {
-  /** Tasks running at once; other items wait in arrival order. */
-  concurrency: number;
+  /** Tasks running at once (default `Infinity`, as `mergeMap`); other items wait in arrival order. */
+  concurrency?: number;
   stats?: StageStats;
 }
 
@@ -19,21 +19,25 @@ export interface PoolMapConfig {
  * tasks run on a piscina pool with their ArrayBuffers transferred, not copied.</span>
  *
  * ```
- * concurrency 2, runner x → x' after 3 frames
+ * concurrency 2, runner x → X after 3 frames
  * source:  -abc----|
- * result:  ----a'b'-c'|       (c waits for a free slot)
+ * result:  ----AB-C|       (c waits for a free slot)
  * ```
  *
  * Results come in completion order. The waiting queue is bounded only by what upstream pushes:
- * put credits in front (`acquireCredit`, `pullWithCredits`) to bound it.
+ * put credits in front (`acquireCredit`, `pullWithCredits`) to bound it. A runner that returns a
+ * Promise resolves on promise time, not on a `TestScheduler`'s virtual frames: in marble tests
+ * inject a runner that returns `cold(...)` (see README, "Marble-testing a stage").
  *
  * @param runner Starts one task; the injectable seam that lets marble tests use `cold()`.
- * @param config Concurrency and optional stats.
+ * @param config Concurrency and optional stats, or the concurrency alone (`poolMap(fn, 2)`).
  * @return A function that returns an Observable of the tasks' results.
  */
-export function poolMap<T, R>(runner: TaskRunner<T, R>, config: PoolMapConfig): OperatorFunction<T, R> {
-  const { concurrency, stats } = config;
-  if (!(concurrency >= 1)) throw new RangeError('poolMap: concurrency must be at least 1');
+export function poolMap<T, R>(runner: TaskRunner<T, R>, config: PoolMapConfig | number = {}): OperatorFunction<T, R> {
+  const { concurrency = Infinity, stats } = typeof config === 'number' ? { concurrency: config } : config;
+  if (!(concurrency === Infinity || (Number.isInteger(concurrency) && concurrency >= 1))) {
+    throw new RangeError(`poolMap: concurrency must be a positive integer or Infinity, got ${concurrency}`);
+  }
   return (source) =>
     new Observable<R>((subscriber) => {
       const waiting: T[] = [];
@@ -96,6 +100,7 @@ export function poolMap<T, R>(runner: TaskRunner<T, R>, config: PoolMapConfig): 
         upstream.unsubscribe();
         tasks.unsubscribe();
         waiting.length = 0;
+        stats?.stopped();
       };
     });
 }

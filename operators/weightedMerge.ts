@@ -1,6 +1,6 @@
 import { Observable, ObservableInput, Subscription, from } from 'rxjs';
 import { Credits } from './credits';
-import { StageStats } from './stageStats';
+import { StageStats, followCredits } from './stageStats';
 
 /** One input of {@link weightedMerge}. */
 export interface Lane<T> {
@@ -12,8 +12,11 @@ export interface Lane<T> {
 }
 
 export interface WeightedMergeConfig {
-  /** Slots downstream: one is taken per emitted item, downstream gives it back when done. */
-  credits: Credits;
+  /**
+   * Slots downstream: one is taken per emitted item, downstream gives it back when done. Without
+   * credits nothing ever waits, so the result is a plain `merge` and the weights never act.
+   */
+  credits?: Credits;
   stats?: StageStats;
 }
 
@@ -28,7 +31,7 @@ export interface WeightedMergeConfig {
  * credits: capacity 1, released 2 frames after each emission
  * lane P (weight 3): -a-b-c-d-------|
  * lane N (weight 1): -w-x-y---------|
- * result:            -a-b-w-c-d-x-y-|          (P, P, N, P, P, N, N)
+ * result:            -a-b-c-w-d-x-y-|      (a alone at 1, then P, P, N, P and N, N)
  * ```
  *
  * Selection (nginx's smooth weighted round-robin): at each free slot every lane that has items
@@ -38,17 +41,23 @@ export interface WeightedMergeConfig {
  * lone busy lane gets every slot) and an idle lane saves up no burst.
  *
  * Queues grow only with what the lanes push; bound them with credits upstream. Completes when every
- * lane has completed and every queue is empty; an error from any lane errors the result;
- * unsubscribing unsubscribes every lane.
+ * lane has completed and every queue is empty (at once for no lanes); an error from any lane errors
+ * the result; unsubscribing unsubscribes every lane. Items waiting `credits.stallMs` with no credit
+ * given back error the result, naming the credits.
  *
  * @param lanes The inputs, in tie-breaking order.
  * @param config The downstream slots and optional stats.
  * @return An Observable of the lanes' items in weighted order.
  */
-export function weightedMerge<T>(lanes: Lane<T>[], config: WeightedMergeConfig): Observable<T> {
+export function weightedMerge<T>(lanes: Lane<T>[], config: WeightedMergeConfig = {}): Observable<T> {
+  return mergeByWeight('weightedMerge', lanes, config);
+}
+
+/** {@link weightedMerge}, with the operator's name for its error messages (`acquireCredit` is one lane of it). */
+export function mergeByWeight<T>(operator: string, lanes: Lane<T>[], config: WeightedMergeConfig): Observable<T> {
   const { credits, stats } = config;
   lanes.forEach((lane, i) => {
-    if (!(lane.weight > 0)) throw new RangeError(`weightedMerge: lane ${lane.name ?? i} needs a positive weight`);
+    if (!(lane.weight > 0)) throw new RangeError(`${operator}: lane ${lane.name ?? i} needs a positive weight`);
   });
   return new Observable<T>((subscriber) => {
     const queues: T[][] = lanes.map(() => []);
@@ -58,11 +67,11 @@ export function weightedMerge<T>(lanes: Lane<T>[], config: WeightedMergeConfig):
     const current = lanes.map(() => 0);
     const names = lanes.map((lane, i) => lane.name ?? String(i));
     let open = lanes.length;
+    let queued = 0;
     let draining = false;
     let again = false;
     const subscription = new Subscription();
-
-    const queuedCount = () => queues.reduce((n, q) => n + q.length, 0);
+    const stall = credits?.stallWatch(operator, () => `${queued} item(s) waited`, (err) => subscriber.error(err));
 
     const pick = (): number => {
       let total = 0;
@@ -83,18 +92,23 @@ export function weightedMerge<T>(lanes: Lane<T>[], config: WeightedMergeConfig):
       try {
         do {
           again = false;
-          while (!subscriber.closed && queuedCount() > 0 && credits.tryAcquire()) {
+          while (!subscriber.closed && queued > 0 && (!credits || credits.tryAcquire())) {
             const lane = pick();
             const item = queues[lane].shift() as T;
+            queued--;
             const waited = now() - (arrived[lane].shift() as number);
             stats?.done(names[lane], waited);
             subscriber.next(item);
           }
         } while (again && !subscriber.closed);
-        const queued = queuedCount();
-        stats?.set(credits.inUse, queued);
+        if (subscriber.closed) return;
+        stats?.set(credits?.inUse ?? 0, queued);
         stats?.blocked(queued > 0);
-        if (open === 0 && queued === 0) subscriber.complete();
+        stall?.set(queued > 0);
+        if (open === 0 && queued === 0) {
+          subscriber.complete();
+          if (credits && stats) followCredits(credits, stats);
+        }
       } catch (err) {
         subscriber.error(err);
       } finally {
@@ -102,13 +116,14 @@ export function weightedMerge<T>(lanes: Lane<T>[], config: WeightedMergeConfig):
       }
     };
 
-    subscription.add(credits.released$.subscribe(drain));
+    if (credits) subscription.add(credits.released$.subscribe(drain));
     lanes.forEach((lane, i) => {
       subscription.add(
         from(lane.source).subscribe({
           next: (item) => {
             queues[i].push(item);
             arrived[i].push(now());
+            queued++;
             drain();
           },
           error: (err) => subscriber.error(err),
@@ -116,6 +131,12 @@ export function weightedMerge<T>(lanes: Lane<T>[], config: WeightedMergeConfig):
         }),
       );
     });
+    if (open === 0) drain();
+    subscription.add(() => {
+      stall?.stop();
+      if (!credits || !stats || !(open === 0 && queued === 0)) stats?.stopped();
+    });
     return subscription;
   });
 }
+

@@ -1,6 +1,6 @@
 import { TestScheduler } from 'rxjs/testing';
-import { EMPTY, Observable, lastValueFrom, map, merge, mergeMap, of, range, take, timer, toArray } from 'rxjs';
-import { Credits, exitLoop, feedbackLoop, LoopStep, reenterLoop, releaseCredit, weightedMerge } from '../../operators';
+import { EMPTY, NEVER, Observable, concat, filter, lastValueFrom, map, merge, mergeMap, of, range, take, timer, toArray } from 'rxjs';
+import { Credits, exitLoop, feedbackLoop, LoopStep, poolMap, reenterLoop, releaseCredit, StageStats, weightedMerge } from '../../operators';
 
 describe('feedbackLoop', () => {
   let testScheduler: TestScheduler;
@@ -58,8 +58,84 @@ describe('feedbackLoop', () => {
       expectObservable(hot('-a-b-|').pipe(feedbackLoop<string, string>(lossy))).toBe(
         '-#',
         undefined,
-        new Error('feedbackLoop: body completed with 1 item(s) still inside'),
+        new Error('feedbackLoop: the body completed with 1 item(s) still inside (1 entered, 0 exited)'),
       );
+    });
+  });
+
+  describe('item-count contract', () => {
+    /** Every item exits one frame after it enters, except those `drop` filters out. */
+    const exitsAfter1 = (keep: (x: string) => boolean) => (initial$: Observable<string>, reentry$: Observable<string>) =>
+      merge(initial$, reentry$).pipe(filter(keep), mergeMap((x) => timer(1).pipe(map(() => exitLoop(x.toUpperCase())))));
+
+    it('errors, after stallMs without progress, when the body loses an item', () => {
+      testScheduler.run(({ hot, expectObservable }) => {
+        const result = hot('-a-b-c|').pipe(feedbackLoop(exitsAfter1((x) => x !== 'b'), { stallMs: 10 }));
+        expectObservable(result).toBe('--A---C---------#', { A: 'A', C: 'C' }, new Error(
+          'feedbackLoop: 1 item(s) still inside 10 ms after the source completed, and none exited or re-entered since: ' +
+            'did the body drop an item (filter, catchError to EMPTY, a task that completed without a result)? (3 entered, 2 exited)',
+        ));
+      });
+    });
+
+    it('errors when one item gives two exits, instead of completing early and losing another', () => {
+      testScheduler.run(({ hot, expectObservable }) => {
+        const twice = (initial$: Observable<string>) =>
+          initial$.pipe(mergeMap((x) => (x === 'a' ? of(exitLoop('a1'), exitLoop('a2')) : timer(3).pipe(map(() => exitLoop(x))))));
+        expectObservable(hot('-ab|').pipe(feedbackLoop(twice))).toBe('-(a#)', { a: 'a1' }, new Error(
+          'feedbackLoop: the body emitted an exit with no item inside: one item gave more than one result (1 entered, 1 exited)',
+        ));
+      });
+    });
+
+    it('errors when the body completes before the source', () => {
+      testScheduler.run(({ hot, expectObservable }) => {
+        const first = (initial$: Observable<string>) => initial$.pipe(take(1), map((x) => exitLoop(x)));
+        expectObservable(hot('-a-b-|').pipe(feedbackLoop(first))).toBe('-(a#)', undefined, new Error(
+          'feedbackLoop: the body completed before the source did (1 entered, 1 exited)',
+        ));
+      });
+    });
+
+    it('errors when the body subscribes initial$ twice, and reads the source once', () => {
+      testScheduler.run(({ hot, expectObservable, expectSubscriptions }) => {
+        const source = hot('-a-b-|');
+        const twice = (initial$: Observable<string>) => merge(initial$, initial$).pipe(map((x) => exitLoop(x)));
+        expectObservable(source.pipe(feedbackLoop(twice))).toBe('#', undefined, new Error(
+          'feedbackLoop: the body subscribed to initial$ 2 times; subscribe once (share() it if several operators read it) (0 entered, 0 exited)',
+        ));
+        expectSubscriptions(source.subscriptions).toBe('(^!)');
+      });
+    });
+
+    it('errors when every item exited but the body never completes', () => {
+      testScheduler.run(({ hot, expectObservable }) => {
+        const endless = (initial$: Observable<string>) => concat(initial$.pipe(map((x) => exitLoop(x))), NEVER);
+        expectObservable(hot('-a|').pipe(feedbackLoop(endless, { stallMs: 5 }))).toBe('-a-----#', undefined, new Error(
+          'feedbackLoop: every item exited and both inputs completed 5 ms ago, but the body has not completed ' +
+            '(does it merge a source that never completes?) (1 entered, 1 exited)',
+        ));
+      });
+    });
+
+    it('ends with exact stats: every item processed, none in flight, none queued', () => {
+      testScheduler.run(({ hot, flush }) => {
+        const stats = new StageStats('loop', () => testScheduler.now());
+        hot('-a-b-c|').pipe(feedbackLoop(body, { stats })).subscribe();
+        flush();
+        expect(stats.snapshot()).toMatchObject({ processed: 3, inFlight: 0, queued: 0 });
+      });
+    });
+
+    it("lets the body's last task finish, so a stage inside counts every item", () => {
+      testScheduler.run(({ cold, hot, flush }) => {
+        const pool = new StageStats('pool', () => testScheduler.now());
+        const viaPool = (initial$: Observable<string>) =>
+          initial$.pipe(poolMap((x: string) => cold('--(r|)', { r: exitLoop(x) }), { concurrency: 2, stats: pool }));
+        hot('-abc|').pipe(feedbackLoop(viaPool)).subscribe();
+        flush();
+        expect(pool.snapshot()).toMatchObject({ processed: 3, inFlight: 0, queued: 0 });
+      });
     });
   });
 
