@@ -92,7 +92,8 @@ export function microBatch<T>(config: MicroBatchConfig = {}): OperatorFunction<T
         next: (item) => {
           queue.push(item);
           arrivals.push(scheduler.now());
-          if (queue.length === 1 || queue.length >= maxSize) drain();
+          if (queue.length >= maxSize) drain();
+          else if (queue.length === 1 && !timer) timer = scheduler.schedule(drain, maxWaitMs);
         },
         error: (err) => {
           queue.length = 0;

@@ -16,8 +16,8 @@ export interface PullWithCreditsConfig {
  * fetched) while the pipeline is full.</span>
  *
  * ```
- * iterable: [a, b, c, d, e]     (a sync iterable: pulled at once, so marble-testable)
- * credits:  capacity 2, released 3 frames after each emission
+ * iterable: [a, b, c, d, e]     (a sync iterable: read at once, so marble-testable)
+ * credits:  capacity 2, released 5 frames after each emission
  * result:   (ab)-(cd)-(e|)
  * ```
  *
@@ -43,7 +43,7 @@ export function pullWithCredits<T>(
   const stats = config instanceof StageStats ? config : config.stats;
   const read = new WeakSet<object>();
   return new Observable<T>((subscriber) => {
-    const sync = Symbol.iterator in source;
+    const sync = typeof (source as Partial<Iterable<T>>)[Symbol.iterator] === 'function';
     const iterator: AsyncIterator<T> | Iterator<T> = sync ? (source as Iterable<T>)[Symbol.iterator]() : (source as AsyncIterable<T>)[Symbol.asyncIterator]();
     if (read.has(iterator)) {
       subscriber.error(

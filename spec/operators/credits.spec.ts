@@ -1,6 +1,6 @@
 import { TestScheduler } from 'rxjs/testing';
-import { delay, lastValueFrom, tap, toArray } from 'rxjs';
-import { acquireCredit, Credits, pullWithCredits, releaseCredit } from '../../operators';
+import { EMPTY, delay, lastValueFrom, map, retry, tap, toArray } from 'rxjs';
+import { acquireCredit, Credits, pullWithCredits, releaseCredit, StageStats } from '../../operators';
 
 describe('Credits', () => {
   it('hands out at most capacity credits and tracks the peak', () => {
@@ -30,7 +30,78 @@ describe('acquireCredit / releaseCredit', () => {
   });
 });
 
+describe('a forgotten releaseCredit', () => {
+  it('errors after stallMs with the credits named, instead of hanging (acquireCredit)', () => {
+    new TestScheduler((a, e) => expect(a).toEqual(e)).run(({ hot, expectObservable }) => {
+      const credits = new Credits(2, 'slots', { stallMs: 10 });
+      expectObservable(hot('-abc-d-|').pipe(acquireCredit(credits))).toBe('-ab----------#', undefined, new Error(
+        'acquireCredit: waited 10 ms for a credit of "slots" (capacity 2, 2 held) while 2 item(s) waited, and none was given back: ' +
+          'is releaseCredit(slots) missing downstream, or is a stage stuck?',
+      ));
+    });
+  });
+
+  it('restarts the wait at every credit given back, so a slow but moving section never errors', () => {
+    new TestScheduler((a, e) => expect(a).toEqual(e)).run(({ hot, expectObservable }) => {
+      const credits = new Credits(1, 'slots', { stallMs: 4 });
+      expectObservable(hot('-abcd|').pipe(acquireCredit(credits), delay(3), releaseCredit(credits))).toBe('----a--b--c--(d|)');
+    });
+  });
+
+  it('errors in pullWithCredits too, and never with stallMs Infinity', () => {
+    new TestScheduler((a, e) => expect(a).toEqual(e)).run(({ expectObservable }) => {
+      const stalling = new Credits(2, 'budget', { stallMs: 7 });
+      expectObservable(pullWithCredits('abcd', stalling)).toBe('(ab)---#', undefined, new Error(
+        'pullWithCredits: waited 7 ms for a credit of "budget" (capacity 2, 2 held) while waiting to pull the next item, and none was given back: ' +
+          'is releaseCredit(budget) missing downstream, or is a stage stuck?',
+      ));
+      expectObservable(pullWithCredits('abcd', new Credits(2, 'patient', { stallMs: Infinity }))).toBe('(ab)');
+    });
+  });
+});
+
 describe('pullWithCredits', () => {
+  it('reads a sync iterable on virtual time', () => {
+    new TestScheduler((a, e) => expect(a).toEqual(e)).run(({ expectObservable }) => {
+      const credits = new Credits(2);
+      expectObservable(pullWithCredits(['a', 'b', 'c', 'd', 'e'], credits).pipe(delay(5), releaseCredit(credits))).toBe('-----(ab)-(cd)-(e|)');
+    });
+  });
+
+  it('gives back the credit of a pending next() when unsubscribed', async () => {
+    const credits = new Credits(2);
+    let resolveNext: (r: IteratorResult<number>) => void = () => undefined;
+    const slow: AsyncIterable<number> = { [Symbol.asyncIterator]: () => ({ next: () => new Promise((resolve) => (resolveNext = resolve)) }) };
+    const subscription = pullWithCredits(slow, credits).subscribe();
+    expect(credits.inUse).toBe(1);
+    subscription.unsubscribe();
+    expect(credits.inUse).toBe(0);
+    resolveNext({ value: 1, done: false });
+    await Promise.resolve();
+    expect(credits.inUse).toBe(0);
+  });
+
+  it('refuses to read a single-use iterable again (a retry with the generator made outside defer)', async () => {
+    async function* items() {
+      yield 1;
+      throw new Error('listing failed');
+    }
+    const credits = new Credits(4);
+    const once = pullWithCredits(items(), credits).pipe(retry(1), toArray());
+    await expect(lastValueFrom(once)).rejects.toThrow(/pullWithCredits: this iterable is single-use .* inside defer/);
+  });
+
+  it('stats: one meaning of in flight (credits held), processed (pulled) and an exact end', () => {
+    new TestScheduler((a, e) => expect(a).toEqual(e)).run(({ flush }) => {
+      const credits = new Credits(2);
+      const stats = new StageStats('ingress');
+      pullWithCredits('abc', credits, { stats }).pipe(delay(3), releaseCredit(credits)).subscribe();
+      expect(stats.snapshot()).toMatchObject({ inFlight: 2, processed: 2 });
+      flush();
+      expect(stats.snapshot()).toMatchObject({ inFlight: 0, processed: 3, queued: 0 });
+    });
+  });
+
   async function* numbers(n: number, pulled: number[]) {
     for (let i = 0; i < n; i++) {
       pulled.push(i);

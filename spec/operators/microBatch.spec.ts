@@ -1,6 +1,6 @@
 import { TestScheduler } from 'rxjs/testing';
-import { delay } from 'rxjs';
-import { Credits, microBatch, releaseCredit } from '../../operators';
+import { Subject, delay } from 'rxjs';
+import { Credits, microBatch, releaseCredit, StageStats } from '../../operators';
 
 describe('microBatch', () => {
   let testScheduler: TestScheduler;
@@ -44,11 +44,32 @@ describe('microBatch', () => {
   });
 
   it('cancels its pending timer on unsubscribe', () => {
-    testScheduler.run(({ hot, expectObservable, expectSubscriptions }) => {
-      const source = hot('-a-b-----');
-      const result = source.pipe(microBatch({ maxSize: 3, maxWaitMs: 5, scheduler: testScheduler }));
-      expectObservable(result, '^---!').toBe('-----');
-      expectSubscriptions(source.subscriptions).toBe('^---!');
+    const scheduler = new TestScheduler(() => undefined);
+    const items = new Subject<string>();
+    const subscription = items.pipe(microBatch({ maxSize: 3, maxWaitMs: 5, scheduler })).subscribe();
+    items.next('a');
+    expect(scheduler.actions).toHaveLength(1); // the wait for the batch [a]
+    subscription.unsubscribe();
+    expect(scheduler.actions).toHaveLength(0);
+  });
+
+  it('defaults to one batch of what arrives together', () => {
+    testScheduler.run(({ hot, expectObservable }) => {
+      const result = hot('-(abc)-d|').pipe(microBatch());
+      expectObservable(result).toBe('-x-----y|', { x: ['a', 'b', 'c'], y: ['d'] });
+    });
+  });
+
+  it('with credits, counts the batches holding one as in flight, down to 0 at the end', () => {
+    testScheduler.run(({ hot, flush }) => {
+      const workers = new Credits(2);
+      const stats = new StageStats('batch', () => testScheduler.now());
+      const inFlight: number[] = [];
+      stats.changes$.subscribe((s) => inFlight.push(s.inFlight));
+      hot('-abcd|').pipe(microBatch({ maxSize: 1, maxWaitMs: 1, credits: workers, stats }), delay(3), releaseCredit(workers)).subscribe();
+      flush();
+      expect(Math.max(...inFlight)).toBe(2);
+      expect(stats.snapshot()).toMatchObject({ inFlight: 0, queued: 0, processed: 4 });
     });
   });
 

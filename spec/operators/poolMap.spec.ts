@@ -45,6 +45,31 @@ describe('poolMap', () => {
     });
   });
 
+  it('takes the concurrency alone, as mergeMap(fn, n) does, and defaults to unbounded', () => {
+    testScheduler.run(({ hot, cold, expectObservable }) => {
+      const task = (x: string) => cold('---(r|)', { r: x.toUpperCase() });
+      expectObservable(hot('-abc----|').pipe(poolMap(task, 2))).toBe('----AB-C|');
+      expectObservable(hot('-abc----|').pipe(poolMap(task))).toBe('----ABC-|');
+    });
+  });
+
+  it('rejects a concurrency that is not a positive integer', () => {
+    expect(() => poolMap(() => [1], 0)).toThrow('poolMap: concurrency must be a positive integer or Infinity, got 0');
+    expect(() => poolMap(() => [1], { concurrency: 1.5 })).toThrow(/got 1.5/);
+  });
+
+  it('reports nothing in flight or queued once unsubscribed', () => {
+    testScheduler.run(({ hot, cold }) => {
+      const stats = new StageStats('pool', () => testScheduler.now());
+      const subscription = hot('-abc').pipe(poolMap(() => cold('-----(r|)'), { concurrency: 1, stats })).subscribe();
+      testScheduler.schedule(() => {
+        expect(stats.snapshot()).toMatchObject({ inFlight: 1, queued: 2 });
+        subscription.unsubscribe();
+        expect(stats.snapshot()).toMatchObject({ inFlight: 0, queued: 0, processed: 0 });
+      }, 4);
+    });
+  });
+
   it('drains synchronous runners without recursion', async () => {
     const out = await lastValueFrom(of(...Array.from({ length: 50_000 }, (_, i) => i)).pipe(poolMap((x: number) => of(x), { concurrency: 1 }), toArray()));
     expect(out).toHaveLength(50_000);

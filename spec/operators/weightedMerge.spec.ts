@@ -108,6 +108,33 @@ describe('weightedMerge', () => {
     });
   });
 
+  it('completes at once with no lanes, as merge() does', () => {
+    testScheduler.run(({ expectObservable }) => {
+      expectObservable(weightedMerge([])).toBe('|');
+      expectObservable(weightedMerge([], { credits: new Credits(1) })).toBe('|');
+    });
+  });
+
+  it('without credits is a plain merge: nothing waits', () => {
+    testScheduler.run(({ cold, expectObservable }) => {
+      expectObservable(weightedMerge([{ source: cold('-a-(b|)'), weight: 3 }, { source: cold('x--(y|)'), weight: 1 }])).toBe('xa-(by|)');
+    });
+  });
+
+  it('keeps inFlight in step with the credits after it completed, down to 0', () => {
+    testScheduler.run(({ cold, flush }) => {
+      const credits = new Credits(2);
+      const stats = new StageStats('merge', () => testScheduler.now());
+      const inFlight: number[] = [];
+      stats.changes$.subscribe((s) => s.inFlight !== inFlight[inFlight.length - 1] && inFlight.push(s.inFlight));
+      served(weightedMerge([{ source: cold('(abc|)'), weight: 1 }], { credits, stats }), credits, 3).subscribe();
+      flush();
+      // a, b admitted at 0; c admitted (and the merge completes) at 3, its credit comes back at 6.
+      expect(inFlight).toEqual([0, 1, 2, 1, 0]);
+      expect(stats.snapshot()).toMatchObject({ inFlight: 0, queued: 0, processed: 3, busyMs: 6 });
+    });
+  });
+
   it('rejects a lane without a positive weight', () => {
     expect(() => weightedMerge([{ source: [1], weight: 0 }], { credits: new Credits(1) })).toThrow(/positive weight/);
   });
