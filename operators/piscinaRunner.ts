@@ -68,12 +68,10 @@ const closedError = (name: string | undefined) => new Error(`${name ?? 'task'}: 
  * the whole process when its thread is ended under it. Close a pool with {@link drainPool}, then
  * `pool.destroy()`.
  *
- * ```
- * pool of 1 thread, each task takes 3 frames
- * tasks:      -a-b-----
- * running:    -[a-][b-]
- * unsubscribe at frame 2: a runs to its end (result dropped), b never starts
- * ```
+ * On a pool of one thread, say, task a starts at once and task b waits for the thread; unsubscribing
+ * from both while a runs lets a run to its end on its thread (its result is dropped), and b never
+ * reaches the pool (the spec "on unsubscribe drops waiting tasks" shows it with a real pool). Its
+ * timing is promise time, not marbles: marble-test a stage with a `cold()` runner instead.
  *
  * Workers should return results with `Piscina.move(...)` so they are transferred back.
  */
