@@ -1,0 +1,122 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import ts from 'typescript';
+
+/**
+ * README's operator sections ("Backpressure: credits" up to "The library API"): every ```ts block
+ * is type-checked (strict, against operators/ as `rxvolume/operators`) and run, with the harness
+ * below around it: what the block leaves to the reader (`listItems`, `runOnWorker`) and what is
+ * checked after it.
+ */
+const root = join(__dirname, '..');
+const readme = readFileSync(join(root, 'README.md'), 'utf8');
+const sections = readme.slice(readme.indexOf('## Backpressure: credits'), readme.indexOf('## The library API'));
+const blocks = [...sections.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+
+interface Harness {
+  /** Identifies the block. */
+  marker: string;
+  /** Declarations the block uses but leaves to the reader. */
+  before: string;
+  /** Checks after the block; may export `done`, a Promise the spec awaits. */
+  after: string;
+}
+
+const harnesses: Harness[] = [
+  {
+    marker: 'const results$ = defer(',
+    before: `
+      interface Item { id: number; passes: number }
+      async function* listItems(): AsyncIterable<Item> { for (let id = 0; id < 40; id++) yield { id, passes: id % 3 }; }
+      let running = 0;
+      let peakRunning = 0;
+      async function runOnWorker(item: Item) {
+        peakRunning = Math.max(peakRunning, ++running);
+        await new Promise((resolve) => setImmediate(resolve));
+        running--;
+        return { item: { ...item, passes: item.passes - 1 }, needsAnotherPass: item.passes > 0 };
+      }`,
+    after: `
+      import { lastValueFrom as __last, retry as __retry, throwError as __throw, toArray as __toArray, concat as __concat } from 'rxjs';
+      const ids = (rs: Array<{ item: Item }>) => rs.map((r) => r.item.id).sort((a, b) => a - b);
+      const all = Array.from({ length: 40 }, (_, i) => i);
+      export const done = (async () => {
+        expect(ids(await __last(results$.pipe(__toArray())))).toEqual(all);
+        expect(peakRunning).toBe(2);
+        // Subscribed again (a retry after a failure downstream): fresh budgets and listing, every item once more.
+        let failed = false;
+        const flaky = __concat(results$.pipe(__toArray()), __throw(() => new Error('once'))).pipe(
+          __retry({ count: 1, resetOnSuccess: false }),
+        );
+        const runs: Array<Array<{ item: Item }>> = [];
+        await new Promise<void>((resolve) => flaky.subscribe({ next: (r) => runs.push(r), error: () => { failed = true; resolve(); } }));
+        expect(failed).toBe(true);
+        expect(runs.map(ids)).toEqual([all, all]);
+      })();`,
+  },
+  {
+    marker: 'const testScheduler = () => new TestScheduler(',
+    before: '',
+    after: 'export const done = Promise.resolve();',
+  },
+];
+
+/** One module per block: imports first (the block's own), then the harness around it. */
+function moduleText(block: string, harness: Harness): string {
+  const lines = block.split('\n');
+  // An import may span lines: it ends at the line with `from '...'`.
+  let end = 0;
+  for (let i = 0; i < lines.length; i++) if (/from '[^']+';\s*$/.test(lines[i])) end = i + 1;
+  const importsAfter = harness.after.split('\n').filter((l) => l.trim().startsWith('import '));
+  const restAfter = harness.after.split('\n').filter((l) => !l.trim().startsWith('import '));
+  return [...lines.slice(0, end), ...importsAfter, harness.before, ...lines.slice(end), ...restAfter].join('\n');
+}
+
+const files = blocks.map((block, i) => {
+  const harness = harnesses.find((h) => block.includes(h.marker));
+  return { name: join(root, 'spec', `__readme_block_${i}.ts`), block, harness, text: harness ? moduleText(block, harness) : '' };
+});
+
+const options: ts.CompilerOptions = {
+  target: ts.ScriptTarget.ES2022,
+  module: ts.ModuleKind.CommonJS,
+  moduleResolution: ts.ModuleResolutionKind.Node10,
+  strict: true,
+  esModuleInterop: true,
+  skipLibCheck: true,
+  noEmit: true,
+  types: ['node', 'jest'],
+  baseUrl: root,
+  paths: { 'rxvolume/operators': ['operators/index.ts'] },
+};
+
+describe("README's operator sections", () => {
+  it('has a harness for each of its ts blocks, and each harness a block', () => {
+    expect(files.filter((f) => !f.harness).map((f) => f.block.split('\n')[0])).toEqual([]);
+    expect(harnesses.filter((h) => !blocks.some((b) => b.includes(h.marker))).map((h) => h.marker)).toEqual([]);
+  });
+
+  it('type-checks every block (strict)', () => {
+    const host = ts.createCompilerHost(options);
+    const virtual = new Map(files.map((f) => [f.name, f.text]));
+    const getSourceFile = host.getSourceFile.bind(host);
+    host.getSourceFile = (name, version, onError) =>
+      virtual.has(name) ? ts.createSourceFile(name, virtual.get(name) as string, version) : getSourceFile(name, version, onError);
+    const fileExists = host.fileExists.bind(host);
+    host.fileExists = (name) => virtual.has(name) || fileExists(name);
+    const program = ts.createProgram([...virtual.keys()], options, host);
+    const diagnostics = ts
+      .getPreEmitDiagnostics(program)
+      .filter((d) => d.file && virtual.has(d.file.fileName))
+      .map((d) => `${d.file?.fileName}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
+    expect(diagnostics).toEqual([]);
+  }, 60_000);
+
+  it.each(files.map((f, i) => [i, f] as const))('runs block %i', async (_i, file) => {
+    const js = ts.transpileModule(file.text, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText;
+    const module = { exports: {} as { done?: Promise<void> } };
+    const load = (id: string) => (id === 'rxvolume/operators' ? require('../operators') : require(id));
+    new Function('require', 'module', 'exports', 'expect', js)(load, module, module.exports, expect);
+    await module.exports.done;
+  }, 30_000);
+});
