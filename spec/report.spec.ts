@@ -81,13 +81,21 @@ describe('HTML volume report from a real run (default model, local folders)', ()
     expect(html.match(/<polyline class="line"/g) ?? []).toHaveLength(polylines);
   });
 
-  it('turns the "after" thumbnail by the applied rotation', () => {
+  it('turns the "after" thumbnail by the rotation the page needed (from how the demo page was made)', () => {
+    const made = new Map(demoPages(4).map((p) => [p.key, p.spec]));
+    const corrected = pages.filter((p) => p.before && p.after && p.record.transform !== 'none');
+    // Page 2 was turned 90° when it was made: it must be among the corrected ones, or this checks nothing.
+    expect(corrected.map((p) => p.record.key)).toContain('page-0002.jpg');
     for (const page of pages.filter((p) => p.before && p.after)) {
       const before = page.before as NonNullable<ReportPage['before']>;
       const after = page.after as NonNullable<ReportPage['after']>;
-      const [w, h] = turnedBox(before.width, before.height, page.rotateDeg);
+      const spec = made.get(page.record.key);
+      // Sign convention (src/synth/pages.ts): content turned by r and skewed by a is corrected by turning it back by r + a.
+      const needed = page.record.transform === 'none' ? 0 : (spec?.rotate ?? 0) + (spec?.skewDeg ?? 0);
+      const off = Math.abs(((page.rotateDeg - needed + 540) % 360) - 180);
+      expect(off).toBeLessThan(1.5);
+      const [w, h] = turnedBox(before.width, before.height, needed);
       expect(after.width / after.height).toBeCloseTo(w / h, 1);
-      if (page.record.transform === 'none') expect(page.rotateDeg).toBe(0);
     }
   });
 
