@@ -11,4 +11,4 @@ export { weightedMerge, type Lane, type WeightedMergeConfig } from './weightedMe
 export { microBatch, type MicroBatchConfig } from './microBatch';
 export { feedbackLoop, exitLoop, reenterLoop, type LoopStep, type FeedbackLoopConfig } from './feedbackLoop';
 export { poolMap, type TaskRunner, type PoolMapConfig } from './poolMap';
-export { piscinaRunner, drainPool, poolCapacity, type PiscinaPool, type PiscinaRunnerOptions } from './piscinaRunner';
+export { piscinaRunner, drainPool, poolCapacity, type PiscinaPool, type PiscinaRunnerOptions, type TransferItem } from './piscinaRunner';

@@ -1,12 +1,17 @@
 import { Observable } from 'rxjs';
-import type { TransferListItem } from 'node:worker_threads';
 import type { TaskRunner } from './poolMap';
+
+/** Something a worker thread can take ownership of: an ArrayBuffer, a MessagePort, ... */
+export type TransferItem = object;
 
 export interface PiscinaRunnerOptions<T> {
   /** The worker's exported function to call (piscina's `name`). */
   name?: string;
-  /** The buffers to move to the worker instead of copying them. */
-  transfer?: (item: T) => TransferListItem[];
+  /**
+   * The buffers to move to the worker instead of copying them (piscina's `transferList`:
+   * ArrayBuffers, MessagePorts, ...; typed structurally so Node's types are not needed).
+   */
+  transfer?: (item: T) => TransferItem[];
 }
 
 /**
@@ -14,7 +19,8 @@ export interface PiscinaRunnerOptions<T> {
  * `rxvolume/operators` needs piscina neither installed nor type-checked unless you use a pool.
  */
 export interface PiscinaPool {
-  run(task: unknown, options: { name?: string; transferList?: TransferListItem[] }): Promise<any>;
+  // transferList is `any`: piscina types it with Node's TransferListItem, which this package does not depend on.
+  run(task: unknown, options: { name?: string; transferList?: any }): Promise<any>;
   readonly options: { readonly maxThreads: number; readonly concurrentTasksPerWorker: number };
 }
 
