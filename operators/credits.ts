@@ -3,8 +3,9 @@ import { Observable, SchedulerLike, Subject, Subscription, asyncScheduler } from
 export interface CreditsOptions {
   /**
    * How long an operator may wait for a credit while none is given back before it errors with a
-   * message naming these credits (default 60 000 ms; `Infinity` waits for ever). A forgotten
-   * `releaseCredit` then fails loudly instead of hanging once `capacity` items are out.
+   * message naming these credits (default 300 000 ms: 5 min, longer than one item should take;
+   * `Infinity` waits for ever). A forgotten `releaseCredit` then fails loudly instead of hanging
+   * once `capacity` items are out.
    */
   stallMs?: number;
   /** The clock of the stall timer (default `asyncScheduler`; a `TestScheduler` in marble tests). */
@@ -34,7 +35,7 @@ export class Credits {
 
   constructor(readonly capacity: number, readonly name = 'credits', options: CreditsOptions = {}) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`${name}: capacity must be a positive integer, got ${capacity}`);
-    this.stallMs = options.stallMs ?? 60_000;
+    this.stallMs = options.stallMs ?? 300_000;
     this.scheduler = options.scheduler ?? asyncScheduler;
     if (!(this.stallMs > 0)) throw new RangeError(`${name}: stallMs must be positive, got ${options.stallMs}`);
   }

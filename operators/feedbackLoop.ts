@@ -19,7 +19,7 @@ export interface FeedbackLoopConfig {
   stats?: StageStats;
   /**
    * Once the source has completed: how long the loop may go without an exit, a re-entry or (once
-   * every item has exited) the body completing, before it errors (default 60 000 ms; `Infinity`
+   * every item has exited) the body completing, before it errors (default 300 000 ms; `Infinity`
    * waits for ever). This is how an item the body lost (`filter`, `catchError(() => EMPTY)`, a task
    * that completed without a result) becomes an error instead of a hang.
    */
@@ -63,7 +63,7 @@ export function feedbackLoop<T, R>(
   body: (initial$: Observable<T>, reentry$: Observable<T>) => Observable<LoopStep<T, R>>,
   config: FeedbackLoopConfig | StageStats = {},
 ): OperatorFunction<T, R> {
-  const { stats, stallMs = 60_000, scheduler = asyncScheduler } = config instanceof StageStats ? { stats: config } : config;
+  const { stats, stallMs = 300_000, scheduler = asyncScheduler } = config instanceof StageStats ? { stats: config } : config;
   if (!(stallMs > 0)) throw new RangeError(`feedbackLoop: stallMs must be positive, got ${stallMs}`);
   return (source) =>
     new Observable<R>((subscriber) => {
