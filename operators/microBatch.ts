@@ -14,7 +14,7 @@ export interface MicroBatchConfig {
    */
   credits?: Credits;
   scheduler?: SchedulerLike;
-  /** `queued`: items collecting; `inFlight`: batches holding a credit; blocked while a due batch has no credit. */
+  /** `queued`: items collecting; `inFlight`: batches holding a credit; `processed`: batches emitted; blocked while a due batch has no credit. */
   stats?: StageStats;
 }
 
