@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { MonoTypeOperatorFunction, defer, from, lastValueFrom, map, tap, toArray } from 'rxjs';
-import { Credits, exitLoop, feedbackLoop, poolMap, pullWithCredits, reenterLoop, releaseCredit, weightedMerge } from '../../operators';
+import { Credits, exitLoop, feedbackLoop, poolMap, pullWithCredits, reenterLoop, releaseCredit, StageStats, weightedMerge } from '../../operators';
 
 interface Item {
   id: number;
@@ -16,7 +16,7 @@ function between() {
 }
 
 describe('feedbackLoop + weightedMerge + credits under random schedules', () => {
-  it('gives exactly one output per input, completes, and never has more items inside a section than its budget', async () => {
+  it('gives exactly one output per input, completes, never has more items inside a section than its budget, and ends with exact stats', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.scheduler(),
@@ -29,19 +29,21 @@ describe('feedbackLoop + weightedMerge + credits under random schedules', () => 
           const slots = new Credits(slotCount, 'slots');
           const inPipeline = between();
           const inSlots = between();
+          const stats = { ingress: new StageStats('ingress'), merge: new StageStats('merge'), pool: new StageStats('pool'), loop: new StageStats('loop') };
           async function* items() {
             for (let id = 0; id < roundsPerItem.length; id++) yield await s.schedule(Promise.resolve({ id, rounds: roundsPerItem[id] }));
           }
-          const pipeline = pullWithCredits(items(), budget).pipe(
+          const pipeline = pullWithCredits(items(), budget, { stats: stats.ingress }).pipe(
             inPipeline.enter(),
             feedbackLoop<Item, number>((initial$, reentry$) =>
-              weightedMerge([{ source: reentry$, weight: 3 }, { source: initial$, weight: 1 }], { credits: slots }).pipe(
+              weightedMerge([{ source: reentry$, weight: 3 }, { source: initial$, weight: 1 }], { credits: slots, stats: stats.merge }).pipe(
                 inSlots.enter(),
-                poolMap((item: Item) => from(s.schedule(Promise.resolve(item))), { concurrency }),
+                poolMap((item: Item) => from(s.schedule(Promise.resolve(item))), { concurrency, stats: stats.pool }),
                 inSlots.leave(),
                 releaseCredit(slots),
                 map((item) => (item.rounds > 0 ? reenterLoop({ ...item, rounds: item.rounds - 1 }) : exitLoop(item.id))),
               ),
+              { stats: stats.loop },
             ),
             inPipeline.leave(),
             releaseCredit(budget),
@@ -53,6 +55,15 @@ describe('feedbackLoop + weightedMerge + credits under random schedules', () => 
           expect(inSlots.count.peak).toBeLessThanOrEqual(slotCount);
           expect(budget.inUse).toBe(0);
           expect(slots.inUse).toBe(0);
+          const inputs = roundsPerItem.length;
+          const passes = roundsPerItem.reduce((n, rounds) => n + rounds + 1, 0);
+          const ends = Object.fromEntries(Object.entries(stats).map(([name, st]) => [name, { ...st.snapshot(), busyMs: 0, backpressureMs: 0 }]));
+          expect(ends).toMatchObject({
+            ingress: { inFlight: 0, queued: 0, processed: inputs },
+            merge: { inFlight: 0, queued: 0, processed: passes },
+            pool: { inFlight: 0, queued: 0, processed: passes },
+            loop: { inFlight: 0, queued: 0, processed: inputs },
+          });
         },
       ),
       { numRuns: 250 },
