@@ -108,6 +108,24 @@ describe('feedbackLoop', () => {
       });
     });
 
+    it('errors when the body subscribes reentry$ twice (each re-entering item would go round twice)', () => {
+      testScheduler.run(({ hot, expectObservable }) => {
+        const twice = (initial$: Observable<string>, reentry$: Observable<string>) => merge(initial$, reentry$, reentry$).pipe(map((x) => exitLoop(x)));
+        expectObservable(hot('-a|').pipe(feedbackLoop(twice))).toBe('#', undefined, new Error(
+          'feedbackLoop: the body subscribed to reentry$ 2 times; subscribe once (share() it if several operators read it) (0 entered, 0 exited)',
+        ));
+      });
+    });
+
+    it('errors on a re-entry with no item inside', () => {
+      testScheduler.run(({ hot, expectObservable }) => {
+        const echo = (initial$: Observable<string>) => initial$.pipe(mergeMap((x) => of(exitLoop(x), reenterLoop(x))));
+        expectObservable(hot('-a|').pipe(feedbackLoop(echo))).toBe('-(a#)', undefined, new Error(
+          'feedbackLoop: the body emitted a re-entry with no item inside: one item gave more than one result (1 entered, 1 exited)',
+        ));
+      });
+    });
+
     it('errors when every item exited but the body never completes', () => {
       testScheduler.run(({ hot, expectObservable }) => {
         const endless = (initial$: Observable<string>) => concat(initial$.pipe(map((x) => exitLoop(x))), NEVER);
