@@ -91,14 +91,16 @@ describe('pullWithCredits', () => {
     await expect(lastValueFrom(once)).rejects.toThrow(/pullWithCredits: this iterable is single-use .* inside defer/);
   });
 
-  it('stats: one meaning of in flight (credits held), processed (pulled) and an exact end', () => {
-    new TestScheduler((a, e) => expect(a).toEqual(e)).run(({ flush }) => {
+  it('stats: one meaning of in flight (credits held), processed (pulled), held back (no credit) and an exact end', () => {
+    const testScheduler = new TestScheduler((a, e) => expect(a).toEqual(e));
+    testScheduler.run(({ flush }) => {
       const credits = new Credits(2);
-      const stats = new StageStats('ingress');
-      pullWithCredits('abc', credits, { stats }).pipe(delay(3), releaseCredit(credits)).subscribe();
+      const stats = new StageStats('ingress', () => testScheduler.now());
+      pullWithCredits('abcde', credits, { stats }).pipe(delay(3), releaseCredit(credits)).subscribe();
       expect(stats.snapshot()).toMatchObject({ inFlight: 2, processed: 2 });
       flush();
-      expect(stats.snapshot()).toMatchObject({ inFlight: 0, processed: 3, queued: 0 });
+      // Held back (a pull wanted, no credit free) from 0 to 3 and from 3 to 6; e's credit comes back at 9.
+      expect(stats.snapshot()).toMatchObject({ inFlight: 0, processed: 5, queued: 0, backpressureMs: 6, busyMs: 9 });
     });
   });
 
