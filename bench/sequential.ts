@@ -1,16 +1,17 @@
 import * as ort from 'onnxruntime-node';
 import type { PipelineConfig } from '../src/config';
 import { decodeImage } from '../src/decode/decodeImage';
-import { normalizePatches } from '../src/decode/tile';
 import type { VolumeEngine } from '../src/engine';
 import { openSession } from '../src/infer/session';
-import { stitchPatchMaps } from '../src/infer/stitch';
+import { stitchProbabilities } from '../src/infer/stitch';
 import type { ModelAdapter } from '../src/model/adapter';
 import type { Summarizer } from '../src/model/summarizers';
 import type { S3Context } from '../src/s3/context';
 import { S3ParquetWriter } from '../src/stages/parquetWriter';
 import { Prefetcher } from '../src/stages/prefetcher';
 import { openLocation, type Location } from '../src/store';
+import { ANALYSIS_VERSION } from '../src/store/marker';
+import { modelFilesOf } from '../src/worker';
 import { correctFrame } from '../src/transform/correct';
 import { failed, pageWork, type DecodedFrame, type PageWork, type PatchSet } from '../src/types';
 
@@ -32,20 +33,18 @@ class PageModel {
     return new PageModel(adapter, session, batchSize, require(module)[exportName] as Summarizer);
   }
 
-  /** Runs the frame's patches batch by batch (normalised as the inference threads do), stitches the maps and summarizes the page. */
+  /** Runs the frame's byte patches batch by batch through the byte model (as the inference threads do), stitches the maps and summarizes the page. */
   async summarize(frame: DecodedFrame) {
     const { size, count, data } = frame.patches;
     const patch = 3 * size * size;
     const plane = size * size;
-    const maps = new Float32Array(count * plane);
-    const input = new Float32Array(this.batchSize * patch);
+    const maps = new Uint8Array(count * plane);
     for (let first = 0; first < count; first += this.batchSize) {
       const n = Math.min(this.batchSize, count - first);
-      normalizePatches(data.subarray(first * patch, (first + n) * patch), input, this.adapter.layout);
-      const out = await this.session.run({ [this.adapter.inputName]: new ort.Tensor('float32', input.subarray(0, n * patch), [n, 3, size, size]) });
-      maps.set((out[this.adapter.outputName].data as Float32Array).subarray(0, n * plane), first * plane);
+      const out = await this.session.run({ [this.adapter.inputName]: new ort.Tensor('uint8', data.subarray(first * patch, (first + n) * patch), [n, 3, size, size]) });
+      maps.set((out[this.adapter.outputName].data as Uint8Array).subarray(0, n * plane), first * plane);
     }
-    const prob = stitchPatchMaps(maps, frame.patches, frame.width, frame.height);
+    const prob = stitchProbabilities(maps, frame.patches, frame.width, frame.height);
     return this.summarizer({ prob, width: frame.width, height: frame.height, pixels: frame.pixels }, this.adapter.summarizer.options);
   }
 
@@ -88,7 +87,7 @@ export async function runSequential(engine: VolumeEngine, cfg: PipelineConfig, s
       }
       pages++;
     }
-    await writer.publish({ model: { name: adapter.name, sha256: adapter.sha256 }, configSha256, startedAt, libraryVersion: 'bench' });
+    await writer.publish({ model: { name: adapter.name, sha256: adapter.sha256 }, modelFiles: modelFilesOf(adapter), configSha256, analysisVersion: ANALYSIS_VERSION, input: input.url, startedAt, libraryVersion: 'bench' });
   } catch (err) {
     await writer.abort();
     throw err;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { firstValueFrom, from, Subject, lastValueFrom } from 'rxjs';
@@ -7,19 +7,28 @@ import { S3Context } from '../src/s3/context';
 import { s3ClientConfigFor, startLocalS3Server, type LocalS3Server } from '../src/s3/localS3Server';
 import { openLocation, type Location } from '../src/store';
 import { isPublished, S3ParquetWriter, writeParquet, type PublishInfo } from '../src/stages/parquetWriter';
+import { ANALYSIS_VERSION, tableIntact, type Marker, type MarkerIdentity } from '../src/store/marker';
 import { manifestSha256 } from '../src/stages/prefetcher';
 import type { VolumeRecord } from '../src/types';
 import { readParquet } from './helpers/duckdb';
 import { startFaultProxy, type FaultProxy } from './helpers/faultProxy';
 
-const info: PublishInfo = { model: { name: 'det', sha256: 'm1' }, configSha256: 'c1', startedAt: '2026-01-01T00:00:00.000Z', libraryVersion: '0.1.0' };
+const info: PublishInfo = {
+  model: { name: 'det', sha256: 'm1' }, modelFiles: { model: 'm1', classifierPath: 'k1' }, configSha256: 'c1', analysisVersion: ANALYSIS_VERSION,
+  input: 's3://scans/x/', startedAt: '2026-01-01T00:00:00.000Z', libraryVersion: '0.1.0',
+};
+
+/** The identity a rerun of `rows` with `info` would expect. */
+function identityOf(rows: VolumeRecord[]): MarkerIdentity {
+  return { inputManifestSha256: manifestSha256(rows), model: info.model, modelFiles: info.modelFiles, configSha256: info.configSha256, analysisVersion: info.analysisVersion };
+}
 
 /** Row `seq` of a volume: even rows ok with measurements, odd rows errors with nulls. */
 function record(volumeId: string, seq: number, etag = `"e${seq}"`): VolumeRecord {
   const ok = seq % 2 === 0;
   return {
     volume_id: volumeId, seq, key: `pages/p${String(seq).padStart(4, '0')}.jpg`, etag,
-    status: ok ? 'ok' : 'error', error: ok ? null : `decode failed: ${seq} ✗`,
+    status: ok ? 'ok' : 'error', error: ok ? null : `decode failed: ${seq} ✗`, error_kind: ok ? null : 'input',
     width: ok ? 1000 + seq : null, height: ok ? 1500 + seq : null, orientation_deg: ok ? 90 : null,
     skew_deg: ok ? -1.25 + seq / 8 : null, confidence: ok ? 0.75 : null,
     transform: ok ? 'rotate' : 'none', rejected_transform: seq % 4 === 0 ? 'tps' : null,
@@ -68,8 +77,8 @@ describe('S3ParquetWriter on s3rver', () => {
     await server.stop();
   });
 
-  const write = (volumeId: string, rows: VolumeRecord[], rowGroupSize = 7) =>
-    lastValueFrom(from(rows).pipe(writeParquet(new S3ParquetWriter(output, staging, { volumeId, rowGroupSize }), () => info)));
+  const write = (volumeId: string, rows: VolumeRecord[], opts: { rowGroupSize?: number; allowEmpty?: boolean } = {}) =>
+    lastValueFrom(from(rows).pipe(writeParquet(new S3ParquetWriter(output, staging, { volumeId, rowGroupSize: opts.rowGroupSize ?? 7, allowEmpty: opts.allowEmpty }), () => info)));
 
   it('publishes a Parquet table DuckDB reads back with the right types and values, marker last', async () => {
     const rows = Array.from({ length: 20 }, (_, i) => record('vol-a', i));
@@ -80,16 +89,17 @@ describe('S3ParquetWriter on s3rver', () => {
     expect(afterRow).toEqual(rows.map((r) => r.seq));
     expect(result.marker).toMatchObject({
       volumeId: 'vol-a', rows: 20, okRows: 10, errorRows: 10, inputs: 20,
-      inputManifestSha256: manifestSha256(rows), model: info.model, configSha256: 'c1',
-      parquet: { key: 'vol-a/part-00000.parquet' }, startedAt: info.startedAt, libraryVersion: '0.1.0',
+      inputManifestSha256: manifestSha256(rows), model: info.model, modelFiles: info.modelFiles, configSha256: 'c1', analysisVersion: ANALYSIS_VERSION,
+      parquet: { key: `vol-a/part-00000-${writer.attemptId}.parquet` }, input: info.input, attemptId: writer.attemptId, startedAt: info.startedAt, libraryVersion: '0.1.0',
     });
-    expect(await listAll(output)).toEqual(['vol-a/_SUCCESS.json', 'vol-a/part-00000.parquet']);
+    expect(result.superseded).toBe(false);
+    expect(await listAll(output)).toEqual(['vol-a/_SUCCESS.json', result.marker.parquet.key]);
 
-    const bytes = (await output.get('vol-a/part-00000.parquet')).bytes;
+    const bytes = (await output.get(result.marker.parquet.key)).bytes;
     expect(result.marker.parquet.bytes).toBe(bytes.length);
     const table = await readParquet(bytes);
     expect(table.types).toMatchObject({
-      volume_id: 'VARCHAR', seq: 'BIGINT', key: 'VARCHAR', etag: 'VARCHAR', status: 'VARCHAR', error: 'VARCHAR',
+      volume_id: 'VARCHAR', seq: 'BIGINT', key: 'VARCHAR', etag: 'VARCHAR', status: 'VARCHAR', error: 'VARCHAR', error_kind: 'VARCHAR',
       width: 'INTEGER', height: 'INTEGER', orientation_deg: 'INTEGER', skew_deg: 'DOUBLE', confidence: 'DOUBLE',
       transform: 'VARCHAR', rejected_transform: 'VARCHAR', residual_skew_deg: 'DOUBLE', curvature_px: 'DOUBLE',
       residual_curvature_px: 'DOUBLE', text_lines: 'INTEGER', text_coverage: 'DOUBLE', passes: 'INTEGER',
@@ -99,24 +109,38 @@ describe('S3ParquetWriter on s3rver', () => {
     expect(table.rows).toEqual(rows.map((r) => ({ ...r, seq: BigInt(r.seq) })));
   });
 
-  it('detects an identical rerun and replaces the table when the input changed', async () => {
+  it('detects an identical rerun (every part of the identity, and the table as written) and replaces the table when the input changed', async () => {
     const rows = Array.from({ length: 5 }, (_, i) => record('vol-b', i));
     const first = await write('vol-b', rows);
-    const expect1 = { inputManifestSha256: manifestSha256(rows), model: info.model, configSha256: info.configSha256 };
+    const expect1 = identityOf(rows);
     expect(await isPublished(output, 'vol-b', expect1)).toEqual(first.marker);
     expect(await isPublished(output, 'vol-b', { ...expect1, configSha256: 'other' })).toBeUndefined();
+    expect(await isPublished(output, 'vol-b', { ...expect1, modelFiles: { ...info.modelFiles, classifierPath: 'k2' } })).toBeUndefined();
+    expect(await isPublished(output, 'vol-b', { ...expect1, analysisVersion: ANALYSIS_VERSION + 1 })).toBeUndefined();
 
     const changed = rows.map((r, i) => (i === 2 ? record('vol-b', i, '"changed"') : r)).concat(record('vol-b', 5));
-    const changedManifest = { ...expect1, inputManifestSha256: manifestSha256(changed) };
+    const changedManifest = identityOf(changed);
     expect(await isPublished(output, 'vol-b', changedManifest)).toBeUndefined();
 
     const second = await write('vol-b', changed);
     expect(second.marker.rows).toBe(6);
+    expect(second.marker.parquet.key).not.toBe(first.marker.parquet.key);
     expect(await isPublished(output, 'vol-b', changedManifest)).toEqual(second.marker);
     expect(await S3ParquetWriter.readMarker(output, 'vol-b')).toEqual(second.marker);
-    const table = await readParquet((await output.get('vol-b/part-00000.parquet')).bytes);
+    const table = await readParquet((await output.get(second.marker.parquet.key)).bytes);
     expect(table.rows.map((r) => r.etag)).toEqual(changed.map((r) => r.etag));
+    // The superseded table is gone, so is staging.
+    expect((await listAll(output)).filter((k) => k.startsWith('vol-b/'))).toEqual(['vol-b/_SUCCESS.json', second.marker.parquet.key]);
     expect((await listAll(staging)).filter((k) => k.startsWith('vol-b/'))).toEqual([]);
+  });
+
+  it('does not take a marker whose table is missing or not as written for published', async () => {
+    const rows = [record('vol-g', 0)];
+    const { marker } = await write('vol-g', rows);
+    await output.putText(marker.parquet.key, 'not the table');
+    expect(await isPublished(output, 'vol-g', identityOf(rows))).toBeUndefined();
+    await output.delete(marker.parquet.key);
+    expect(await isPublished(output, 'vol-g', identityOf(rows))).toBeUndefined();
   });
 
   it('leaves no table, marker or staging object when cancelled mid-write', async () => {
@@ -148,12 +172,20 @@ describe('S3ParquetWriter on s3rver', () => {
     expect((await listAll(output)).filter((k) => k.includes('vol-d'))).toEqual([]);
   });
 
-  it('publishes an empty volume as a valid table with no rows', async () => {
-    const result = await write('vol-none', []);
+  it('refuses an empty volume unless allowed, then publishes it as a valid table with no rows', async () => {
+    await expect(write('vol-none', [])).rejects.toThrow(/no page images in s3:\/\/scans\/x\/.*--allow-empty/);
+    expect((await listAll(output)).filter((k) => k.includes('vol-none'))).toEqual([]);
+    const result = await write('vol-none', [], { allowEmpty: true });
     expect(result.marker).toMatchObject({ rows: 0, okRows: 0, errorRows: 0, inputs: 0, inputManifestSha256: manifestSha256([]) });
-    const table = await readParquet((await output.get('vol-none/part-00000.parquet')).bytes);
+    const table = await readParquet((await output.get(result.marker.parquet.key)).bytes);
     expect(table.rows).toEqual([]);
     expect(table.types.seq).toBe('BIGINT');
+  });
+
+  it('publishes nothing when a row failed for a transient reason (the store was unreachable through the retries)', async () => {
+    const rows = [record('vol-t', 0), { ...record('vol-t', 1), error: 'fetch p1: ECONNREFUSED', error_kind: 'transient' as const }, record('vol-t', 2)];
+    await expect(write('vol-t', rows)).rejects.toThrow(/1 page\(s\) of vol-t could not be fetched after all retries .*ECONNREFUSED.*nothing was published/);
+    expect((await listAll(output)).filter((k) => k.includes('vol-t'))).toEqual([]);
   });
 
   it('refuses a row of another volume (an error, nothing published)', async () => {
@@ -173,11 +205,44 @@ describe('S3ParquetWriter on a local directory', () => {
     const output = openLocation(dir);
     const rows = Array.from({ length: 9 }, (_, i) => record('vol-l', i));
     const result = await lastValueFrom(from(rows).pipe(writeParquet(new S3ParquetWriter(output, output.child('_staging'), { volumeId: 'vol-l', rowGroupSize: 4 }), () => info)));
-    expect(await keysUnder(dir)).toEqual(['vol-l/_SUCCESS.json', 'vol-l/part-00000.parquet']);
-    const table = await readParquet(join(dir, 'vol-l/part-00000.parquet'));
+    // No empty _staging/ folder is left behind.
+    expect(await readdir(dir)).toEqual(['vol-l']);
+    expect(await keysUnder(dir)).toEqual(['vol-l/_SUCCESS.json', result.marker.parquet.key]);
+    const table = await readParquet(join(dir, result.marker.parquet.key));
     expect(table.rows).toEqual(rows.map((r) => ({ ...r, seq: BigInt(r.seq) })));
-    const expected = { inputManifestSha256: manifestSha256(rows), model: info.model, configSha256: info.configSha256 };
-    expect(await isPublished(output, 'vol-l', expected)).toEqual(result.marker);
+    expect(await isPublished(output, 'vol-l', identityOf(rows))).toEqual(result.marker);
+  });
+
+  it('fails cleanly when the staging disk is full (ENOSPC): the error is the writer\'s, nothing published, staging removed', async () => {
+    const output = openLocation(join(dir, 'full'));
+    await mkdir(join(dir, 'full', '_staging', 'vol-f', 'att1'), { recursive: true });
+    // The staging file is /dev/full: every write to it fails with ENOSPC.
+    await symlink('/dev/full', join(dir, 'full', '_staging', 'vol-f', 'att1', 'part-00000.parquet'));
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const rows = Array.from({ length: 50 }, (_, i) => ({ ...record('vol-f', i), error: randomBytes(3000).toString('base64') }));
+      const writer = new S3ParquetWriter(output, output.child('_staging'), { volumeId: 'vol-f', rowGroupSize: 10, attemptId: 'att1' });
+      await expect(lastValueFrom(from(rows).pipe(writeParquet(writer, () => info)))).rejects.toThrow(/ENOSPC/);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+      expect(await keysUnder(join(dir, 'full'))).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('two attempts publishing one volume at once: the marker names a table that is there as written, the other table is removed', async () => {
+    const output = openLocation(join(dir, 'race'));
+    for (let t = 0; t < 10; t++) {
+      const rows = (n: number) => [record('vol-r', 0, `"t${t}-${n}"`)];
+      const [a, b] = await Promise.all([1, 2].map((n) => lastValueFrom(from(rows(n)).pipe(writeParquet(new S3ParquetWriter(output, output.child('_staging'), { volumeId: 'vol-r', rowGroupSize: 4 }), () => info)))));
+      const marker = await S3ParquetWriter.readMarker(output, 'vol-r');
+      expect([a.marker.parquet.key, b.marker.parquet.key]).toContain(marker?.parquet.key);
+      expect(await tableIntact(output, marker as Marker)).toBe(true);
+      expect(await keysUnder(join(dir, 'race'))).toEqual(['vol-r/_SUCCESS.json', marker?.parquet.key]);
+    }
   });
 
   it('cleans up staging when aborted', async () => {

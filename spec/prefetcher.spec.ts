@@ -1,5 +1,6 @@
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { from, lastValueFrom, map, Subject, toArray } from 'rxjs';
@@ -50,7 +51,7 @@ describe('Prefetcher on s3rver', () => {
     server = await startLocalS3Server({ buckets: ['in'] });
     proxy = await startFaultProxy(server.endpoint);
     direct = new S3Client(s3ClientConfigFor(server.endpoint));
-    s3 = new S3Context({ ...s3ClientConfigFor(proxy.endpoint), retryBaseMs: 2, requestTimeoutMs: 1000 });
+    s3 = new S3Context({ ...s3ClientConfigFor(proxy.endpoint), retryBaseMs: 2, retryForMs: 2000, requestTimeoutMs: 1000 });
     for (let i = 0; i < 25; i++) await put(`vol/p${String(i).padStart(2, '0')}.jpg`, `page ${i}`);
     await put('vol/notes.txt', 'not an image');
     await put('vol/scan.TIFF', 'upper-case extension');
@@ -106,6 +107,7 @@ describe('Prefetcher on s3rver', () => {
     expect(pages.map((w) => w.error === undefined)).toEqual([true, false, true, true, false, true]);
     expect(pages[1].error).toMatch(/p1\.jpg.*not found/);
     expect(pages[4].error).toMatch(/p4\.jpg.*ETag changed/);
+    expect([pages[1].errorKind, pages[4].errorKind]).toEqual(['input', 'input']);
     expect(pages[4].bytes).toBeUndefined();
     for (const i of [0, 2, 3, 5]) {
       expect(Buffer.from(pages[i].bytes ?? []).toString()).toBe(`mix ${i}`);
@@ -113,6 +115,20 @@ describe('Prefetcher on s3rver', () => {
     }
     expect(proxy.pendingFaults()).toBe(0);
     expect(s3.counters.retries - retriesBefore).toBe(4);
+  });
+
+  it('a page the store keeps refusing through every retry is an error of kind transient', async () => {
+    await put('flaky/p0.jpg', 'flaky 0');
+    const p = new Prefetcher(openLocation('s3://in/flaky/', new S3Context({ ...s3ClientConfigFor(proxy.endpoint), retryBaseMs: 2, retryForMs: 300 })), resolveConfig({ input: 's3://in/flaky/', output: '/unused' }), 'flaky');
+    const tasks = await collect(p.tasks());
+    proxy.inject('slowdown', 10_000, (req) => isObjectGet(req) && req.url?.includes('/flaky/') === true);
+    try {
+      const [page] = await fetchAll(p, tasks);
+      expect(page.error).toMatch(/SlowDown/);
+      expect(page.errorKind).toBe('transient');
+    } finally {
+      proxy.clearFaults();
+    }
   });
 
   it('holds a fetched credit per page until the decoder gives it back', async () => {
@@ -164,7 +180,8 @@ describe('Prefetcher and writer on local directories', () => {
     await writeFile(join(dir, 'in/sub/q.PNG'), 'nested');
     await writeFile(join(dir, 'in/readme.md'), 'skip me');
   });
-  afterAll(() => rm(dir, { recursive: true, force: true }));
+  // GNU rm removes paths longer than PATH_MAX (Node's rm does not).
+  afterAll(() => execFileSync('rm', ['-rf', dir]));
 
   it('lists, fetches and publishes a table whose rows match the inputs', async () => {
     const cfg = resolveConfig({ input: join(dir, 'in'), output: join(dir, 'out'), listPageSize: 2 });
@@ -175,14 +192,65 @@ describe('Prefetcher and writer on local directories', () => {
     const pages = await fetchAll(p, tasks);
     const output = openLocation(cfg.output);
     const writer = new S3ParquetWriter(output, output.child('_staging'), { volumeId: 'loc', rowGroupSize: 4 });
-    const info = () => ({ model: { name: 'm', sha256: 's' }, configSha256: 'c', startedAt: new Date(0).toISOString(), libraryVersion: 't' });
+    const info = () => ({ model: { name: 'm', sha256: 's' }, modelFiles: { model: 's' }, configSha256: 'c', analysisVersion: 1, input: cfg.input, startedAt: new Date(0).toISOString(), libraryVersion: 't' });
     const result = await lastValueFrom(from(pages).pipe(map(toRecord), writeParquet(writer, info)));
     expect(result.marker).toMatchObject({ rows: 6, okRows: 5, errorRows: 1, inputManifestSha256: manifestSha256(tasks) });
-    const table = await readParquet(join(cfg.output, 'loc/part-00000.parquet'));
+    const table = await readParquet(join(cfg.output, result.marker.parquet.key));
     expect(table.rows.map((r) => [r.key, r.status, r.width])).toEqual([
       ['p0.jpg', 'ok', 7], ['p1.jpg', 'ok', 7], ['p2.jpg', 'ok', 7], ['p3.jpg', 'error', null], ['p4.jpg', 'ok', 7], ['sub/q.PNG', 'ok', 6],
     ]);
     expect(table.rows[3].error).toMatch(/ETag changed/);
+  });
+
+  it('follows links to files and folders (a loop is walked once); a FIFO, a dangling link and a name too long are error rows; nothing is skipped silently', async () => {
+    const odd = join(dir, 'odd');
+    await mkdir(join(odd, 'real'), { recursive: true });
+    await writeFile(join(odd, 'a.jpg'), 'a');
+    await writeFile(join(odd, 'real/r.jpg'), 'r');
+    await symlink(join(odd, 'a.jpg'), join(odd, 'b-link.jpg'));
+    await symlink(join(odd, 'real'), join(odd, 'c-folder-link'));
+    await symlink(odd, join(odd, 'real/loop'));
+    await symlink(join(odd, 'gone.jpg'), join(odd, 'd-dangling.jpg'));
+    execFileSync('mkfifo', [join(odd, 'e-fifo.jpg')]);
+    // A path longer than PATH_MAX (4096), built inside a folder a few levels deep.
+    let deep = join(odd, 'f-deep');
+    for (let i = 0; i < 20; i++) deep = join(deep, 'x'.repeat(250));
+    execFileSync('mkdir', ['-p', deep.slice(odd.length + 1)], { cwd: odd });
+    const cfg = resolveConfig({ input: odd, output: join(dir, 'odd-out') });
+    const p = new Prefetcher(openLocation(odd), cfg, 'odd');
+    const tasks = await collect(p.tasks());
+    const pages = (await fetchAll(p, tasks)).sort((x, y) => x.task.seq - y.task.seq);
+    const byKey = Object.fromEntries(pages.map((w) => [w.task.key, w.error ?? Buffer.from(w.bytes ?? []).toString()]));
+    expect(Object.keys(byKey).filter((k) => !k.startsWith('f-deep/'))).toEqual(['a.jpg', 'b-link.jpg', 'c-folder-link/r.jpg', 'd-dangling.jpg', 'e-fifo.jpg']);
+    expect(byKey['a.jpg']).toBe('a');
+    expect(byKey['b-link.jpg']).toBe('a');
+    expect(byKey['c-folder-link/r.jpg']).toBe('r');
+    expect(byKey['d-dangling.jpg']).toMatch(/vanished .*or a broken link/);
+    expect(byKey['e-fifo.jpg']).toMatch(/not a regular file \(a FIFO\)/);
+    const deepRows = Object.entries(byKey).filter(([k]) => k.startsWith('f-deep/'));
+    expect(deepRows).toHaveLength(1);
+    expect(deepRows[0][1]).toMatch(/ENAMETOOLONG/);
+  });
+
+  it('a file removed between readdir and stat is one error row, the rest of the listing goes on', async () => {
+    const v = join(dir, 'vanish');
+    await mkdir(v, { recursive: true });
+    for (let i = 0; i < 4; i++) await writeFile(join(v, `p${i}.jpg`), `v${i}`);
+    const location = openLocation(v);
+    const cfg = resolveConfig({ input: v, output: join(dir, 'vanish-out'), listPageSize: 1 });
+    const p = new Prefetcher(location, cfg, 'vanish');
+    const tasks: ImageTask[] = [];
+    for await (const task of p.tasks()) {
+      tasks.push(task);
+      // p0 is listed: the folder was read, so p2 is removed after readdir and before its stat.
+      if (task.key === 'p0.jpg') await rm(join(v, 'p2.jpg'));
+    }
+    expect(tasks.map((t) => [t.key, t.error ?? 'ok'])).toEqual([['p0.jpg', 'ok'], ['p1.jpg', 'ok'], ['p2.jpg', expect.stringMatching(/vanished/)], ['p3.jpg', 'ok']]);
+  });
+
+  it('a missing input folder is an error naming it, not an empty volume', async () => {
+    const p = new Prefetcher(openLocation(join(dir, 'no-such')), resolveConfig({ input: join(dir, 'no-such'), output: '/unused' }), 'none');
+    await expect(collect(p.tasks())).rejects.toThrow(`${join(dir, 'no-such')} does not exist`);
   });
 });
 
@@ -191,7 +259,7 @@ function toRecord(w: PageWork): VolumeRecord {
   const t = { ...emptyTimings(), ...w.timings };
   const ok = w.error === undefined;
   return {
-    volume_id: w.task.volumeId, seq: w.task.seq, key: w.task.key, etag: w.task.etag, status: ok ? 'ok' : 'error', error: w.error ?? null,
+    volume_id: w.task.volumeId, seq: w.task.seq, key: w.task.key, etag: w.task.etag, status: ok ? 'ok' : 'error', error: w.error ?? null, error_kind: ok ? null : w.errorKind ?? 'input',
     width: ok ? (w.bytes?.length ?? 0) : null, height: null, orientation_deg: null, skew_deg: null, confidence: null, transform: 'none',
     rejected_transform: null, residual_skew_deg: null, curvature_px: null, residual_curvature_px: null, text_lines: null, text_coverage: null,
     passes: 1, fetch_ms: t.fetchMs, decode_ms: 0, infer_ms: 0, transform_ms: 0, total_ms: t.fetchMs,

@@ -37,8 +37,15 @@ export interface PipelineConfig {
   patchSize: number;
   patchOverlap: number;
 
-  /** Inference threads (one ONNX session each). */
+  /** Inference threads (one ONNX session each; they run the model and nothing else). */
   inferWorkers: number;
+  /**
+   * Batches handed to each inference thread at once. Above 1 the next batch is packed and sent
+   * while one runs, so the copies overlap the model (on a GPU); on the CPU 1 lets batches fill up.
+   */
+  batchesInFlight: number;
+  /** Analysis threads: stitch a page's maps and summarise it (text lines, skew, direction classifier). */
+  analysisWorkers: number;
   /** Intra-op threads per session. */
   inferThreads: number;
   /** Execution provider: `cpu`, `cuda` (strict) or `auto` (cuda when it loads, else cpu). */
@@ -70,9 +77,13 @@ export interface PipelineConfig {
 
   /** Rows per Parquet row group. */
   rowGroupSize: number;
+  /** Publish a volume with no page images (an empty table); refused by default. */
+  allowEmpty: boolean;
 }
 
 const cores = availableParallelism();
+/** Decoder threads by default: up to 4, leaving a core for the rest. */
+const decodeDefault = Math.max(1, Math.min(4, cores - 1));
 
 export const defaultConfig: Omit<PipelineConfig, 'input' | 'output'> = {
   imageExtensions: ['.jpg', '.jpeg', '.png', '.tif', '.tiff', '.webp'],
@@ -80,12 +91,14 @@ export const defaultConfig: Omit<PipelineConfig, 'input' | 'output'> = {
   inflightPages: 16,
   prefetchConcurrency: 8,
   prefetchCapacity: 8,
-  decodeWorkers: Math.max(1, Math.min(4, cores - 1)),
+  decodeWorkers: decodeDefault,
   analysisMaxSide: 992,
   maxInputPixels: 120_000_000,
   patchSize: 512,
   patchOverlap: 32,
   inferWorkers: Math.max(1, cores),
+  batchesInFlight: 1,
+  analysisWorkers: Math.max(1, cores - decodeDefault),
   inferThreads: 1,
   device: 'cpu',
   batchSize: 8,
@@ -99,7 +112,20 @@ export const defaultConfig: Omit<PipelineConfig, 'input' | 'output'> = {
   minConfidence: 0.5,
   maxPasses: 2,
   rowGroupSize: 4096,
+  allowEmpty: false,
 };
+
+/**
+ * Defaults that depend on the device and the decode pool, under the caller's settings. On `cuda` /
+ * `auto` one session feeds the GPU (batches of 32, 2 in flight), the cores left beside decoding
+ * analyse pages, and more pages are in flight to keep the batches full.
+ */
+function dependentDefaults(partial: Partial<PipelineConfig>): Partial<PipelineConfig> {
+  const decode = partial.decodeWorkers ?? defaultConfig.decodeWorkers;
+  const analysisWorkers = Math.max(1, cores - decode);
+  if ((partial.device ?? defaultConfig.device) === 'cpu') return { analysisWorkers };
+  return { analysisWorkers, inferWorkers: 1, batchesInFlight: 2, batchSize: 32, batcherSlots: 48, inflightPages: 128, transformWorkers: Math.max(1, Math.min(4, cores - 1)) };
+}
 
 /** How one setting is checked: an integer or number range, or one of a list. */
 type Check =
@@ -128,6 +154,8 @@ const CHECKS: Record<keyof PipelineConfig, Check> = {
   patchSize: int(32),
   patchOverlap: int(0),
   inferWorkers: int(1),
+  batchesInFlight: int(1),
+  analysisWorkers: int(1),
   inferThreads: int(1),
   device: { oneOf: ['cpu', 'cuda', 'auto'] },
   batchSize: int(1),
@@ -142,6 +170,7 @@ const CHECKS: Record<keyof PipelineConfig, Check> = {
   minConfidence: num(0, 1),
   maxPasses: { oneOf: [1, 2] },
   rowGroupSize: int(1),
+  allowEmpty: { oneOf: [true, false] },
 };
 
 /** Why `value` fails `check`, or undefined when it passes. */
@@ -163,7 +192,7 @@ export function resolveConfig(partial: Partial<PipelineConfig> & Pick<PipelineCo
   for (const key of Object.keys(partial)) {
     if (!(key in CHECKS)) throw new Error(`config.${key} is not a setting (settings: ${Object.keys(CHECKS).join(', ')})`);
   }
-  const cfg: PipelineConfig = { ...defaultConfig, ...partial };
+  const cfg: PipelineConfig = { ...defaultConfig, ...dependentDefaults(partial), ...partial };
   for (const [key, check] of Object.entries(CHECKS) as Array<[keyof PipelineConfig, Check]>) {
     const expected = problem(cfg[key], check);
     if (expected) throw new Error(`config.${key} must be ${expected}, got ${JSON.stringify(cfg[key])}`);

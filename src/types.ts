@@ -13,7 +13,16 @@ export interface ImageTask {
   etag: string;
   size: number;
   seq: number;
+  /** Set when the listing found the entry unreadable (vanished, not a regular file, name too long): its row is this error. */
+  error?: string;
 }
+
+/**
+ * Why a row is an error: `input` = the page itself (missing, changed, not a file, not a readable
+ * image, too large); `transient` = the store could not be reached or throttled us through all
+ * retries (a volume with such rows is not published, see S3ParquetWriter).
+ */
+export type ErrorKind = 'input' | 'transient';
 
 /** Milliseconds spent per stage for one page (summed over passes where a stage runs twice). */
 export interface StageTimings {
@@ -115,6 +124,8 @@ export interface PageWork {
   summary?: PageSummary;
   plan?: TransformPlan;
   error?: string;
+  /** Set with `error` (default `input`). */
+  errorKind?: ErrorKind;
 }
 
 /** One row of the published Parquet table. */
@@ -125,6 +136,8 @@ export interface VolumeRecord {
   etag: string;
   status: 'ok' | 'error';
   error: string | null;
+  /** Set on error rows: see `ErrorKind`. */
+  error_kind: ErrorKind | null;
   width: number | null;
   height: number | null;
   orientation_deg: number | null;
@@ -159,6 +172,6 @@ export function pageWork(task: ImageTask, now = performance.now()): PageWork {
 }
 
 /** The envelope with its error set and its buffers dropped (so memory goes back at once). */
-export function failed(work: PageWork, error: string): PageWork {
-  return { task: work.task, pass: work.pass, enteredAt: work.enteredAt, timings: work.timings, error };
+export function failed(work: PageWork, error: string, errorKind: ErrorKind = 'input'): PageWork {
+  return { task: work.task, pass: work.pass, enteredAt: work.enteredAt, timings: work.timings, error, errorKind };
 }

@@ -3,12 +3,13 @@ import { Observable, ReplaySubject, Subject, concat, defer, from, interval, last
 import { Credits } from '../operators';
 import type { PipelineConfig } from './config';
 import { VolumeEngine } from './engine';
-import type { ModelAdapter } from './model/adapter';
+import { fileSha256, type ModelAdapter } from './model/adapter';
 import type { S3Context } from './s3/context';
 import type { PageResult } from './stages/transformController';
-import { writeParquet, S3ParquetWriter, isPublished, type Marker } from './stages/parquetWriter';
+import { writeParquet, S3ParquetWriter, isPublished, EmptyVolumeError, TransientErrorsError, type Marker } from './stages/parquetWriter';
 import { Prefetcher } from './stages/prefetcher';
 import { openLocation, type Location } from './store';
+import { ANALYSIS_VERSION, checkVolumeId, outputKeys, type MarkerIdentity } from './store/marker';
 import type { ImageTask, VolumeRecord } from './types';
 import { VolumeStats, volumeRecords, type VolumeStatsSnapshot } from './volumePipeline';
 
@@ -46,6 +47,40 @@ export interface VolumeResult {
   markerUrl: string;
   seconds: number;
   pagesPerSecond: number;
+}
+
+/** A failure of the volume's input or output location (a missing bucket or folder, no access): says which. */
+export class LocationError extends Error {
+  override readonly name = 'LocationError';
+  constructor(readonly side: 'input' | 'output', readonly url: string, override readonly cause: Error) {
+    super(`${side} ${url}: ${cause.message}`);
+  }
+}
+
+/** `err` as a LocationError of `side`, unless it is already one or a verdict on the volume itself. */
+function onSide(side: LocationError['side'], url: string, err: unknown): unknown {
+  if (err instanceof LocationError || err instanceof TransientErrorsError || err instanceof EmptyVolumeError || !(err instanceof Error) || err.name === 'AbortError') return err;
+  return new LocationError(side, url, err);
+}
+
+async function* inputSide<T>(items: AsyncIterable<T>, url: string): AsyncGenerator<T> {
+  try {
+    yield* items;
+  } catch (err) {
+    throw onSide('input', url, err);
+  }
+}
+
+/**
+ * Every model file the adapter reads, by role, with its sha256: the detector (`model`) and each
+ * summarizer option that names a file (`*Path`, e.g. the direction classifier's `classifierPath`).
+ */
+export function modelFilesOf(adapter: ModelAdapter): Record<string, string> {
+  const files: Record<string, string> = { model: adapter.sha256 };
+  for (const [option, value] of Object.entries(adapter.summarizer.options)) {
+    if (option.endsWith('Path') && typeof value === 'string') files[option] = fileSha256(value);
+  }
+  return files;
 }
 
 /** A location's URL with `key` under it. */
@@ -105,6 +140,7 @@ export class VolumeWorker {
     private readonly tasks?: Iterable<ImageTask> | AsyncIterable<ImageTask>,
     opts: VolumeWorkerOptions = {},
   ) {
+    checkVolumeId(volumeId);
     this.opts = opts;
     this.stats = new VolumeStats(cfg.batchSize);
     this.pages$ = this.pages.pipe(takeUntil(this.ended));
@@ -175,15 +211,20 @@ export class VolumeWorker {
     const output = openLocation(cfg.output, s3);
     const staging = openLocation(stagingUrl(cfg), s3);
     const prefetcher = new Prefetcher(input, cfg, volumeId);
-    const model = { name: engine.adapter.name, sha256: engine.adapter.sha256 };
-    const configSha256 = engine.configSha256;
+    const identity = (inputManifestSha256: string): MarkerIdentity => ({
+      inputManifestSha256,
+      model: { name: engine.adapter.name, sha256: engine.adapter.sha256 },
+      modelFiles: modelFilesOf(engine.adapter),
+      configSha256: engine.configSha256,
+      analysisVersion: ANALYSIS_VERSION,
+    });
 
     const alreadyPublished = async (): Promise<Marker | undefined> => {
       if (Array.isArray(this.tasks)) this.inputs = this.tasks.length;
       if (this.opts.skipIfPublished === false || this.tasks) return undefined;
-      const manifest = await prefetcher.manifest();
+      const manifest = await prefetcher.manifest().catch((err: unknown) => Promise.reject(onSide('input', input.url, err)));
       this.inputs = manifest.inputs;
-      return isPublished(output, volumeId, { inputManifestSha256: manifest.sha256, model, configSha256 });
+      return isPublished(output, volumeId, identity(manifest.sha256)).catch((err: unknown) => Promise.reject(onSide('output', output.url, err)));
     };
 
     return from(alreadyPublished()).pipe(
@@ -191,16 +232,20 @@ export class VolumeWorker {
         if (marker) return of(this.result('skipped', marker, output, started, { rotate: 0, tps: 0 }, 0));
         const counts = { rotate: 0, tps: 0, rejected: 0 };
         const budget = new Credits(cfg.inflightPages, 'inflightPages');
-        const writer = new S3ParquetWriter(output, staging, { volumeId, rowGroupSize: cfg.rowGroupSize, attemptId: this.opts.attemptId });
+        const writer = new S3ParquetWriter(output, staging, { volumeId, rowGroupSize: cfg.rowGroupSize, attemptId: this.opts.attemptId, allowEmpty: cfg.allowEmpty });
         const startedAt = new Date(started).toISOString();
-        const tasks = this.tasks ? asAsync(this.tasks) : prefetcher.tasks();
+        const tasks = this.tasks ? asAsync(this.tasks) : inputSide(prefetcher.tasks(), input.url);
+        const { inputManifestSha256: _, ...info } = identity('');
         return volumeRecords(engine, prefetcher, tasks, { budget, stats: this.stats }).pipe(
           tap((page) => {
             this.count(page.record, counts);
             this.pages.next(page);
           }),
           map((page) => page.record),
-          writeParquet(writer, () => ({ model, configSha256, startedAt, libraryVersion }), { afterRow: () => budget.release() }),
+          writeParquet(writer, () => ({ ...info, input: input.url, startedAt, libraryVersion }), {
+            afterRow: () => budget.release(),
+            writeError: (err) => onSide('output', output.url, err),
+          }),
           // Cancelled or failed: the writer's cleanup, for whenStopped() to wait on (a no-op once published).
           finalize(() => this.cleanups.push(writer.abort().catch(() => undefined))),
           map((published) => this.result('published', published.marker, output, started, counts, counts.rejected)),
@@ -229,7 +274,7 @@ export class VolumeWorker {
       rejected,
       marker,
       parquet: urlOf(output, marker.parquet.key),
-      markerUrl: urlOf(output, `${this.volumeId}/_SUCCESS.json`),
+      markerUrl: urlOf(output, outputKeys(this.volumeId).marker),
       seconds,
       pagesPerSecond: status === 'published' && seconds > 0 ? marker.rows / seconds : 0,
     };

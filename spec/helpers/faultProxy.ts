@@ -24,6 +24,15 @@ export interface FaultProxy {
   idle(): Promise<void>;
   /** Faults still waiting for a matching request. */
   pendingFaults(): number;
+  /** Drops the faults still waiting. */
+  clearFaults(): void;
+  /**
+   * The endpoint goes away: open connections are cut and the port stops listening, so new ones are
+   * refused (ECONNREFUSED), as when the S3 server restarts or the network drops. `up()` listens on
+   * the same port again.
+   */
+  down(): Promise<void>;
+  up(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -123,6 +132,13 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       log.slice(from).some((line) => pattern.test(line)) ? Promise.resolve() : new Promise<void>((resolve) => void watchers.push({ pattern, resolve })),
     idle: () => (stats.concurrent === 0 ? Promise.resolve() : new Promise<void>((resolve) => void idleWaiters.push(resolve))),
     pendingFaults: () => injections.reduce((n, i) => n + i.left, 0),
+    clearFaults: () => void injections.splice(0),
+    down: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      }),
+    up: () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve)),
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

@@ -10,7 +10,7 @@ export function isS3Url(url: string): boolean {
  * shared profile, SSO, instance role), region from AWS_REGION / AWS_DEFAULT_REGION. With
  * `endpoint` (MinIO, s3rver, ...) requests are path-style.
  */
-export function cliS3Context(endpoint: string | undefined): S3Context {
+export function cliS3Context(endpoint: string | undefined, opts: { retryForMs?: number } = {}): S3Context {
   const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
-  return new S3Context(endpoint ? { endpoint, region, forcePathStyle: true } : { region });
+  return new S3Context(endpoint ? { endpoint, region, forcePathStyle: true, ...opts } : { region, ...opts });
 }

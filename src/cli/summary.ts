@@ -16,10 +16,12 @@ export interface JsonSummary {
   pagesPerSecond: number;
   /** The HTML report, when one was written. */
   report?: string;
+  /** Why the asked-for report could not be written (the table is published all the same). */
+  reportError?: string;
 }
 
 /** The `--json` object of a result; `where` overrides the table, marker and report locations (the demo's copies). */
-export function jsonSummary(result: VolumeResult, where: { parquet?: string; marker?: string; report?: string } = {}): JsonSummary {
+export function jsonSummary(result: VolumeResult, where: { parquet?: string; marker?: string; report?: string; reportError?: string } = {}): JsonSummary {
   return {
     volumeId: result.volumeId,
     pages: result.pages,
@@ -32,6 +34,7 @@ export function jsonSummary(result: VolumeResult, where: { parquet?: string; mar
     seconds: round(result.seconds, 3),
     pagesPerSecond: round(result.pagesPerSecond, 3),
     ...(where.report ? { report: where.report } : {}),
+    ...(where.reportError ? { reportError: where.reportError } : {}),
   };
 }
 

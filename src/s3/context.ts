@@ -11,10 +11,17 @@ export interface S3ContextOptions {
   forcePathStyle?: boolean;
   /** Concurrent requests in this process, shared by all volumes (default 64). */
   maxInflightGlobal?: number;
-  /** Retries after the first attempt for retryable errors (default 5). */
+  /** Retries after the first attempt for retryable errors, at most (default: as many as `retryForMs` allows). */
   maxRetries?: number;
-  /** Backoff base (default 100 ms): attempt n waits a random time in [0, base·2^n). */
+  /**
+   * How long a call keeps retrying a retryable error, from its first attempt (default 30 000 ms:
+   * rides out an endpoint restart or a short network outage). No retry starts after it.
+   */
+  retryForMs?: number;
+  /** Backoff base (default 100 ms): retry n waits a random time in [0, min(base·2^n, maxBackoffMs)). */
   retryBaseMs?: number;
+  /** The longest wait between two attempts (default 4000 ms). */
+  maxBackoffMs?: number;
   /** An attempt that gets no response, or whose socket idles, this long fails (and is retried). */
   requestTimeoutMs?: number;
 }
@@ -41,8 +48,9 @@ export interface CallOptions {
  *
  * An attempt holds a slot of the volume's limiter and of the global one while it runs (including
  * reading its body), and gives both back while it backs off. Retryable errors (5xx, throttling,
- * timeouts, resets — also in the middle of a body) are retried with full-jitter exponential backoff;
- * 4xx errors such as 403/404 are not. The built client has the SDK's own retries off
+ * timeouts, resets, refused connections — also in the middle of a body) are retried with
+ * full-jitter exponential backoff for up to `retryForMs` (30 s by default); 4xx errors such as
+ * 403/404 are not. The built client has the SDK's own retries off
  * (`maxAttempts: 1`) so this loop is the only one.
  */
 export class S3Context {
@@ -50,13 +58,17 @@ export class S3Context {
   readonly global: Limiter;
   readonly counters: S3Counters = { requests: 0, retries: 0, failures: 0 };
   private readonly maxRetries: number;
+  private readonly retryForMs: number;
   private readonly retryBaseMs: number;
+  private readonly maxBackoffMs: number;
 
   constructor(opts: S3ContextOptions = {}) {
     const maxInflight = opts.maxInflightGlobal ?? 64;
     this.global = new Limiter(maxInflight, 's3MaxInflightGlobal');
-    this.maxRetries = opts.maxRetries ?? 5;
+    this.maxRetries = opts.maxRetries ?? Infinity;
+    this.retryForMs = opts.retryForMs ?? 30_000;
     this.retryBaseMs = opts.retryBaseMs ?? 100;
+    this.maxBackoffMs = opts.maxBackoffMs ?? 4000;
     this.client = opts.client ?? new S3Client(clientConfig(opts, maxInflight));
   }
 
@@ -71,19 +83,20 @@ export class S3Context {
    */
   async call<T>(attempt: (signal: AbortSignal) => Promise<T>, opts: CallOptions = {}): Promise<T> {
     const { signal, limiter } = opts;
+    const deadline = Date.now() + this.retryForMs;
     for (let n = 0; ; n++) {
       signal?.throwIfAborted();
       try {
         return await this.once(attempt, signal, limiter);
       } catch (err) {
         if (signal?.aborted) throw signal.reason;
-        if (n >= this.maxRetries || !isRetryable(err)) {
+        if (n >= this.maxRetries || !isRetryable(err) || Date.now() >= deadline) {
           this.counters.failures++;
           throw err;
         }
       }
       this.counters.retries++;
-      await sleep(backoffMs(n, this.retryBaseMs), signal);
+      await sleep(Math.min(backoffMs(n, this.retryBaseMs, this.maxBackoffMs), Math.max(0, deadline - Date.now())), signal);
     }
   }
 

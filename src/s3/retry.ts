@@ -36,9 +36,9 @@ export function isRetryable(err: unknown): boolean {
   return /socket hang up|aborted|premature close|ECONNRESET|other side closed/i.test(e.message ?? '');
 }
 
-/** Full-jitter exponential backoff: a random delay in [0, base·2^attempt). */
-export function backoffMs(attempt: number, baseMs: number, random: () => number = Math.random): number {
-  return Math.floor(random() * baseMs * 2 ** attempt);
+/** Full-jitter exponential backoff: a random delay in [0, min(base·2^attempt, capMs)). */
+export function backoffMs(attempt: number, baseMs: number, capMs = Infinity, random: () => number = Math.random): number {
+  return Math.floor(random() * Math.min(capMs, baseMs * 2 ** attempt));
 }
 
 /** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */

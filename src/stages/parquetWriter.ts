@@ -1,24 +1,27 @@
 import { randomBytes } from 'node:crypto';
-import type { Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { Observable, type OperatorFunction } from 'rxjs';
-import type { Location, StagedWrite } from '../store';
+import { WriteConflictError, type Location, type StagedWrite } from '../store';
 import { manifestSha256 } from '../store/manifest';
-import { isPublished, outputKeys, readMarker, type Marker } from '../store/marker';
+import { isPublished, outputKeys, readMarker, type Marker, type MarkerIdentity } from '../store/marker';
 import { VOLUME_RECORD_COLUMNS } from '../store/parquetSchema';
 import type { VolumeRecord } from '../types';
 
 export { isPublished, type Marker };
 
 /** What the marker records besides the rows: filled in by the pipeline at publish time. */
-export interface PublishInfo {
-  model: { name: string; sha256: string };
-  configSha256: string;
+export interface PublishInfo extends Omit<MarkerIdentity, 'inputManifestSha256'> {
+  /** The input location's URL. */
+  input: string;
   startedAt: string;
   libraryVersion: string;
 }
 
 export interface PublishResult {
+  /** The volume's marker as it stands after this publish: this attempt's, or a concurrent later attempt's that superseded it. */
   marker: Marker;
+  /** True when a concurrent attempt's marker replaced this one (this attempt's table was then removed). */
+  superseded: boolean;
   /** The output location and the keys written under it. */
   output: string;
   parquetKey: string;
@@ -28,8 +31,26 @@ export interface PublishResult {
 export interface ParquetWriterOptions {
   volumeId: string;
   rowGroupSize: number;
-  /** Names this attempt's staging folder; random when omitted. */
+  /** Names this attempt's staging folder and table file; random when omitted. Unique per attempt. */
   attemptId?: string;
+  /** Publish a table of no rows (default: refuse, see `EmptyVolumeError`). */
+  allowEmpty?: boolean;
+}
+
+/** A volume with no pages is refused unless asked for: a mistyped or emptied input would replace a good table. */
+export class EmptyVolumeError extends Error {
+  override readonly name = 'EmptyVolumeError';
+  constructor(readonly volumeId: string, readonly input: string) {
+    super(`volume ${volumeId} has no page images in ${input}; nothing was published (allow an empty volume with --allow-empty / allowEmpty)`);
+  }
+}
+
+/** Pages that failed only because the store could not be reached: the volume is not published. */
+export class TransientErrorsError extends Error {
+  override readonly name = 'TransientErrorsError';
+  constructor(readonly volumeId: string, readonly pages: number, example: string) {
+    super(`${pages} page(s) of ${volumeId} could not be fetched after all retries (e.g. ${example}); nothing was published, run it again once the store is reachable`);
+  }
 }
 
 /** The parts of parquetjs-lite used here (it ships no types). */
@@ -49,14 +70,60 @@ const schema = new parquet.ParquetSchema(VOLUME_RECORD_COLUMNS);
 type RowWriter = Awaited<ReturnType<ParquetLib['ParquetWriter']['openStream']>>;
 
 /**
- * Writes a volume's rows as one Parquet file and publishes it atomically.
+ * The stream parquetjs-lite writes to, in front of the staging stream. parquetjs-lite does not
+ * await every write (`writeIndex` drops the promises of its sections), so an error of the staging
+ * stream (ENOSPC, EROFS, a failed upload) escaped as an unhandled rejection and crashed the
+ * process. Here a write's callback never carries an error: the first error is kept in `failed`,
+ * which every parquet call races, and later writes are dropped. Each write still waits for the
+ * staging stream's callback, so its backpressure holds.
+ */
+class GuardedSink {
+  readonly stream: Writable;
+  readonly failed: Promise<never>;
+  private error?: Error;
+
+  constructor(target: Writable) {
+    let fail: (err: Error) => void = () => undefined;
+    this.failed = new Promise<never>((_, reject) => (fail = reject));
+    this.failed.catch(() => undefined);
+    const record = (err: Error) => {
+      if (this.error) return;
+      this.error = err;
+      fail(err);
+    };
+    target.on('error', record);
+    this.stream = new Writable({
+      write: (chunk: Buffer, _encoding, callback) => {
+        if (this.error) return callback();
+        target.write(chunk, (err) => {
+          if (err) record(err);
+          callback();
+        });
+      },
+    });
+  }
+}
+
+/**
+ * Writes a volume's rows as one Parquet file and publishes it atomically, safe against concurrent
+ * attempts at the same volume.
  *
- * Rows stream (parquetjs-lite, one row group of `rowGroupSize` rows in memory at a time) into
- * `staging/<volumeId>/<attemptId>/part-00000.parquet` (a multipart upload on S3, a file locally).
- * `publish` then removes an older marker, copies the file server-side to
- * `output/<volumeId>/part-00000.parquet` (a rename locally), writes `_SUCCESS.json` last and deletes
- * the staging object. A reader that trusts only the marker never sees a partial table. On failure
- * or `abort` the upload is aborted, staging deleted, and no marker is written.
+ * Rows stream (parquetjs-lite behind a `GuardedSink`, one row group of `rowGroupSize` rows in
+ * memory at a time) into `staging/<volumeId>/<attemptId>/part-00000.parquet` (a multipart upload
+ * on S3, a file locally). `publish` then:
+ * 1. refuses when rows failed with `error_kind` `transient` (`TransientErrorsError`);
+ * 2. copies the file server-side to this attempt's own `output/<volumeId>/part-00000-<attemptId>.parquet`
+ *    (a rename locally);
+ * 3. writes `_SUCCESS.json` naming that file with its size and ETag — conditionally on the marker
+ *    it read (If-Match its ETag, or If-None-Match when there was none) where the store enforces it;
+ *    a lost condition re-reads the marker and writes again;
+ * 4. removes the table of the marker it replaced, and its own table when a concurrent attempt's
+ *    marker has replaced its own since; then its staging object.
+ * A marker only ever names a table that was complete before it was written, and a table is only
+ * deleted by its own attempt (never marked, or no longer marked) or by the attempt whose marker
+ * replaced the one that named it. A reader finds the table through the marker.
+ * On failure or `abort` the upload is aborted, and this attempt's staging object and unmarked
+ * table deleted; nothing else is touched.
  *
  * Calls are serialised: `append` and `publish` run one after the other in call order.
  */
@@ -68,18 +135,20 @@ export class S3ParquetWriter {
   /** The tail of the serial chain of appends and publish. */
   private work: Promise<unknown> = Promise.resolve();
   private staged?: StagedWrite;
+  private sink?: GuardedSink;
   private rows?: RowWriter;
   private stagedDone = false;
   private adopted = false;
   private published = false;
   private cleanup?: Promise<void>;
-  private readonly counts = { rows: 0, ok: 0, error: 0 };
+  private readonly counts = { rows: 0, ok: 0, error: 0, transient: 0 };
+  private firstTransient = '';
   private readonly manifest = new Map<string, string>();
 
   constructor(private readonly output: Location, private readonly staging: Location, private readonly opts: ParquetWriterOptions) {
-    this.attemptId = opts.attemptId ?? `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+    this.attemptId = opts.attemptId ?? `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
     this.stagingKey = `${opts.volumeId}/${this.attemptId}/part-00000.parquet`;
-    this.keys = outputKeys(opts.volumeId);
+    this.keys = outputKeys(opts.volumeId, this.attemptId);
   }
 
   /** The volume's marker, if published. */
@@ -92,10 +161,11 @@ export class S3ParquetWriter {
     return this.serial(async () => {
       if (rec.volume_id !== this.opts.volumeId) throw new Error(`row of volume ${rec.volume_id} given to the writer of ${this.opts.volumeId}`);
       const rows = await this.open();
-      await parquetCall(() => rows.appendRow(rec), this.stop.signal);
+      await this.parquetCall(() => rows.appendRow(rec));
       this.counts.rows++;
       if (rec.status === 'ok') this.counts.ok++;
       else this.counts.error++;
+      if (rec.error_kind === 'transient' && this.counts.transient++ === 0) this.firstTransient = `${rec.key}: ${rec.error}`;
       this.manifest.set(rec.key, rec.etag);
     });
   }
@@ -113,7 +183,7 @@ export class S3ParquetWriter {
     });
   }
 
-  /** Stops the attempt: aborts requests and the upload, deletes staging; no marker is written. No-op once published. */
+  /** Stops the attempt: aborts requests and the upload, deletes its staging object and table; no marker is written. No-op once published. */
   async abort(): Promise<void> {
     if (this.published) return;
     this.stop.abort();
@@ -123,13 +193,12 @@ export class S3ParquetWriter {
 
   private async publishNow(info: PublishInfo): Promise<PublishResult> {
     const signal = this.stop.signal;
+    if (this.counts.transient > 0) throw new TransientErrorsError(this.opts.volumeId, this.counts.transient, this.firstTransient);
+    if (this.counts.rows === 0 && !this.opts.allowEmpty) throw new EmptyVolumeError(this.opts.volumeId, info.input);
     const rows = await this.open();
-    await parquetCall(() => rows.close(), signal);
-    const staged = this.staged as StagedWrite;
-    await staged.finish();
+    await this.parquetCall(() => rows.close());
+    await (this.staged as StagedWrite).finish();
     this.stagedDone = true;
-    // An older marker goes first, so no reader pairs it with the new file.
-    await this.output.delete(this.keys.marker, { signal });
     const file = await this.output.adopt(this.staging, this.stagingKey, this.keys.parquet, { signal });
     this.adopted = true;
     const marker: Marker = {
@@ -140,24 +209,88 @@ export class S3ParquetWriter {
       inputs: this.manifest.size,
       inputManifestSha256: manifestSha256(Array.from(this.manifest, ([key, etag]) => ({ key, etag }))),
       model: info.model,
+      modelFiles: info.modelFiles,
       configSha256: info.configSha256,
+      analysisVersion: info.analysisVersion,
       parquet: { key: this.keys.parquet, bytes: file.bytes, etag: file.etag },
+      input: info.input,
+      attemptId: this.attemptId,
       startedAt: info.startedAt,
       finishedAt: new Date().toISOString(),
       libraryVersion: info.libraryVersion,
     };
-    await this.output.putText(this.keys.marker, `${JSON.stringify(marker, null, 2)}\n`, { exclusive: true, signal });
+    const replaced = await this.writeMarker(`${JSON.stringify(marker, null, 2)}\n`).catch(async (err: unknown) => {
+      // A write whose answer was lost may still have landed: then it is published.
+      if ((await this.currentMarker())?.attemptId === this.attemptId) return undefined;
+      throw err;
+    });
     this.published = true;
+    const now = await this.currentMarker();
+    const superseded = now?.parquet.key !== this.keys.parquet;
+    if (replaced !== undefined && replaced !== this.keys.parquet) await this.retire(replaced);
+    if (superseded) await this.retire(this.keys.parquet);
     await this.staging.delete(this.stagingKey).catch(() => undefined);
-    return { marker, output: this.output.url, parquetKey: this.keys.parquet, markerKey: this.keys.marker };
+    return { marker: superseded && now ? now : marker, superseded, output: this.output.url, parquetKey: this.keys.parquet, markerKey: this.keys.marker };
+  }
+
+  /**
+   * Writes the marker on the condition that it still is the one read just before (see the class
+   * comment); returns the table key the replaced marker named, if any.
+   */
+  private async writeMarker(text: string): Promise<string | undefined> {
+    const signal = this.stop.signal;
+    for (let tries = 1; ; tries++) {
+      const previous = await this.output.readText(this.keys.marker, { signal });
+      try {
+        await this.output.putText(this.keys.marker, text, previous ? { ifMatch: previous.etag, signal } : { ifNoneMatch: true, signal });
+        return previous ? tableKeyOf(previous.text) : undefined;
+      } catch (err) {
+        if (!(err instanceof WriteConflictError) || tries >= 10) throw err;
+      }
+    }
+  }
+
+  /** The marker now in place, or undefined when there is none or it cannot be read as one. */
+  private currentMarker(): Promise<Marker | undefined> {
+    return readMarker(this.output, this.opts.volumeId, this.stop.signal).catch(() => undefined);
+  }
+
+  /** Deletes a table file of this volume that no marker names any more (only `part-*.parquet` directly under the volume). */
+  private async retire(key: string): Promise<void> {
+    const prefix = `${this.opts.volumeId}/part-`;
+    if (!key.startsWith(prefix) || key.slice(prefix.length).includes('/') || !key.endsWith('.parquet')) return;
+    await this.output.delete(key).catch((err: Error) => console.warn(`rxvolume: could not remove the superseded table ${key}: ${err.message}`));
   }
 
   /** Opens the staging write and the Parquet writer on first use. */
   private async open(): Promise<RowWriter> {
     if (this.rows) return this.rows;
     this.staged = await this.staging.write(this.stagingKey, { signal: this.stop.signal });
-    this.rows = await parquetCall(() => parquet.ParquetWriter.openStream(schema, (this.staged as StagedWrite).stream, { rowGroupSize: this.opts.rowGroupSize, useDataPageV2: false }), this.stop.signal);
+    const sink = (this.sink = new GuardedSink(this.staged.stream));
+    this.rows = await this.parquetCall(() => parquet.ParquetWriter.openStream(schema, sink.stream, { rowGroupSize: this.opts.rowGroupSize, useDataPageV2: false }));
     return this.rows;
+  }
+
+  /**
+   * Runs a parquetjs-lite call, turning the strings it throws into Errors. An abort or a failed
+   * staging stream rejects at once: a write held back by a full stream may never call back once the
+   * stream is destroyed.
+   */
+  private async parquetCall<T>(fn: () => Promise<T>): Promise<T> {
+    const signal = this.stop.signal;
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(new Error('aborted'));
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([fn(), aborted, ...(this.sink ? [this.sink.failed] : [])]);
+    } catch (err) {
+      throw err instanceof Error ? err : new Error(`parquet: ${String(err)}`);
+    } finally {
+      signal.removeEventListener('abort', onAbort as () => void);
+    }
   }
 
   /** Runs `fn` after every earlier call; refuses once aborted. */
@@ -171,7 +304,7 @@ export class S3ParquetWriter {
     return run;
   }
 
-  /** Once: removes this attempt's upload/staging object and, if the marker never came, its output file. */
+  /** Once: removes this attempt's upload/staging object and, if its marker never came, its table. */
   private removeLeftovers(): Promise<void> {
     this.cleanup ??= (async () => {
       if (this.staged && !this.stagedDone) await this.staged.abort();
@@ -182,29 +315,21 @@ export class S3ParquetWriter {
   }
 }
 
-/**
- * Runs a parquetjs-lite call, turning the strings it throws into Errors. An abort rejects at once:
- * a write held back by a full stream may never call back once the stream is destroyed.
- */
-async function parquetCall<T>(fn: () => Promise<T>, signal: AbortSignal): Promise<T> {
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(new Error('aborted'));
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
+/** The table key a marker's text names, if it parses as one. */
+function tableKeyOf(text: string): string | undefined {
   try {
-    return await Promise.race([fn(), aborted]);
-  } catch (err) {
-    throw err instanceof Error ? err : new Error(`parquet: ${String(err)}`);
-  } finally {
-    signal.removeEventListener('abort', onAbort as () => void);
+    const key = (JSON.parse(text) as Partial<Marker>).parquet?.key;
+    return typeof key === 'string' ? key : undefined;
+  } catch {
+    return undefined;
   }
 }
 
 export interface WriteParquetOptions {
   /** Called after each row is appended (the pipeline gives its budget credit back here). */
   afterRow?: (rec: VolumeRecord) => void;
+  /** Maps an error of the writer itself (an append or the publish) before it is passed on. */
+  writeError?: (err: unknown) => unknown;
 }
 
 /**
@@ -223,19 +348,22 @@ export function writeParquet(writer: S3ParquetWriter, info: () => PublishInfo, o
         settled = true;
         void writer.abort().catch(() => undefined).then(() => subscriber.error(err));
       };
+      const writeFailed = (err: unknown): never => {
+        throw opts.writeError ? opts.writeError(err) : err;
+      };
       const then = (step: () => Promise<void>) => {
         chain = chain.then(() => (settled ? undefined : step())).catch(fail);
       };
       const upstream = source.subscribe({
         next: (rec) =>
           then(async () => {
-            await writer.append(rec);
+            await writer.append(rec).catch(writeFailed);
             opts.afterRow?.(rec);
           }),
         error: fail,
         complete: () =>
           then(async () => {
-            const result = await writer.publish(info());
+            const result = await writer.publish(info()).catch(writeFailed);
             settled = true;
             subscriber.next(result);
             subscriber.complete();

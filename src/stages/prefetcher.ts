@@ -1,7 +1,7 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import { acquireCredit, poolMap, type Credits, type StageStats } from '../../operators';
 import type { PipelineConfig } from '../config';
-import { describeError } from '../s3/retry';
+import { describeError, isRetryable } from '../s3/retry';
 import type { Location } from '../store';
 import { manifestSha256 } from '../store/manifest';
 import { failed, type ImageTask, type PageWork } from '../types';
@@ -21,12 +21,18 @@ export class Prefetcher {
     this.extensions = new Set(cfg.imageExtensions.map((e) => e.toLowerCase()));
   }
 
-  /** The images, listed one page at a time: the next page is requested only when the consumer pulls past this one. */
+  /**
+   * The images, listed one page at a time: the next page is requested only when the consumer pulls
+   * past this one. An image (or folder) the listing could not read is a task with its `error`.
+   */
   async *tasks(signal?: AbortSignal): AsyncGenerator<ImageTask> {
     let seq = 0;
     for await (const page of this.location.list({ pageSize: this.cfg.listPageSize, signal })) {
       for (const entry of page) {
-        if (this.isImage(entry.key)) yield { volumeId: this.volumeId, key: entry.key, etag: entry.etag, size: entry.size, seq: seq++ };
+        const listedWithError = entry.error !== undefined && (entry.key.endsWith('/') || this.isImage(entry.key));
+        if (this.isImage(entry.key) || listedWithError) {
+          yield { volumeId: this.volumeId, key: entry.key, etag: entry.etag, size: entry.size, seq: seq++, ...(entry.error !== undefined ? { error: entry.error } : {}) };
+        }
       }
     }
   }
@@ -41,8 +47,9 @@ export class Prefetcher {
   /**
    * Takes a `fetched` credit per page, then GETs up to `cfg.prefetchConcurrency` pages at once
    * (If-Match the listed ETag, and the returned ETag is compared too). Sets `bytes` and
-   * `timings.fetchMs`; a missing object, a changed ETag or an error after retries becomes
-   * `failed(work, message)`. The credit is not given back here: the decoder releases it once the
+   * `timings.fetchMs`; a task listed with an error, a missing object, a changed ETag or an error
+   * after retries becomes `failed(work, message, kind)`: kind `transient` when the store could not
+   * be reached or throttled through all retries, `input` otherwise. The credit is not given back here: the decoder releases it once the
    * bytes are decoded, so fetched-but-undecoded pages never exceed `fetched.capacity`.
    * Unsubscribing aborts the GETs in flight.
    */
@@ -56,8 +63,8 @@ export class Prefetcher {
 
   private fetchOne(work: PageWork): Observable<PageWork> {
     return new Observable<PageWork>((subscriber) => {
-      if (work.error !== undefined) {
-        subscriber.next(work);
+      if (work.error !== undefined || work.task.error !== undefined) {
+        subscriber.next(work.error !== undefined ? work : failed(work, `${work.task.key}: ${work.task.error}`));
         subscriber.complete();
         return;
       }
@@ -71,7 +78,7 @@ export class Prefetcher {
         (err: unknown) => {
           if (abort.signal.aborted) return;
           const timings = { ...work.timings, fetchMs: performance.now() - started };
-          subscriber.next(failed({ ...work, timings }, `fetch ${work.task.key}: ${describeError(err)}`));
+          subscriber.next(failed({ ...work, timings }, `fetch ${work.task.key}: ${describeError(err)}`, isRetryable(err) ? 'transient' : 'input'));
           subscriber.complete();
         },
       );

@@ -79,6 +79,7 @@ export function recordOf(work: PageWork, outcome: Outcome, now = performance.now
     etag: task.etag,
     status: work.error ? 'error' : 'ok',
     error: work.error ?? outcome.note ?? null,
+    error_kind: work.error ? work.errorKind ?? 'input' : null,
     width: frame?.sourceWidth ?? null,
     height: frame?.sourceHeight ?? null,
     orientation_deg: first?.orientationDeg ?? null,

@@ -14,10 +14,18 @@ export class EtagMismatchError extends Error {
   }
 }
 
-/** An exclusive write found the object already there. */
-export class AlreadyExistsError extends Error {
-  override readonly name = 'AlreadyExistsError';
+/** A conditional write lost: the object was created or changed by another writer since it was read. */
+export class WriteConflictError extends Error {
+  override readonly name = 'WriteConflictError';
   constructor(readonly key: string) {
-    super(`already exists: ${key}`);
+    super(`another writer changed ${key}`);
+  }
+}
+
+/** A volume's input location is not there (a folder that does not exist, a bucket that does not). */
+export class InputMissingError extends Error {
+  override readonly name = 'InputMissingError';
+  constructor(readonly url: string, detail = 'does not exist') {
+    super(`${url} ${detail}`);
   }
 }

@@ -1,9 +1,9 @@
-import { createWriteStream } from 'node:fs';
-import { link, mkdir, open, readFile, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
+import { link, mkdir, open, readFile, readdir, realpath, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Stats } from 'node:fs';
-import { AlreadyExistsError, EtagMismatchError, NotFoundError } from './errors';
-import type { Location, ObjectBytes, ObjectEntry, SignalOption, StagedWrite } from './location';
+import { EtagMismatchError, InputMissingError, NotFoundError, WriteConflictError } from './errors';
+import type { Location, ObjectBytes, ObjectEntry, SignalOption, StagedWrite, WriteCondition } from './location';
 
 /**
  * A local directory as a Location. Keys are `/`-separated paths relative to the root.
@@ -11,6 +11,15 @@ import type { Location, ObjectBytes, ObjectEntry, SignalOption, StagedWrite } fr
  * ETag: `"<size hex>-<mtime µs hex>"` of the file — cheap to list (no hashing), stable while the
  * file is unchanged, and different after any rewrite that changes its size or modification time.
  * `get` compares it against the open file's own stat, so a file replaced after listing is caught.
+ *
+ * Listing follows symbolic links (to files and to folders; a folder reached twice, e.g. by a link
+ * loop, is walked once). What cannot be read as a regular file — a FIFO, a socket, a device, a file
+ * that vanished between `readdir` and `stat`, a name too long for the system — is listed with an
+ * `error` (a folder that cannot be read, or an entry that cannot be told from one, is listed as
+ * `dir/` with its error).
+ *
+ * Deleting a file removes the folders it leaves empty, up to and including the root (S3 has no
+ * folders); the writes that create folders redo it when a concurrent delete removed one first.
  */
 export class LocalLocation implements Location {
   readonly kind = 'local' as const;
@@ -24,10 +33,11 @@ export class LocalLocation implements Location {
     return new LocalLocation(join(this.root, prefix));
   }
 
-  /** Walks the tree depth-first, names sorted, one directory read at a time. */
+  /** Walks the tree depth-first, names sorted, one directory read at a time. Throws `InputMissingError` when the root is not a folder. */
   async *list(opts: { pageSize: number } & SignalOption): AsyncIterable<ObjectEntry[]> {
     let page: ObjectEntry[] = [];
-    for await (const entry of this.walk(this.root, opts.signal)) {
+    const seen = new Set<string>();
+    for await (const entry of this.walk(this.root, seen, opts.signal)) {
       page.push(entry);
       if (page.length >= opts.pageSize) {
         yield page;
@@ -43,7 +53,9 @@ export class LocalLocation implements Location {
       throw err.code === 'ENOENT' ? new NotFoundError(key) : err;
     });
     try {
-      const etag = localEtag(await file.stat({ bigint: false }));
+      const info = await file.stat({ bigint: false });
+      if (!info.isFile()) throw new Error(`${key} is not a regular file`);
+      const etag = localEtag(info);
       if (opts.etag !== undefined && etag !== opts.etag) throw new EtagMismatchError(key, opts.etag, etag);
       const bytes = await file.readFile({ signal: opts.signal });
       return { bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), etag };
@@ -54,25 +66,29 @@ export class LocalLocation implements Location {
 
   async write(key: string, opts: SignalOption = {}): Promise<StagedWrite> {
     const path = this.path(key);
-    await mkdir(dirname(path), { recursive: true });
-    const stream = createWriteStream(path, { flags: 'w', signal: opts.signal });
+    const handle = await inFolder(path, () => open(path, 'w'));
+    const stream: Writable = handle.createWriteStream();
     const closed = new Promise<void>((res, rej) => {
       stream.once('close', res);
       stream.once('error', rej);
     });
     closed.catch(() => undefined);
+    const onAbort = () => stream.destroy(opts.signal?.reason as Error);
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
     return {
       stream,
       finish: async () => {
         if (!stream.writableEnded) stream.end();
         await closed;
+        opts.signal?.removeEventListener('abort', onAbort);
         const info = await stat(path);
         return { bytes: info.size, etag: localEtag(info) };
       },
       abort: async () => {
+        opts.signal?.removeEventListener('abort', onAbort);
         stream.destroy();
         await closed.catch(() => undefined);
-        await rm(path, { force: true });
+        await this.delete(key);
       },
     };
   }
@@ -80,44 +96,61 @@ export class LocalLocation implements Location {
   async adopt(source: Location, sourceKey: string, key: string): Promise<{ bytes: number; etag: string }> {
     if (!(source instanceof LocalLocation)) throw new Error(`cannot publish from ${source.url} to ${this.url}: staging and output must both be local`);
     const to = this.path(key);
-    await mkdir(dirname(to), { recursive: true });
-    await rename(source.path(sourceKey), to);
+    await inFolder(to, () => rename(source.path(sourceKey), to));
     const info = await stat(to);
     return { bytes: info.size, etag: localEtag(info) };
   }
 
-  /** Writes a temporary file and links it into place (`exclusive`: link fails if the key exists) or renames it. */
-  async putText(key: string, text: string, opts: { exclusive?: boolean } & SignalOption = {}): Promise<void> {
+  /**
+   * Writes a temporary file, then links it into place (`ifNoneMatch`: the link fails if the key
+   * exists, atomically) or renames it over the old one. `ifMatch` is checked just before the rename:
+   * a folder has no compare-and-swap, so a writer in between those two steps is not caught.
+   */
+  async putText(key: string, text: string, opts: WriteCondition & SignalOption = {}): Promise<void> {
     const to = this.path(key);
-    await mkdir(dirname(to), { recursive: true });
-    const tmp = `${to}.${process.pid}.${Date.now()}.tmp`;
-    await writeFile(tmp, text, { signal: opts.signal, flush: true });
+    const tmp = `${to}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`;
+    await inFolder(tmp, () => writeFile(tmp, text, { signal: opts.signal, flush: true }));
     try {
-      if (!opts.exclusive) return await rename(tmp, to);
-      await link(tmp, to).catch((err: NodeJS.ErrnoException) => {
-        throw err.code === 'EEXIST' ? new AlreadyExistsError(key) : err;
-      });
+      if (opts.ifNoneMatch) {
+        await link(tmp, to).catch((err: NodeJS.ErrnoException) => {
+          throw err.code === 'EEXIST' ? new WriteConflictError(key) : err;
+        });
+        return;
+      }
+      if (opts.ifMatch !== undefined && (await this.head(key))?.etag !== opts.ifMatch) throw new WriteConflictError(key);
+      await rename(tmp, to);
     } finally {
       await rm(tmp, { force: true });
     }
   }
 
-  async readText(key: string): Promise<string | undefined> {
+  async readText(key: string): Promise<{ text: string; etag: string } | undefined> {
     try {
-      return await readFile(this.path(key), 'utf8');
+      const { bytes, etag } = await this.get(key);
+      return { text: Buffer.from(bytes).toString('utf8'), etag };
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  async head(key: string): Promise<{ bytes: number; etag: string } | undefined> {
+    try {
+      const info = await stat(this.path(key));
+      return info.isFile() ? { bytes: info.size, etag: localEtag(info) } : undefined;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
     }
   }
 
-  /** Removes the file, then its parent directories up to the root while they are empty (as S3 has no directories). */
+  /** Removes the file, then its folders up to and including the root while they are empty (as S3 has no folders). */
   async delete(key: string): Promise<void> {
     const path = this.path(key);
     await rm(path, { force: true });
-    for (let dir = dirname(path); dir.startsWith(this.root + sep); dir = dirname(dir)) {
+    for (let dir = dirname(path); dir === this.root || dir.startsWith(this.root + sep); dir = dirname(dir)) {
       const removed = await rmdir(dir).then(() => true, () => false);
-      if (!removed) break;
+      if (!removed || dir === this.root) break;
     }
   }
 
@@ -128,22 +161,70 @@ export class LocalLocation implements Location {
     return full;
   }
 
-  private async *walk(dir: string, signal?: AbortSignal): AsyncGenerator<ObjectEntry> {
+  private keyOf(path: string): string {
+    return relative(this.root, path).split(sep).join('/');
+  }
+
+  private async *walk(dir: string, seen: Set<string>, signal?: AbortSignal): AsyncGenerator<ObjectEntry> {
     signal?.throwIfAborted();
-    const names = await readdir(dir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT' && dir === this.root) return [];
-      throw err;
-    });
-    names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const d of names) {
-      const full = join(dir, d.name);
-      if (d.isDirectory()) yield* this.walk(full, signal);
-      else if (d.isFile()) {
-        const info = await stat(full);
-        yield { key: relative(this.root, full).split(sep).join('/'), etag: localEtag(info), size: info.size };
+    const real = await realpath(dir).catch(() => dir);
+    if (seen.has(real)) return;
+    seen.add(real);
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (dir === this.root) {
+        if (code === 'ENOENT') throw new InputMissingError(this.url);
+        if (code === 'ENOTDIR') throw new InputMissingError(this.url, 'is not a folder');
+        throw err;
       }
+      yield { key: `${this.keyOf(dir)}/`, etag: '', size: 0, error: `cannot read the folder: ${reason(err)}` };
+      return;
+    }
+    names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const name of names) {
+      const full = join(dir, name);
+      const key = this.keyOf(full);
+      let info: Stats;
+      try {
+        info = await stat(full);
+      } catch (err) {
+        // A vanished entry was a file (or a link) when listed; one that cannot be looked at (name too long, no access) may be a folder of pages.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') yield { key, etag: '', size: 0, error: 'vanished while the volume was listed (or a broken link)' };
+        else yield { key: `${key}/`, etag: '', size: 0, error: `cannot read: ${reason(err)}` };
+        continue;
+      }
+      if (info.isDirectory()) yield* this.walk(full, seen, signal);
+      else if (info.isFile()) yield { key, etag: localEtag(info), size: info.size };
+      else yield { key, etag: '', size: 0, error: `not a regular file (${fileKind(info)})` };
     }
   }
+}
+
+/** Runs `fn` (which creates `path`) after making its folder; again when a concurrent delete removed the folder in between. */
+async function inFolder<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    await mkdir(dirname(path), { recursive: true });
+    try {
+      return await fn();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || tries >= 10) throw err;
+    }
+  }
+}
+
+function reason(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return e.code ?? e.message;
+}
+
+function fileKind(info: Stats): string {
+  if (info.isFIFO()) return 'a FIFO';
+  if (info.isSocket()) return 'a socket';
+  if (info.isCharacterDevice() || info.isBlockDevice()) return 'a device';
+  return 'not a file';
 }
 
 /** See the class comment. */

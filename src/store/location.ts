@@ -5,6 +5,14 @@ export interface ObjectEntry {
   key: string;
   etag: string;
   size: number;
+  /** Set when the entry was listed but cannot be read as a file (vanished, a FIFO, a name too long): the reason. */
+  error?: string;
+}
+
+/** Only-if conditions of a write: `ifNoneMatch` = the key must not exist, `ifMatch` = its ETag must still be this. */
+export interface WriteCondition {
+  ifNoneMatch?: true;
+  ifMatch?: string;
 }
 
 /** The bytes of an object and the ETag they were read at. */
@@ -45,10 +53,15 @@ export interface Location {
    * S3 (the source stays), a rename on local disk (the source is gone).
    */
   adopt(source: Location, sourceKey: string, key: string, opts?: SignalOption): Promise<{ bytes: number; etag: string }>;
-  /** Writes a small text object; with `exclusive` it fails with `AlreadyExistsError` when `key` exists (where the store can tell). */
-  putText(key: string, text: string, opts?: { exclusive?: boolean } & SignalOption): Promise<void>;
-  /** A small text object, or undefined when there is none. */
-  readText(key: string, opts?: SignalOption): Promise<string | undefined>;
+  /**
+   * Writes a small text object atomically (a reader sees the old or the new text, never a mix). A
+   * `WriteCondition` the store can enforce that fails throws `WriteConflictError`; see each store.
+   */
+  putText(key: string, text: string, opts?: WriteCondition & SignalOption): Promise<void>;
+  /** A small text object and its ETag, or undefined when there is none. */
+  readText(key: string, opts?: SignalOption): Promise<{ text: string; etag: string } | undefined>;
+  /** The size and ETag of an object, or undefined when it is not there. */
+  head(key: string, opts?: SignalOption): Promise<{ bytes: number; etag: string } | undefined>;
   /** Removes an object; no error when it is not there. */
   delete(key: string, opts?: SignalOption): Promise<void>;
   /** A location for the sub-prefix/sub-directory `prefix` (no leading or trailing slash needed). */

@@ -1,59 +1,112 @@
 import type { Location } from './location';
 
-/** The `_SUCCESS.json` written last when a volume's table is published. */
-export interface Marker {
+/**
+ * The version of the analysis (decoding, model contract, summaries, corrections, row contents).
+ * Bump it whenever the same inputs, models and settings can give a different table: a rerun then
+ * re-processes volumes published by older code instead of skipping them.
+ */
+export const ANALYSIS_VERSION = 2;
+
+/** What makes a volume's table what it is; a rerun skips the volume only when all of it matches. */
+export interface MarkerIdentity {
+  /** `manifestSha256` over the inputs' key + etag. */
+  inputManifestSha256: string;
+  /** The detector (`name`, file sha256). */
+  model: { name: string; sha256: string };
+  /** sha256 of every model file the analysis reads (detector and e.g. the direction classifier), by role. */
+  modelFiles: Record<string, string>;
+  /** sha256 of the content settings (`CONTENT_SETTINGS`). */
+  configSha256: string;
+  analysisVersion: number;
+}
+
+/** The `_SUCCESS.json` written last when a volume's table is published; its `parquet.key` names the table. */
+export interface Marker extends MarkerIdentity {
   volumeId: string;
   rows: number;
   okRows: number;
   errorRows: number;
   /** Distinct input keys among the rows. */
   inputs: number;
-  /** `manifestSha256` over the rows' key + etag: matches the Prefetcher's manifest of the same listing. */
-  inputManifestSha256: string;
-  model: { name: string; sha256: string };
-  configSha256: string;
+  /** The table of this attempt (`<volumeId>/part-00000-<attemptId>.parquet`), its size and ETag as written. */
   parquet: { key: string; bytes: number; etag: string };
+  /** The input location the volume was read from. */
+  input: string;
+  attemptId: string;
   startedAt: string;
   finishedAt: string;
   libraryVersion: string;
 }
 
-/** Where a volume's table and marker live under the output location. */
-export function outputKeys(volumeId: string): { parquet: string; marker: string } {
-  return { parquet: `${volumeId}/part-00000.parquet`, marker: `${volumeId}/_SUCCESS.json` };
+/**
+ * Volume ids: one path segment of letters, digits, `.`, `_` and `-`, starting with a letter or a
+ * digit, at most 128 characters. So `.`, `..`, `_staging` and hidden names are not ids.
+ */
+export const VOLUME_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** Throws unless `volumeId` matches `VOLUME_ID_PATTERN`. */
+export function checkVolumeId(volumeId: string): void {
+  if (!VOLUME_ID_PATTERN.test(volumeId)) {
+    throw new Error(`volume id "${volumeId}" is not allowed: use 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit`);
+  }
 }
 
-/** The volume's marker, or undefined when it has none (not published). Throws on a malformed one. */
-export async function readMarker(output: Location, volumeId: string, signal?: AbortSignal): Promise<Marker | undefined> {
+/** Where a volume's marker and an attempt's table live under the output location. */
+export function outputKeys(volumeId: string, attemptId = ''): { parquet: string; marker: string } {
+  checkVolumeId(volumeId);
+  return { parquet: `${volumeId}/part-00000-${attemptId}.parquet`, marker: `${volumeId}/_SUCCESS.json` };
+}
+
+/** The volume's marker and its ETag, or undefined when it has none (not published). Throws on a malformed one. */
+export async function readMarkerEntry(output: Location, volumeId: string, signal?: AbortSignal): Promise<{ marker: Marker; etag: string } | undefined> {
   const key = outputKeys(volumeId).marker;
-  const text = await output.readText(key, { signal });
-  if (text === undefined) return undefined;
+  const read = await output.readText(key, { signal });
+  if (read === undefined) return undefined;
   let marker: Marker;
   try {
-    marker = JSON.parse(text) as Marker;
+    marker = JSON.parse(read.text) as Marker;
   } catch (err) {
     throw new Error(`${key} in ${output.url} is not valid JSON: ${(err as Error).message}`);
   }
-  if (marker.volumeId !== volumeId || typeof marker.inputManifestSha256 !== 'string') throw new Error(`${key} in ${output.url} is not a marker of volume ${volumeId}`);
-  return marker;
+  if (marker.volumeId !== volumeId || typeof marker.inputManifestSha256 !== 'string' || typeof marker.parquet?.key !== 'string') {
+    throw new Error(`${key} in ${output.url} is not a marker of volume ${volumeId}`);
+  }
+  return { marker, etag: read.etag };
+}
+
+/** The volume's marker, or undefined when it has none. */
+export async function readMarker(output: Location, volumeId: string, signal?: AbortSignal): Promise<Marker | undefined> {
+  return (await readMarkerEntry(output, volumeId, signal))?.marker;
+}
+
+/** Whether the table a marker names is there with the size and ETag it records. */
+export async function tableIntact(output: Location, marker: Marker, signal?: AbortSignal): Promise<boolean> {
+  const head = await output.head(marker.parquet.key, { signal });
+  return head !== undefined && head.bytes === marker.parquet.bytes && head.etag === marker.parquet.etag;
 }
 
 /**
- * The marker when the volume is already published from the same inputs, model and config (so a
- * rerun can skip it); undefined when it is not published or anything differs.
+ * The marker when the volume is already published with the same identity (inputs, every model
+ * file, content settings, analysis version) and the table it names is there as written; undefined
+ * when it is not published, anything differs, or the table is missing or changed.
  */
-export async function isPublished(
-  output: Location,
-  volumeId: string,
-  expect: { inputManifestSha256: string; model: { name: string; sha256: string }; configSha256: string },
-  signal?: AbortSignal,
-): Promise<Marker | undefined> {
+export async function isPublished(output: Location, volumeId: string, expect: MarkerIdentity, signal?: AbortSignal): Promise<Marker | undefined> {
   const marker = await readMarker(output, volumeId, signal);
-  const same =
-    marker !== undefined &&
+  if (marker === undefined || !sameIdentity(marker, expect)) return undefined;
+  return (await tableIntact(output, marker, signal)) ? marker : undefined;
+}
+
+function sameIdentity(marker: Marker, expect: MarkerIdentity): boolean {
+  return (
     marker.inputManifestSha256 === expect.inputManifestSha256 &&
-    marker.model?.sha256 === expect.model.sha256 &&
     marker.model?.name === expect.model.name &&
-    marker.configSha256 === expect.configSha256;
-  return same ? marker : undefined;
+    marker.model?.sha256 === expect.model.sha256 &&
+    JSON.stringify(sortedEntries(marker.modelFiles ?? {})) === JSON.stringify(sortedEntries(expect.modelFiles)) &&
+    marker.configSha256 === expect.configSha256 &&
+    marker.analysisVersion === expect.analysisVersion
+  );
+}
+
+function sortedEntries(files: Record<string, string>): Array<[string, string]> {
+  return Object.entries(files).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }

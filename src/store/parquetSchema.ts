@@ -24,6 +24,7 @@ export const VOLUME_RECORD_COLUMNS: { [K in keyof VolumeRecord]-?: ParquetField 
   etag: text(),
   status: text(),
   error: text(true),
+  error_kind: text(true),
   width: int32(true),
   height: int32(true),
   orientation_deg: int32(true),

@@ -9,8 +9,8 @@ import type { Limiter } from '../s3/limiter';
 import { httpStatusOf } from '../s3/retry';
 import { trackedClient } from '../s3/trackedClient';
 import { copyLargeObject, copySource, SINGLE_COPY_LIMIT } from './s3Copy';
-import { AlreadyExistsError, EtagMismatchError, NotFoundError } from './errors';
-import type { Location, ObjectBytes, ObjectEntry, SignalOption, StagedWrite } from './location';
+import { EtagMismatchError, NotFoundError, WriteConflictError } from './errors';
+import type { Location, ObjectBytes, ObjectEntry, SignalOption, StagedWrite, WriteCondition } from './location';
 
 /** Multipart part size and parts uploaded at once: a write holds at most about PART_SIZE × (QUEUE + 1) bytes. */
 const PART_SIZE = 5 * 1024 * 1024;
@@ -50,7 +50,7 @@ export class S3Location implements Location {
    * ignore If-Match). The body is read inside the retry loop, so a reset mid-body is retried.
    */
   async get(key: string, opts: { etag?: string } & SignalOption = {}): Promise<ObjectBytes> {
-    const Key = this.prefix + key;
+    const Key = this.objectKey(key);
     try {
       return await this.call(async (abortSignal) => {
         const res = await this.s3.client.send(new GetObjectCommand({ Bucket: this.bucket, Key, IfMatch: opts.etag }), { abortSignal });
@@ -82,7 +82,7 @@ export class S3Location implements Location {
    * fine) and any object already completed at `key` is deleted.
    */
   async write(key: string, opts: SignalOption = {}): Promise<StagedWrite> {
-    const Key = this.prefix + key;
+    const Key = this.objectKey(key);
     const stop = new AbortController();
     const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
     const tracked = trackedClient(this.s3, { signal, limiter: this.limiter });
@@ -126,8 +126,8 @@ export class S3Location implements Location {
 
   async adopt(source: Location, sourceKey: string, key: string, opts: SignalOption = {}): Promise<{ bytes: number; etag: string }> {
     if (!(source instanceof S3Location)) throw new Error(`cannot publish from ${source.url} to ${this.url}: staging and output must both be S3`);
-    const from = { Bucket: source.bucket, Key: source.prefix + sourceKey };
-    const Key = this.prefix + key;
+    const from = { Bucket: source.bucket, Key: source.objectKey(sourceKey) };
+    const Key = this.objectKey(key);
     const head = await this.call((abortSignal) => this.s3.client.send(new HeadObjectCommand(from), { abortSignal }), opts.signal);
     const size = head.ContentLength ?? 0;
     if (size > SINGLE_COPY_LIMIT) {
@@ -142,36 +142,65 @@ export class S3Location implements Location {
   }
 
   /**
-   * With `exclusive`, sends If-None-Match: '*'. A 412 means another writer got there first; a 501
-   * (not implemented) falls back to a plain put, and stores that ignore the header just overwrite.
+   * A PutObject with the condition as If-None-Match: '*' / If-Match: <etag>. A 412 (or 409) means
+   * another writer got there first (`WriteConflictError`); a store that does not implement the
+   * headers (501) gets a plain put, and one that ignores them (s3rver 3.7.1) just overwrites.
    */
-  async putText(key: string, text: string, opts: { exclusive?: boolean } & SignalOption = {}): Promise<void> {
-    const put = (ifNoneMatch: string | undefined) =>
+  async putText(key: string, text: string, opts: WriteCondition & SignalOption = {}): Promise<void> {
+    const Key = this.objectKey(key);
+    const put = (cond: WriteCondition) =>
       this.call(
-        (abortSignal) => this.s3.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Body: text, ContentType: 'application/json', IfNoneMatch: ifNoneMatch }), { abortSignal }),
+        (abortSignal) =>
+          this.s3.client.send(
+            new PutObjectCommand({ Bucket: this.bucket, Key, Body: text, ContentType: 'application/json', IfNoneMatch: cond.ifNoneMatch ? '*' : undefined, IfMatch: cond.ifMatch }),
+            { abortSignal },
+          ),
         opts.signal,
       );
+    const conditional = opts.ifNoneMatch !== undefined || opts.ifMatch !== undefined;
     try {
-      await put(opts.exclusive ? '*' : undefined);
+      await put(opts);
     } catch (err) {
       const status = httpStatusOf(err);
-      if (opts.exclusive && status === 412) throw new AlreadyExistsError(key);
-      if (opts.exclusive && status === 501) await put(undefined);
+      if (conditional && (status === 412 || status === 409)) throw new WriteConflictError(key);
+      if (conditional && status === 501) await put({});
       else throw err;
     }
   }
 
-  async readText(key: string, opts: SignalOption = {}): Promise<string | undefined> {
+  async readText(key: string, opts: SignalOption = {}): Promise<{ text: string; etag: string } | undefined> {
     try {
-      return Buffer.from((await this.get(key, opts)).bytes).toString('utf8');
+      const { bytes, etag } = await this.get(key, opts);
+      return { text: Buffer.from(bytes).toString('utf8'), etag };
     } catch (err) {
       if (err instanceof NotFoundError) return undefined;
       throw err;
     }
   }
 
+  async head(key: string, opts: SignalOption = {}): Promise<{ bytes: number; etag: string } | undefined> {
+    const Key = this.objectKey(key);
+    try {
+      const out = await this.call((abortSignal) => this.s3.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key }), { abortSignal }), opts.signal);
+      return { bytes: out.ContentLength ?? 0, etag: out.ETag ?? '' };
+    } catch (err) {
+      if (httpStatusOf(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
   async delete(key: string, opts: SignalOption = {}): Promise<void> {
-    await this.cleanupCall((abortSignal) => this.s3.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }), { abortSignal }), opts.signal);
+    const Key = this.objectKey(key);
+    await this.cleanupCall((abortSignal) => this.s3.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key }), { abortSignal }), opts.signal);
+  }
+
+  /**
+   * The object key of `key` under the prefix. Keys with empty, `.` or `..` segments are refused:
+   * HTTP clients and some stores normalise them, which would reach outside the prefix.
+   */
+  objectKey(key: string): string {
+    if (key.split('/').some((seg) => seg === '.' || seg === '..') || key.startsWith('/') || key.includes('//')) throw new Error(`key leaves ${this.url}: ${key}`);
+    return this.prefix + key;
   }
 
   private call<T>(attempt: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
