@@ -2,19 +2,25 @@ import Piscina from 'piscina';
 import type { PipelineConfig } from '../src/config';
 import { buffersOf } from '../src/infer/transfer';
 import type { ModelAdapter } from '../src/model/adapter';
+import { byteAdapter } from '../src/model/byteModel';
 import type { PatchSet } from '../src/types';
 import { closePool, startPool } from '../src/workerFile';
 import type { BatchResult, BatchTask, InferWorkerData } from '../src/workers/infer';
 import { cpuMeter } from './cpu';
 
-/** The model alone: the pipeline's inference threads, fed from memory with nothing else running. */
+/**
+ * The model alone: the pipeline's inference threads (byte model, `cfg.device`, `cfg.inferWorkers` ×
+ * `cfg.batchesInFlight` places), fed from memory with nothing else running.
+ */
 export class ModelOnly {
   private constructor(private readonly pool: Piscina, private readonly cfg: PipelineConfig, private readonly size: number) {}
 
-  /** Starts `cfg.inferWorkers` threads of `cfg.inferThreads` intra-op threads each and warms them up. */
+  /** Starts `cfg.inferWorkers` threads of `cfg.inferThreads` intra-op threads each on `cfg.device` and warms them up. */
   static async start(cfg: PipelineConfig, adapter: ModelAdapter): Promise<ModelOnly> {
-    const workerData: InferWorkerData = { adapter, device: 'cpu', threads: cfg.inferThreads, batchSize: cfg.batchSize };
-    const pool = startPool('infer', { minThreads: cfg.inferWorkers, maxThreads: cfg.inferWorkers, idleTimeout: Infinity, workerData });
+    const workerData: InferWorkerData = { adapter: byteAdapter(adapter), device: cfg.device, threads: cfg.inferThreads, batchSize: cfg.batchSize };
+    const pool = startPool('infer', {
+      minThreads: cfg.inferWorkers, maxThreads: cfg.inferWorkers, concurrentTasksPerWorker: cfg.batchesInFlight, idleTimeout: Infinity, workerData,
+    });
     await Promise.all(Array.from({ length: cfg.inferWorkers }, () => pool.run(null, { name: 'prepare' })));
     return new ModelOnly(pool, cfg, adapter.layout.patchSize);
   }
@@ -27,7 +33,7 @@ export class ModelOnly {
     const tasks: BatchTask[] = [];
     for (let first = 0; first < total; first += batchSize) {
       const count = Math.min(batchSize, total - first);
-      tasks.push({ input: new Uint8Array(batchSize * patch), output: new Float32Array(batchSize * this.size * this.size), count });
+      tasks.push({ input: new Uint8Array(batchSize * patch), output: new Uint8Array(batchSize * this.size * this.size), count });
     }
     let at = 0;
     for (const set of patchSets) {
@@ -39,7 +45,7 @@ export class ModelOnly {
     return tasks;
   }
 
-  /** Runs every batch with all threads busy (two batches queued per thread); returns seconds and patches. */
+  /** Runs every batch with all threads busy (twice their places queued); returns seconds and patches. */
   async run(tasks: BatchTask[]): Promise<{ seconds: number; patches: number; cpuSeconds: number }> {
     const started = performance.now();
     const cpu = cpuMeter();
@@ -50,7 +56,7 @@ export class ModelOnly {
         tasks[i] = { ...tasks[i], input: result.input, output: result.output };
       }
     };
-    await Promise.all(Array.from({ length: 2 * this.cfg.inferWorkers }, feed));
+    await Promise.all(Array.from({ length: 2 * this.cfg.inferWorkers * this.cfg.batchesInFlight }, feed));
     return { seconds: (performance.now() - started) / 1000, patches: tasks.reduce((n, t) => n + t.count, 0), cpuSeconds: cpu().self };
   }
 

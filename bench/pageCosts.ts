@@ -13,10 +13,10 @@ import sharp from 'sharp';
 import { resolveConfig } from '../src/config';
 import { demoPages } from '../src/demoVolume';
 import { decodeImage } from '../src/decode/decodeImage';
-import { normalizePatches } from '../src/decode/tile';
 import { openSession } from '../src/infer/session';
-import { stitchPatchMaps } from '../src/infer/stitch';
+import { stitchProbabilities } from '../src/infer/stitch';
 import { defaultAdapter } from '../src/model/adapter';
+import { byteAdapter } from '../src/model/byteModel';
 import { readsUpsideDown } from '../src/model/orientation';
 import { directionClassifier } from '../src/model/summarizers';
 import { findTextLines, summarizeGeometry } from '../src/model/textlines';
@@ -38,7 +38,7 @@ async function cost<T>(fn: () => Promise<T> | T): Promise<{ value: T; cpu: numbe
 
 async function main(): Promise<void> {
   const cfg = resolveConfig({ input: 'bench', output: 'bench' });
-  const adapter = defaultAdapter(cfg);
+  const adapter = byteAdapter(defaultAdapter(cfg));
   const { session } = await openSession(adapter, 'cpu', 1);
   const classify = await directionClassifier(String(adapter.summarizer.options.classifierPath));
   const specs = demoPages(12).flatMap((p) => (p.spec ? [p.spec] : []));
@@ -52,11 +52,9 @@ async function main(): Promise<void> {
       const frame = decoded.value.frame;
       if (!frame) throw new Error(`demo page failed to decode: ${decoded.value.error}`);
       const { size, count, data } = frame.patches;
-      const input = new Float32Array(data.length);
-      normalizePatches(data, input, adapter.layout);
-      const out = await session.run({ [adapter.inputName]: new ort.Tensor('float32', input, [count, 3, size, size]) });
-      const maps = out[adapter.outputName].data as Float32Array;
-      const prob = await cost(() => stitchPatchMaps(maps, frame.patches, frame.width, frame.height));
+      const out = await session.run({ [adapter.inputName]: new ort.Tensor('uint8', data, [count, 3, size, size]) });
+      const maps = out[adapter.outputName].data as Uint8Array;
+      const prob = await cost(() => stitchProbabilities(maps, frame.patches, frame.width, frame.height));
       const lines = await cost(() => findTextLines(prob.value, frame.width, frame.height));
       const direction = await cost(() => readsUpsideDown(lines.value.fragments, frame.pixels, frame.width, frame.height, classify));
       const skew = await cost(() => summarizeGeometry(lines.value, frame.width, frame.height, direction.value));

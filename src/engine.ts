@@ -19,14 +19,15 @@ export function contentConfigSha256(cfg: PipelineConfig): string {
 }
 
 /**
- * The thread pools a process runs volumes on: decoder (sharp), batcher (ONNX sessions) and
- * transformer (OpenCV), plus the controller's rules. Start one per process and share it between
+ * The thread pools a process runs volumes on: decoder (sharp), batcher (ONNX sessions, and the
+ * analysis threads that summarise pages) and transformer (OpenCV), plus the controller's rules. Start one per process and share it between
  * volumes (`new VolumeWorker(cfg, s3, id, tasks, { engine })`); a VolumeWorker without one starts
  * its own and closes it when it is done.
  */
 export class VolumeEngine {
   private constructor(
     readonly cfg: PipelineConfig,
+    /** The model the engine runs: the byte-wrapped one (`byteAdapter`), whose sha256 a table's marker records. */
     readonly adapter: ModelAdapter,
     readonly decoder: Decoder,
     readonly batcher: GpuBatcher,
@@ -44,7 +45,7 @@ export class VolumeEngine {
     const batcher = await GpuBatcher.create(cfg, adapter);
     const decoder = new Decoder(cfg, adapter.layout);
     const transformer = new Transformer(cfg, adapter.layout);
-    return new VolumeEngine(cfg, adapter, decoder, batcher, transformer, controller);
+    return new VolumeEngine(cfg, batcher.adapter, decoder, batcher, transformer, controller);
   }
 
   /** sha256 of the settings that change the table's contents (see `contentConfigSha256`). */

@@ -21,11 +21,11 @@ function owners(side: number, size: number, stride: number, count: number): { pa
 }
 
 /**
- * Stitches one-channel patch maps (patch after patch, each size×size, row-major grid) into a map of
- * the frame's size. Where patches overlap, each pixel comes from the patch whose interior is nearer
+ * Stitches one-channel patch maps (patch after patch, each size×size, row-major grid; float or
+ * byte values, kept as they are) into a float map of the frame's size. Where patches overlap, each pixel comes from the patch whose interior is nearer
  * (the overlap is cut in half), so no patch edge with its border effects reaches the result.
  */
-export function stitchPatchMaps(maps: Float32Array, grid: PatchGrid, width: number, height: number): Float32Array {
+export function stitchPatchMaps(maps: Float32Array | Uint8Array, grid: PatchGrid, width: number, height: number): Float32Array {
   const { size, stride, cols, rows } = grid;
   const xs = owners(width, size, stride, cols);
   const ys = owners(height, size, stride, rows);
@@ -47,4 +47,11 @@ export function stitchPatchMaps(maps: Float32Array, grid: PatchGrid, width: numb
     }
   }
   return out;
+}
+
+/** A frame's probability map from its byte patch maps (255·p, as byte models give them): stitched, then byte / 255. */
+export function stitchProbabilities(maps: Uint8Array, grid: PatchGrid, width: number, height: number): Float32Array {
+  const prob = stitchPatchMaps(maps, grid, width, height);
+  for (let i = 0; i < prob.length; i++) prob[i] /= 255;
+  return prob;
 }

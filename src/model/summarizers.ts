@@ -4,7 +4,7 @@ import { findTextLines, summarizeGeometry } from './textlines';
 import { CLS_HEIGHT, CLS_WIDTH, readsUpsideDown, type CropClassifier } from './orientation';
 
 /**
- * Frame summarizers: the functions an adapter names for the inference worker to turn a stitched
+ * Frame summarizers: the functions an adapter names for the analysis worker to turn a stitched
  * probability map into a PageSummary. They run in worker threads, never on the main thread.
  */
 
@@ -45,7 +45,7 @@ export function directionClassifier(path: string): Promise<CropClassifier> {
 
 /**
  * Opens what the summarizers of this module need before the first page (the direction classifier,
- * when `classifierPath` is set), so no page pays for it. Inference workers call a summarizer
+ * when `classifierPath` is set), so no page pays for it. Analysis workers call a summarizer
  * module's `prepare` export, when it has one, while they warm up.
  */
 export async function prepare(options: SummaryOptions): Promise<void> {

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { attribute, floatTensor, floatValue, modelBytes, node } from './onnxProto';
+import { attribute, floatTensor, tensorValue, modelBytes, node } from './onnxProto';
 
 /** Input and output names of the tiny model. */
 export const TINY_INPUT = 'x';
@@ -20,8 +20,8 @@ export function tinyModelBytes(): Uint8Array {
       node('Sigmoid', ['logit'], [TINY_OUTPUT]),
     ],
     initializers: [floatTensor('w', [1, 3, 3, 3], new Array(27).fill(-0.2)), floatTensor('b', [1], [0])],
-    inputs: [floatValue(TINY_INPUT, ['N', 3, 'H', 'W'])],
-    outputs: [floatValue(TINY_OUTPUT, ['N', 1, 'H', 'W'])],
+    inputs: [tensorValue(TINY_INPUT, ['N', 3, 'H', 'W'])],
+    outputs: [tensorValue(TINY_OUTPUT, ['N', 1, 'H', 'W'])],
   });
 }
 

@@ -3,11 +3,13 @@ import { Observable, catchError, connect, defer, filter, from, map, merge, merge
 import { Credits, StageStats, microBatch, piscinaRunner, poolMap, releaseCredit, weightedMerge } from '../../operators';
 import type { PipelineConfig } from '../config';
 import type { ModelAdapter } from '../model/adapter';
+import { byteAdapter } from '../model/byteModel';
 import { BatchFill } from '../infer/batchFill';
 import { buffersOf } from '../infer/transfer';
 import { failed, type PageWork } from '../types';
 import { closePool, startPool } from '../workerFile';
-import type { BatchResult, BatchTask, InferWorkerData, PrepareResult, SummarizeResult, SummarizeTask } from '../workers/infer';
+import type { AnalyseWorkerData, SummarizeResult, SummarizeTask } from '../workers/analyse';
+import type { BatchResult, BatchTask, InferWorkerData, PrepareResult } from '../workers/infer';
 
 /** Counters of the batcher's parts; all optional. */
 export interface BatcherStats {
@@ -17,7 +19,7 @@ export interface BatcherStats {
   batch?: StageStats;
   /** Batches running on the inference threads. */
   infer?: StageStats;
-  /** Frames being stitched and summarized. */
+  /** Frames being stitched and summarized (on the analysis threads). */
   summarize?: StageStats;
   fill?: BatchFill;
 }
@@ -25,7 +27,8 @@ export interface BatcherStats {
 /** A frame inside the batcher: its patch maps fill in as batches come back. */
 interface FrameJob {
   work: PageWork & { frame: NonNullable<PageWork['frame']> };
-  maps: Float32Array;
+  /** Byte maps (255·p), patch after patch. */
+  maps: Uint8Array;
   pending: number;
   /** The frame's share of its batches' run time. */
   inferMs: number;
@@ -38,18 +41,20 @@ interface PatchRef {
   index: number;
 }
 
-/** A reusable pair of batch buffers (input byte patches and output maps). */
+/** A reusable pair of batch buffers (input byte patches and output byte maps). */
 interface BatchBuffers {
   input: Uint8Array;
-  output: Float32Array;
+  output: Uint8Array;
 }
 
 /**
  * Runs the model over pages: frames from two lanes (reprocess first, by weight) are admitted into
  * `cfg.batcherSlots` slots, their patches packed into micro-batches that mix frames, each batch run
- * as one `session.run` on a pool of inference threads (a batch leaves when a thread is free, so it
- * fills up while they are busy instead of queueing half-empty), and each frame, once all its patches are
- * back, stitched and summarized on the same threads. Error items pass straight through.
+ * as one `session.run` of the byte-wrapped model (`byteAdapter`) on a pool of inference threads that
+ * run nothing else (a batch leaves when one of the `inferWorkers × batchesInFlight` places is free,
+ * so it fills up while they are busy instead of queueing half-empty), and each frame, once all its
+ * patches are back, stitched and summarized on a pool of analysis threads. Error items pass straight
+ * through.
  *
  * Device: `cfg.device` `cpu` (default); `cuda` fails `create()` if the CUDA provider cannot load;
  * `auto` falls back to the CPU with one warning. See `openSession` for installing the provider.
@@ -62,29 +67,44 @@ export class GpuBatcher {
   private constructor(
     private readonly cfg: PipelineConfig,
     private readonly pool: Piscina,
+    private readonly analysis: Piscina,
     readonly device: 'cpu' | 'cuda',
-    adapter: ModelAdapter,
+    /** The byte model the inference threads run (its sha256 is the table's model identity). */
+    readonly adapter: ModelAdapter,
   ) {
     const size = adapter.layout.patchSize;
     this.patchLength = 3 * size * size;
     this.mapLength = size * size;
   }
 
-  /** Starts the inference threads, opens and warms up a session on each, and settles the device. */
-  static async create(cfg: PipelineConfig, adapter: ModelAdapter): Promise<GpuBatcher> {
+  /**
+   * Wraps the adapter's model to take and give bytes, starts the inference threads (a session
+   * opened and warmed up on each) and the analysis threads (the summarizer prepared on each), and
+   * settles the device.
+   */
+  static async create(cfg: PipelineConfig, source: ModelAdapter): Promise<GpuBatcher> {
+    const adapter = byteAdapter(source);
     const workerData: InferWorkerData = { adapter, device: cfg.device, threads: cfg.inferThreads, batchSize: cfg.batchSize };
-    const pool = startPool('infer', { minThreads: cfg.inferWorkers, maxThreads: cfg.inferWorkers, idleTimeout: Infinity, workerData });
-    // Every thread's warm-up settles before a failure closes the pool: a thread is never ended inside a session.
-    const settled = await Promise.allSettled(Array.from({ length: cfg.inferWorkers }, () => pool.run(null, { name: 'prepare' }) as Promise<PrepareResult>));
-    const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    const pool = startPool('infer', {
+      minThreads: cfg.inferWorkers, maxThreads: cfg.inferWorkers, concurrentTasksPerWorker: cfg.batchesInFlight, idleTimeout: Infinity, workerData,
+    });
+    const analysisData: AnalyseWorkerData = { adapter };
+    const analysis = startPool('analyse', { minThreads: cfg.analysisWorkers, maxThreads: cfg.analysisWorkers, idleTimeout: Infinity, workerData: analysisData });
+    // Every thread's warm-up settles before a failure closes the pools: a thread is never ended inside a session.
+    const warmUps = (p: Piscina, threads: number) => Array.from({ length: threads }, () => p.run(null, { name: 'prepare' }));
+    const [inferSettled, analysisSettled] = await Promise.all([
+      Promise.allSettled(warmUps(pool, cfg.inferWorkers) as Array<Promise<PrepareResult>>),
+      Promise.allSettled(warmUps(analysis, cfg.analysisWorkers)),
+    ]);
+    const failure = [...inferSettled, ...analysisSettled].find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failure) {
-      await closePool(pool);
+      await Promise.all([closePool(pool), closePool(analysis)]);
       throw failure.reason;
     }
-    const prepared = settled.map((s) => (s as PromiseFulfilledResult<PrepareResult>).value);
+    const prepared = inferSettled.map((s) => (s as PromiseFulfilledResult<PrepareResult>).value);
     const fallback = prepared.find((p) => p.fallback)?.fallback;
     if (fallback) console.warn(`rxvolume: device auto: ${fallback}; running on the CPU`);
-    return new GpuBatcher(cfg, pool, prepared[0].device, adapter);
+    return new GpuBatcher(cfg, pool, analysis, prepared[0].device, adapter);
   }
 
   /** Every page of both lanes, once, with `summary` set (or its error), in completion order. */
@@ -92,8 +112,9 @@ export class GpuBatcher {
     const { cfg } = this;
     return defer(() => {
       const slots = new Credits(cfg.batcherSlots, 'batcher');
-      // One batch per inference thread at a time: while they are busy, patches collect into fuller batches.
-      const threads = new Credits(cfg.inferWorkers, 'inferThreads');
+      // batchesInFlight batches per inference thread at a time: while they are busy, patches collect into fuller batches.
+      const places = cfg.inferWorkers * cfg.batchesInFlight;
+      const threads = new Credits(places, 'inferThreads');
       const lanes = [
         { source: reprocess$, weight: cfg.reprocessWeight, name: 'reprocess' },
         { source: initial$, weight: cfg.initialWeight, name: 'initial' },
@@ -107,7 +128,7 @@ export class GpuBatcher {
               filter((work): work is FrameJob['work'] => !work.error),
               mergeMap((work) => this.patchesOf(work)),
               microBatch<PatchRef>({ maxSize: cfg.batchSize, maxWaitMs: cfg.batchMaxWaitMs, credits: threads, stats: stats.batch }),
-              poolMap((batch: PatchRef[]) => this.runBatch(batch, stats.fill), { concurrency: cfg.inferWorkers, stats: stats.infer }),
+              poolMap((batch: PatchRef[]) => this.runBatch(batch, stats.fill), { concurrency: places, stats: stats.infer }),
               releaseCredit(threads),
               mergeMap((done) => from(done)),
               connect((jobs) =>
@@ -115,7 +136,7 @@ export class GpuBatcher {
                   jobs.pipe(filter((job) => !!job.error), map((job) => failed(job.work, job.error as string))),
                   jobs.pipe(
                     filter((job) => !job.error),
-                    poolMap((job: FrameJob) => this.summarize(job), { concurrency: cfg.inferWorkers, stats: stats.summarize }),
+                    poolMap((job: FrameJob) => this.summarize(job), { concurrency: cfg.analysisWorkers, stats: stats.summarize }),
                   ),
                 ),
               ),
@@ -128,12 +149,12 @@ export class GpuBatcher {
   }
 
   async close(): Promise<void> {
-    await closePool(this.pool);
+    await Promise.all([closePool(this.pool), closePool(this.analysis)]);
   }
 
   private patchesOf(work: FrameJob['work']): Observable<PatchRef> {
     const { count } = work.frame.patches;
-    const job: FrameJob = { work, maps: new Float32Array(count * this.mapLength), pending: count, inferMs: 0 };
+    const job: FrameJob = { work, maps: new Uint8Array(count * this.mapLength), pending: count, inferMs: 0 };
     return range(0, count).pipe(map((index) => ({ job, index })));
   }
 
@@ -142,7 +163,7 @@ export class GpuBatcher {
     const { patchLength, mapLength } = this;
     const buffers = this.free.pop() ?? {
       input: new Uint8Array(this.cfg.batchSize * patchLength),
-      output: new Float32Array(this.cfg.batchSize * mapLength),
+      output: new Uint8Array(this.cfg.batchSize * mapLength),
     };
     batch.forEach(({ job, index }, k) => {
       buffers.input.set(job.work.frame.patches.data.subarray(index * patchLength, (index + 1) * patchLength), k * patchLength);
@@ -173,14 +194,14 @@ export class GpuBatcher {
     );
   }
 
-  /** Stitches and summarizes a completed frame on an inference thread. */
+  /** Stitches and summarizes a completed frame on an analysis thread. */
   private summarize(job: FrameJob): Observable<PageWork> {
     const { work, maps } = job;
     const { frame } = work;
     const { size, stride, cols, rows, count } = frame.patches;
     const grid = { size, stride, cols, rows, count };
     const task: SummarizeTask = { maps, grid, width: frame.width, height: frame.height, pixels: frame.pixels };
-    const run = piscinaRunner<SummarizeTask, SummarizeResult>(this.pool, { name: 'summarize', transfer: (t) => buffersOf(t.maps, t.pixels) });
+    const run = piscinaRunner<SummarizeTask, SummarizeResult>(this.analysis, { name: 'summarize', transfer: (t) => buffersOf(t.maps, t.pixels) });
     return from(run(task)).pipe(
       map(({ summary, pixels, ms }) => ({
         ...work,

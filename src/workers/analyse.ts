@@ -1,0 +1,58 @@
+import Piscina from 'piscina';
+import type { ModelAdapter } from '../model/adapter';
+import type { Summarizer, SummaryOptions } from '../model/summarizers';
+import type { PageSummary } from '../types';
+import { stitchProbabilities, type PatchGrid } from '../infer/stitch';
+import { buffersOf, moveWith } from '../infer/transfer';
+
+/**
+ * Analysis worker: turns a frame's byte patch maps into a PageSummary off the inference threads —
+ * stitches them into one probability map of the frame's size and runs the adapter's summarizer
+ * (text lines, skew, and for the default model the direction classifier on line crops).
+ */
+export interface AnalyseWorkerData {
+  adapter: ModelAdapter;
+}
+
+export interface SummarizeTask {
+  /** The frame's patch maps, patch after patch, as bytes (255·p). */
+  maps: Uint8Array;
+  grid: PatchGrid;
+  width: number;
+  height: number;
+  pixels: Uint8Array;
+}
+
+export interface SummarizeResult {
+  summary: PageSummary;
+  pixels: Uint8Array;
+  ms: number;
+}
+
+const { adapter } = Piscina.workerData as AnalyseWorkerData;
+let summarizer: Summarizer | undefined;
+
+/** Loads the adapter's summarizer module and awaits its `prepare(options)` export, when it has one. */
+export async function prepare(): Promise<void> {
+  const { module, options } = adapter.summarizer;
+  await (require(module) as { prepare?: (o: SummaryOptions) => Promise<void> }).prepare?.(options);
+}
+
+/** Loads the adapter's summarizer (once per thread). */
+function loadSummarizer(): Summarizer {
+  if (!summarizer) {
+    const { module, exportName } = adapter.summarizer;
+    const loaded = require(module)[exportName] as Summarizer | undefined;
+    if (typeof loaded !== 'function') throw new Error(`summarizer ${exportName} not found in ${module}`);
+    summarizer = loaded;
+  }
+  return summarizer;
+}
+
+/** Stitches a frame's byte maps into probabilities and summarizes the page. */
+export async function summarize(task: SummarizeTask): Promise<SummarizeResult> {
+  const start = performance.now();
+  const prob = stitchProbabilities(task.maps, task.grid, task.width, task.height);
+  const summary = await loadSummarizer()({ prob, width: task.width, height: task.height, pixels: task.pixels }, adapter.summarizer.options);
+  return moveWith({ summary, pixels: task.pixels, ms: performance.now() - start }, buffersOf(task.pixels));
+}
