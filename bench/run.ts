@@ -74,7 +74,10 @@ interface ModelOnlyRun {
 
 /**
  * Where the cores went: CPU seconds a page costs in the pipeline (this process's threads and the S3
- * server) and in the model alone, how busy the pipeline kept the cores, and the ratioModel the
+ * server) and in the model alone (on `cfg.device`: on a GPU, the CPU it takes to drive it), the
+ * core-seconds a page costs outside the model (the pipeline's own process less the model-only
+ * figure: decode, packing, stitching, summaries with the direction classifier, transforms, second
+ * passes, the main thread and GC), how busy the pipeline kept the cores, and the ratioModel the
  * pipeline's CPU work allows at best on this machine (every core busy all the time:
  * cores / pipeline CPU per page, over model-only pages/s).
  */
@@ -83,11 +86,13 @@ function cpuFigures(pipeline: PipelineRun[], modelOnly: ModelOnlyRun[], cores: n
   const pipelinePerPage = median(pipeline.map(perPage));
   const serverPerPage = median(pipeline.map((r) => (r.cpu.server ?? NaN) / r.pages));
   const modelOnlyPerPage = median(modelOnly.map((r) => r.cpuSecondsPerPage));
+  const selfPerPage = median(pipeline.map((r) => r.cpu.self / r.pages));
   return {
     cores,
     pipelineCpuSecondsPerPage: round(pipelinePerPage, 3),
     s3ServerCpuSecondsPerPage: round(serverPerPage, 3),
     modelOnlyCpuSecondsPerPage: round(modelOnlyPerPage, 3),
+    outsideModelCoreSecondsPerPage: round(selfPerPage - modelOnlyPerPage, 3),
     outsideModelCpuShare: round(1 - modelOnlyPerPage / pipelinePerPage, 3),
     pipelineCoreUse: round(median(pipeline.map((r) => (perPage(r) * r.pages) / (r.seconds * cores))), 3),
     ratioModelCeiling: round(cores / pipelinePerPage / median(modelOnly.map((r) => r.pagesPerSec)), 3),
@@ -150,7 +155,10 @@ async function main(): Promise<void> {
       runs: opts.runs,
       statistic: 'median',
       overrides: opts.config,
-      config: { inferWorkers: cfg.inferWorkers, inferThreads: cfg.inferThreads, batchSize: cfg.batchSize, decodeWorkers: cfg.decodeWorkers, transformWorkers: cfg.transformWorkers, inflightPages: cfg.inflightPages, batcherSlots: cfg.batcherSlots },
+      config: {
+        device: cfg.device, inferWorkers: cfg.inferWorkers, batchesInFlight: cfg.batchesInFlight, inferThreads: cfg.inferThreads, batchSize: cfg.batchSize,
+        analysisWorkers: cfg.analysisWorkers, decodeWorkers: cfg.decodeWorkers, transformWorkers: cfg.transformWorkers, inflightPages: cfg.inflightPages, batcherSlots: cfg.batcherSlots,
+      },
       modelOnlyPagesPerSec: round(modelOnlyPagesPerSec),
       modelOnlyPatchesPerSec: round(median(modelOnly.map((r) => r.patchesPerSec))),
       patchesPerVolume: modelOnly[0]?.patches,

@@ -27,8 +27,8 @@ export interface SequentialRun {
 class PageModel {
   private constructor(private readonly adapter: ModelAdapter, private readonly session: ort.InferenceSession, private readonly batchSize: number, private readonly summarizer: Summarizer) {}
 
-  static async open(adapter: ModelAdapter, threads: number, batchSize: number): Promise<PageModel> {
-    const { session } = await openSession(adapter, 'cpu', threads);
+  static async open(adapter: ModelAdapter, device: PipelineConfig['device'], threads: number, batchSize: number): Promise<PageModel> {
+    const { session } = await openSession(adapter, device, threads);
     const { module, exportName } = adapter.summarizer;
     return new PageModel(adapter, session, batchSize, require(module)[exportName] as Summarizer);
   }
@@ -56,12 +56,12 @@ class PageModel {
 /**
  * The baseline: the same building blocks (S3 GET, sharp decode, the ONNX model, the controller's
  * decisions, the OpenCV correction, the Parquet writer) called one page at a time on the main
- * thread with no overlap, the model in one session of `threads` intra-op threads. Publishes the
+ * thread with no overlap, the model in one session of `threads` intra-op threads on `cfg.device`. Publishes the
  * table like the pipeline does.
  */
 export async function runSequential(engine: VolumeEngine, cfg: PipelineConfig, s3: S3Context, volumeId: string, threads: number): Promise<SequentialRun> {
   const { adapter, controller, configSha256 } = engine;
-  const model = await PageModel.open(adapter, threads, cfg.batchSize);
+  const model = await PageModel.open(adapter, cfg.device, threads, cfg.batchSize);
   const input = openLocation(cfg.input, s3);
   const output = openLocation(cfg.output, s3);
   const writer = new S3ParquetWriter(output, openLocation(`${cfg.output}_staging/`, s3), { volumeId, rowGroupSize: cfg.rowGroupSize });
