@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { S3Context, openLocation, s3ClientConfigFor, startLocalS3Server } from '../src';
 import { demoPages, writeDemoVolume } from '../src/demoVolume';
 import { tinyModelPath } from '../src/model/tinyModel';
-import type { Marker } from '../src/stages/parquetWriter';
+import { S3ParquetWriter, type Marker } from '../src/stages/parquetWriter';
 import type { JsonSummary } from '../src/cli/summary';
 import { readParquet } from './helpers/duckdb';
 
@@ -137,10 +137,12 @@ describe('rxvolume run between local folders', () => {
     expect(first.code).toBe(0);
     const summary = lastJson(first);
     expect(summary).toMatchObject({ volumeId: 'vol_L', pages: 3, ok: 3, errors: 0, skipped: false, report });
-    expect(summary.parquet).toBe(join(output, 'vol_L', 'part-00000.parquet'));
     expect(summary.marker).toBe(join(output, 'vol_L', '_SUCCESS.json'));
+    const marker = JSON.parse(await readFile(summary.marker, 'utf8')) as Marker;
+    expect(marker).toMatchObject({ volumeId: 'vol_L', rows: 3, model: { name: 'tiny-ink' }, input: input });
+    expect(summary.parquet).toBe(join(output, marker.parquet.key));
+    expect(marker.parquet.key).toMatch(/^vol_L\/part-00000-[a-z0-9]+-[0-9a-f]+\.parquet$/);
     expect((await readParquet(summary.parquet)).rows.map((r) => r.key)).toEqual(demoPages(3).map((p) => p.key));
-    expect(JSON.parse(await readFile(summary.marker, 'utf8'))).toMatchObject({ volumeId: 'vol_L', rows: 3, model: { name: 'tiny-ink' } });
     expect(existsSync(report)).toBe(true);
 
     const again = await cli(args);
@@ -157,7 +159,7 @@ describe('rxvolume run between local folders', () => {
     expect(run.stdout).toMatch(/^volume\s+named$/m);
     expect(run.stdout).toMatch(/^pages\s+2 \(2 ok, 0 errors\)$/m);
     expect(/^model\s+(.+)$/m.exec(run.stdout)?.[1]).toBe(model);
-    expect(run.stdout).toContain(join(tmp, 'local-out', 'named', 'part-00000.parquet'));
+    expect(/^parquet\s+(.+)$/m.exec(run.stdout)?.[1]).toMatch(new RegExp(`^${join(tmp, 'local-out', 'named', 'part-00000-')}.+\\.parquet$`));
     expect(run.stderr).not.toContain('\r');
   });
 });
@@ -182,8 +184,10 @@ describe('rxvolume run against s3rver', () => {
     const first = await runS3('s3://scans/vol_S/', 's3://tables/out/');
     expect(first.code).toBe(0);
     const summary = lastJson(first);
-    expect(summary).toMatchObject({ volumeId: 'vol_S', pages: 4, ok: 3, errors: 1, skipped: false, parquet: 's3://tables/out/vol_S/part-00000.parquet' });
-    const { bytes } = await openLocation('s3://tables/out/', s3).get('vol_S/part-00000.parquet');
+    expect(summary).toMatchObject({ volumeId: 'vol_S', pages: 4, ok: 3, errors: 1, skipped: false, marker: 's3://tables/out/vol_S/_SUCCESS.json' });
+    const marker = (await S3ParquetWriter.readMarker(openLocation('s3://tables/out/', s3), 'vol_S')) as Marker;
+    expect(summary.parquet).toBe(`s3://tables/out/${marker.parquet.key}`);
+    const { bytes } = await openLocation('s3://tables/out/', s3).get(marker.parquet.key);
     const { rows } = await readParquet(bytes);
     expect(rows.map((r) => r.status)).toEqual(['ok', 'ok', 'ok', 'error']);
 
@@ -197,11 +201,17 @@ describe('rxvolume run against s3rver', () => {
     expect(run.code).toBe(1);
     const lines = ownStderr(run);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^rxvolume run: failed: .*(bucket|NoSuchBucket)/i);
+    expect(lines[0]).toMatch(/^rxvolume run: failed: --input s3:\/\/no-such-bucket\/vol_M\/: .*(bucket|NoSuchBucket)/i);
     expect(run.stderr).not.toMatch(/^\s+at /m);
     expect(lastJson<{ exitCode: number }>(run).exitCode).toBe(1);
     const published: string[] = [];
     for await (const page of openLocation('s3://tables/missing/', s3).list({ pageSize: 100 })) published.push(...page.map((e) => e.key));
     expect(published).toEqual([]);
+  });
+
+  it('names --output when the output bucket is missing', async () => {
+    const run = await runS3('s3://scans/vol_S/', 's3://no-such-tables/out/');
+    expect(run.code).toBe(1);
+    expect(lastJson<{ error: string }>(run).error).toMatch(/^failed: --output s3:\/\/no-such-tables\/out\/: .*(bucket|NoSuchBucket)/i);
   });
 });

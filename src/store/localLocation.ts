@@ -206,11 +206,29 @@ export class LocalLocation implements Location {
 /** Runs `fn` (which creates `path`) after making its folder; again when a concurrent delete removed the folder in between. */
 async function inFolder<T>(path: string, fn: () => Promise<T>): Promise<T> {
   for (let tries = 1; ; tries++) {
-    await mkdir(dirname(path), { recursive: true });
+    await makeFolder(dirname(path));
     try {
       return await fn();
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || tries >= 10) throw err;
+    }
+  }
+}
+
+/**
+ * `mkdir -p`. Node's recursive mkdir reports ENOENT for a read-only file system (EROFS); the
+ * folders are then made one by one, so the error says what is wrong.
+ */
+async function makeFolder(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    const parts = dir.split(sep);
+    for (let i = 2; i <= parts.length; i++) {
+      await mkdir(parts.slice(0, i).join(sep) || sep).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EEXIST') throw e;
+      });
     }
   }
 }

@@ -93,12 +93,13 @@ async function run(f: Flags, io: CliIO): Promise<number> {
   if (explicitId !== undefined && !VOLUME_ID_PATTERN.test(explicitId)) {
     throw new UsageError(`--volume-id must be one path segment of letters, digits, ".", "_" and "-", starting with a letter or digit, got "${explicitId}"`);
   }
-  const cfg = configOf(f, await resolveInput(f.string('input') as string));
+  const asGiven = configOf(f, f.string('input') as string);
+  const adapter = await adapterFor(f.string('model'), asGiven);
+  const cfg = { ...asGiven, input: await resolveInput(asGiven.input) };
   const volumeId = explicitId ?? volumeIdOf(cfg.input);
   if (!volumeId || !VOLUME_ID_PATTERN.test(volumeId)) {
     throw new UsageError(`--volume-id is needed: the last segment of --input (${JSON.stringify(volumeId ?? '')}) is not a volume id (letters, digits, ".", "_" and "-", starting with a letter or digit)`);
   }
-  const adapter = await adapterFor(f.string('model'), cfg);
   const json = f.bool('json');
   const retry = f.has('retry-seconds') ? { retryForMs: (f.int('retry-seconds') as number) * 1000 } : {};
   const s3 = isS3Url(cfg.input) || isS3Url(cfg.output) ? cliS3Context(f.string('endpoint'), retry) : undefined;
