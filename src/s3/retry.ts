@@ -33,7 +33,8 @@ export function isRetryable(err: unknown): boolean {
   if (status !== undefined && status >= 400 && status < 500) return status === 429 || RETRYABLE_NAMES.has(e.name ?? '');
   if (status !== undefined && status >= 500) return status !== 501;
   if (RETRYABLE_NAMES.has(e.name ?? '') || RETRYABLE_CODES.has(e.code ?? '')) return true;
-  return /socket hang up|aborted|premature close|ECONNRESET|other side closed/i.test(e.message ?? '');
+  // The SDK's retry middleware turns what it does not see as an Error (e.g. from another realm) into "AWS SDK error wrapper for <text>": the code is only in the text.
+  return /socket hang up|aborted|premature close|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EAI_AGAIN|other side closed/i.test(e.message ?? '');
 }
 
 /** Full-jitter exponential backoff: a random delay in [0, min(base·2^attempt, capMs)). */

@@ -165,7 +165,7 @@ export class S3ParquetWriter {
       this.counts.rows++;
       if (rec.status === 'ok') this.counts.ok++;
       else this.counts.error++;
-      if (rec.error_kind === 'transient' && this.counts.transient++ === 0) this.firstTransient = `${rec.key}: ${rec.error}`;
+      if (rec.error_kind === 'transient' && this.counts.transient++ === 0) this.firstTransient = rec.error ?? rec.key;
       this.manifest.set(rec.key, rec.etag);
     });
   }
@@ -177,7 +177,8 @@ export class S3ParquetWriter {
         return await this.publishNow(info);
       } catch (err) {
         this.stop.abort();
-        await this.removeLeftovers();
+        // The publish's own error is the one to report; a cleanup that fails too (the store is down) only warns.
+        await this.removeLeftovers().catch((cleanupErr: Error) => console.warn(`rxvolume: could not remove the leftovers of ${this.opts.volumeId}'s attempt ${this.attemptId}: ${cleanupErr.message}`));
         throw err;
       }
     });
