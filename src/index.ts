@@ -19,3 +19,5 @@ export { VolumeEngine, CONTENT_SETTINGS, contentConfigSha256 } from './engine';
 export { volumeRecords, VolumeStats, type VolumeStatsSnapshot, type VolumeRecordsOptions } from './volumePipeline';
 export { VolumeWorker, type VolumeWorkerOptions, type VolumeResult } from './worker';
 export * from './fleet';
+export { applyCorrection, type CorrectionRow, type EncodeOptions } from './correct/applyCorrection';
+export { correctionColumns, type CorrectionColumns, type DewarpPointsJson } from './correct/columns';

@@ -84,6 +84,8 @@ export interface TextLine {
  */
 export interface PageSummary {
   orientationDeg: 0 | 90 | 180 | 270;
+  /** 0..1: how sure the orientation is (line direction and direction classifier); absent: not measured. */
+  orientationConfidence?: number;
   skewDeg: number;
   /** 0..1: how much the lines agree on the skew estimate. */
   confidence: number;
@@ -141,6 +143,8 @@ export interface VolumeRecord {
   width: number | null;
   height: number | null;
   orientation_deg: number | null;
+  /** 0..1: how sure `orientation_deg` is (see README). */
+  orientation_confidence: number | null;
   skew_deg: number | null;
   confidence: number | null;
   transform: TransformKind;

@@ -24,20 +24,61 @@ export function tiltDeg(summary: PageSummary): number {
 export function planFor(summary: PageSummary, cfg: ControllerConfig): TransformPlan | undefined {
   if (summary.textLines < 3) return undefined; // too little text to tell anything by
   const trusted = summary.confidence >= cfg.minConfidence;
-  const rotate = summary.orientationDeg !== 0 || (trusted && Math.abs(summary.skewDeg) >= cfg.skewThresholdDeg);
+  const turn = turnToCorrect(summary);
+  const rotate = turn !== 0 || (trusted && Math.abs(summary.skewDeg) >= cfg.skewThresholdDeg);
   // Curl does not need the lines to agree on one angle (a photographed page's lines fan out).
   const dewarp = summary.curvaturePx >= cfg.curvatureThresholdPx;
   if (!rotate && !dewarp) return undefined;
-  const rotateDeg = summary.orientationDeg + (trusted ? summary.skewDeg : 0);
+  const rotateDeg = turn + (trusted ? summary.skewDeg : 0);
   return { kind: dewarp ? 'tps' : 'rotate', rotateDeg, dewarp };
 }
 
 /**
- * The quality gate: the second pass must confirm the correction. The page must have kept at least
- * half of its text lines, its tilt must have shrunk (or be under the skew threshold), and a dewarp
+ * The controller's orientation tuning: a page is turned only when its orientation confidence is at
+ * least `minTurnConfidence` (a summary without one, from a summarizer that does not measure it,
+ * is trusted); a second pass's reading counts as evidence about the original only from
+ * `minEvidenceConfidence` up.
+ */
+export const ORIENTATION_GATE = { minTurnConfidence: 0.1, minEvidenceConfidence: 0.2 };
+
+/** The turn a correction applies: the read orientation when it is confident enough, else none. */
+export function turnToCorrect(summary: PageSummary): number {
+  if (summary.orientationDeg === 0) return 0;
+  return (summary.orientationConfidence ?? 1) >= ORIENTATION_GATE.minTurnConfidence ? summary.orientationDeg : 0;
+}
+
+/**
+ * The orientation a page publishes, and how sure it is. A first-pass reading stands unless a turn
+ * was tried and the quality gate rejected it: then the second pass, which read the page turned
+ * back by the first reading o₁, is the evidence: its own reading o₂ (when at least
+ * `minEvidenceConfidence` sure) means the original was turned by o₁ + o₂ (o₂ = 180 after a 180°
+ * turn: upright after all; o₂ = 0: the turn was right and something else failed the gate);
+ * without sure evidence the page publishes 0 with confidence 0. A turn too unsure to be applied
+ * is not published either (0, confidence 0).
+ */
+export function publishedOrientation(first: PageSummary, second: PageSummary | undefined, plan: TransformPlan | undefined, confirmed: boolean): { deg: number; confidence: number | null } {
+  const own = { deg: first.orientationDeg, confidence: first.orientationConfidence ?? null };
+  if (confirmed || !plan || !second) {
+    // A weak turn that was not applied is not published either: the evidence does not support it.
+    if (first.orientationDeg !== 0 && turnToCorrect(first) === 0) return { deg: 0, confidence: 0 };
+    return own;
+  }
+  const turned = turnToCorrect(first);
+  if (turned === 0) return own.deg === 0 ? own : { deg: 0, confidence: 0 };
+  const evidence = second.orientationConfidence ?? 0;
+  if (evidence < ORIENTATION_GATE.minEvidenceConfidence) return { deg: 0, confidence: 0 };
+  return { deg: (turned + second.orientationDeg) % 360, confidence: evidence };
+}
+
+/**
+ * The quality gate: the second pass must confirm the correction. A turned page must read upright
+ * (orientation 0) on the second pass; the page must have kept at least half of its text lines, its tilt must have shrunk (or be under the skew threshold), and a dewarp
  * must have made the lines straighter.
  */
 export function confirms(first: PageSummary, second: PageSummary, plan: TransformPlan, cfg: ControllerConfig): boolean {
+  // A turned page must read upright once turned back: a page the classifier reads upside down
+  // both ways (it guesses) is not turned.
+  if (turnToCorrect(first) !== 0 && second.orientationDeg !== 0) return false;
   const linesKept = second.textLines >= 0.5 * first.textLines;
   const residual = Math.abs(tiltDeg(second));
   const tiltOk = residual < cfg.skewThresholdDeg || residual < Math.abs(tiltDeg(first));
@@ -60,6 +101,8 @@ interface Outcome {
   /** The summary whose geometry the page ends with. */
   final?: PageSummary;
   note?: string;
+  /** The orientation published, when not the first pass's (see `publishedOrientation`). */
+  orientation?: { deg: number; confidence: number | null };
 }
 
 /** The result of a page leaving the loop. */
@@ -82,7 +125,8 @@ export function recordOf(work: PageWork, outcome: Outcome, now = performance.now
     error_kind: work.error ? work.errorKind ?? 'input' : null,
     width: frame?.sourceWidth ?? null,
     height: frame?.sourceHeight ?? null,
-    orientation_deg: first?.orientationDeg ?? null,
+    orientation_deg: outcome.orientation?.deg ?? first?.orientationDeg ?? null,
+    orientation_confidence: outcome.orientation ? outcome.orientation.confidence : first?.orientationConfidence ?? null,
     skew_deg: first?.skewDeg ?? null,
     confidence: first?.confidence ?? null,
     transform: outcome.transform,
@@ -163,10 +207,13 @@ export class TransformController {
     if (work.pass === 1) {
       const plan = this.cfg.maxPasses > 1 ? planFor(summary, this.cfg) : undefined;
       if (plan) return { correct: { ...work, plan } };
-      return { exit: resultOf(work, { transform: 'none', rejected: null, final: summary }) };
+      const orientation = publishedOrientation(summary, undefined, undefined, false);
+      return { exit: resultOf(work, { transform: 'none', rejected: null, final: summary, orientation }) };
     }
     const plan = work.plan as TransformPlan;
-    if (confirms(first, summary, plan, this.cfg)) return { exit: resultOf(work, { transform: plan.kind, rejected: null, final: summary }) };
-    return { exit: resultOf(work, { transform: 'none', rejected: plan.kind, final: first }) };
+    if (confirms(first, summary, plan, this.cfg)) return { exit: resultOf(work, { transform: plan.kind, rejected: null, final: summary, orientation: publishedOrientation(first, summary, plan, true) }) };
+    const orientation = publishedOrientation(first, summary, plan, false);
+    const note = orientation.deg !== first.orientationDeg ? `turn by ${first.orientationDeg}° rejected by the second pass; orientation ${orientation.deg}° published (confidence ${(orientation.confidence ?? 0).toFixed(2)})` : undefined;
+    return { exit: resultOf(work, { transform: 'none', rejected: plan.kind, final: first, orientation, note }) };
   }
 }

@@ -28,6 +28,7 @@ export const VOLUME_RECORD_COLUMNS: { [K in keyof VolumeRecord]-?: ParquetField 
   width: int32(true),
   height: int32(true),
   orientation_deg: int32(true),
+  orientation_confidence: double(true),
   skew_deg: double(true),
   confidence: double(true),
   transform: text(),

@@ -1,14 +1,31 @@
 import { tilePatches, type PatchLayout } from '../decode/tile';
 import type { DecodedFrame, TextLine, TransformPlan } from '../types';
 import { RgbImage } from './image';
-import { RotateBackend, defaultRotateBackend, isIdentityRotation, planRotation, rotateImage, rotateTextLines } from './rotate';
-import { dewarpImage, planDewarp } from './tps';
+import { RotateBackend, Rotation, defaultRotateBackend, isIdentityRotation, planRotation, rotateImage, rotateTextLines } from './rotate';
+import { DewarpPoints, dewarpControlPoints, dewarpImage, fitDewarp } from './tps';
+
+/** How a correction plan is carried out on a frame: the rotation, then the dewarp's control points on the rotated canvas. */
+export interface CorrectionGeometry {
+  rotation: Rotation;
+  /** The rotation leaves every pixel where it is. */
+  unchanged: boolean;
+  /** Null when the plan has no dewarp or no line is usable. */
+  dewarp: DewarpPoints | null;
+}
 
 /**
- * Applies a page's correction plan: the rotation first (onto a canvas whose longest side is at
- * most `maxSide`), then, if the plan says so, the dewarp fitted to the text lines carried through
- * that rotation. `lines` are in the coordinates of `image`.
+ * The geometry of a page's correction plan on a `width`×`height` frame: the rotation onto a canvas
+ * whose longest side is at most `maxSide`, and the dewarp fitted to the text lines carried through
+ * that rotation. `lines` are in the frame's coordinates.
  */
+export function correctionGeometry(width: number, height: number, plan: TransformPlan, lines: readonly TextLine[], maxSide: number): CorrectionGeometry {
+  const rotation = planRotation(width, height, plan.rotateDeg, maxSide);
+  const unchanged = isIdentityRotation(rotation, width, height);
+  const dewarp = plan.dewarp ? dewarpControlPoints(unchanged ? lines : rotateTextLines(rotation, lines), rotation.width, rotation.height) : null;
+  return { rotation, unchanged, dewarp };
+}
+
+/** Applies a page's correction plan to `image` (see {@link correctionGeometry}). */
 export async function correctPage(
   image: RgbImage,
   plan: TransformPlan,
@@ -16,12 +33,10 @@ export async function correctPage(
   maxSide: number,
   backend: RotateBackend = defaultRotateBackend,
 ): Promise<RgbImage> {
-  const rotation = planRotation(image.width, image.height, plan.rotateDeg, maxSide);
-  const unchanged = isIdentityRotation(rotation, image.width, image.height);
+  const { rotation, unchanged, dewarp } = correctionGeometry(image.width, image.height, plan, lines, maxSide);
   const rotated = unchanged ? image : await rotateImage(image, rotation, backend);
   if (!plan.dewarp) return rotated;
-  const dewarp = planDewarp(unchanged ? lines : rotateTextLines(rotation, lines), rotated.width, rotated.height);
-  return dewarpImage(rotated, dewarp);
+  return dewarpImage(rotated, fitDewarp(dewarp, rotated.width, rotated.height));
 }
 
 /**

@@ -65,8 +65,30 @@ export function isIdentityRotation(rotation: Rotation, width: number, height: nu
 }
 
 /** Where a source point lands on the rotated canvas. */
-export function rotatePoint(rotation: Rotation, [x, y]: readonly [number, number]): [number, number] {
-  const [a, b, c, d, e, f] = rotation.matrix;
+export function rotatePoint(rotation: Rotation, point: readonly [number, number]): [number, number] {
+  return applyAffine(rotation.matrix, point);
+}
+
+/** A row-major 2×3 affine map [a, b, c, d, e, f]: (x, y) → (a·x + b·y + c, d·x + e·y + f). */
+export type Affine = Rotation['matrix'];
+
+/** The inverse of an affine map. */
+export function invertAffine([a, b, c, d, e, f]: Affine): Affine {
+  const det = a * e - b * d;
+  if (!(Math.abs(det) > 1e-15)) throw new Error('affine map is not invertible');
+  const [ia, ib, id, ie] = [e / det, -b / det, -d / det, a / det];
+  return [ia, ib, -(ia * c + ib * f), id, ie, -(id * c + ie * f)];
+}
+
+/** The map that applies `first`, then `second`. */
+export function composeAffine(second: Affine, first: Affine): Affine {
+  const [a, b, c, d, e, f] = second;
+  const [p, q, r, s, t, u] = first;
+  return [a * p + b * s, a * q + b * t, a * r + b * u + c, d * p + e * s, d * q + e * t, d * r + e * u + f];
+}
+
+/** Where `affine` takes a point. */
+export function applyAffine([a, b, c, d, e, f]: Affine, [x, y]: readonly [number, number]): [number, number] {
   return [a * x + b * y + c, d * x + e * y + f];
 }
 

@@ -80,16 +80,31 @@ function lineControlPoints(lines: readonly TextLine[], budget: number): { source
 }
 
 /**
- * Plans the dewarp of a `width`×`height` frame from its detected text lines (frame coordinates).
- * Straight lines give the identity; no usable line gives `inverse: null`.
+ * A dewarp's control points: each source point (on a curved line, or a corner) is moved to its
+ * target; `smoothing` is the spline's λ. Coordinates are in the pixels of the frame dewarped.
  */
-export function planDewarp(lines: readonly TextLine[], width: number, height: number, options: DewarpOptions = {}): DewarpPlan {
+export interface DewarpPoints {
+  from: Point[];
+  to: Point[];
+  smoothing: number;
+}
+
+/**
+ * The control points of the dewarp of a `width`×`height` frame from its detected text lines (frame
+ * coordinates): the line samples and the frame's four corners, held in place. Null when no line is usable.
+ */
+export function dewarpControlPoints(lines: readonly TextLine[], width: number, height: number, options: DewarpOptions = {}): DewarpPoints | null {
   const { maxControlPoints, smoothing } = { ...DEFAULTS, ...options };
   const corners: Point[] = [[0, 0], [width - 1, 0], [0, height - 1], [width - 1, height - 1]];
   const { sources, targets } = lineControlPoints(lines, maxControlPoints - corners.length);
-  if (sources.length === 0) return { width, height, controlPoints: 0, inverse: null, forward: null };
-  const from = [...sources, ...corners];
-  const to = [...targets, ...corners];
+  if (sources.length === 0) return null;
+  return { from: [...sources, ...corners], to: [...targets, ...corners], smoothing };
+}
+
+/** The dewarp of a `width`×`height` frame that moves `points.from` onto `points.to` (null: the identity). */
+export function fitDewarp(points: DewarpPoints | null, width: number, height: number): DewarpPlan {
+  if (!points) return { width, height, controlPoints: 0, inverse: null, forward: null };
+  const { from, to, smoothing } = points;
   return {
     width,
     height,
@@ -99,30 +114,59 @@ export function planDewarp(lines: readonly TextLine[], width: number, height: nu
   };
 }
 
+/**
+ * Plans the dewarp of a `width`×`height` frame from its detected text lines (frame coordinates).
+ * Straight lines give the identity; no usable line gives `inverse: null`.
+ */
+export function planDewarp(lines: readonly TextLine[], width: number, height: number, options: DewarpOptions = {}): DewarpPlan {
+  return fitDewarp(dewarpControlPoints(lines, width, height, options), width, height);
+}
+
 /** Where a source point lands in the dewarped frame. */
 export function dewarpPoint(plan: DewarpPlan, point: readonly [number, number]): Point {
   return plan.forward ? evaluateThinPlateSpline(plan.forward, point) : [point[0], point[1]];
 }
 
 /**
- * The source coordinate of every output pixel, written into `mapX`/`mapY` (width × height each):
- * the inverse spline evaluated every `step` pixels, bilinear in between.
+ * A map sampled every `step` pixels on a `width`×`height` output: node (c, r) holds the source
+ * coordinate of output pixel (c·step, r·step); pixels in between are bilinear in the nodes.
  */
-function fillInverseMaps(spline: ThinPlateSpline, width: number, height: number, step: number, mapX: Float32Array, mapY: Float32Array): void {
+export interface MapGrid {
+  width: number;
+  height: number;
+  step: number;
+  cols: number;
+  rows: number;
+  x: Float64Array;
+  y: Float64Array;
+}
+
+/** A `width`×`height` map grid with node values `at(x, y)`. */
+export function sampleMapGrid(width: number, height: number, step: number, at: (x: number, y: number) => readonly [number, number]): MapGrid {
   const cols = Math.max(2, Math.ceil((width - 1) / step) + 1);
   const rows = Math.max(2, Math.ceil((height - 1) / step) + 1);
-  const gridX = new Float64Array(cols * rows);
-  const gridY = new Float64Array(cols * rows);
+  const x = new Float64Array(cols * rows);
+  const y = new Float64Array(cols * rows);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) {
-      const [sx, sy] = evaluateThinPlateSpline(spline, [c * step, r * step]);
-      gridX[r * cols + c] = sx;
-      gridY[r * cols + c] = sy;
+      const [sx, sy] = at(c * step, r * step);
+      x[r * cols + c] = sx;
+      y[r * cols + c] = sy;
     }
   }
-  for (let y = 0; y < height; y++) {
+  return { width, height, step, cols, rows, x, y };
+}
+
+/**
+ * The source coordinates of output rows [y0, y1) of `grid` (bilinear between nodes), written into
+ * `mapX`/`mapY` (width × (y1 − y0) each, row y0 first).
+ */
+export function fillMapRows(grid: MapGrid, y0: number, y1: number, mapX: Float32Array, mapY: Float32Array): void {
+  const { width, step, cols, rows, x: gridX, y: gridY } = grid;
+  for (let y = y0; y < y1; y++) {
     const r = Math.min(rows - 2, Math.floor(y / step));
     const fy = y / step - r;
+    const row = (y - y0) * width;
     for (let x = 0; x < width; x++) {
       const c = Math.min(cols - 2, Math.floor(x / step));
       const fx = x / step - c;
@@ -131,8 +175,8 @@ function fillInverseMaps(spline: ThinPlateSpline, width: number, height: number,
       const w01 = fx * (1 - fy);
       const w10 = (1 - fx) * fy;
       const w11 = fx * fy;
-      mapX[y * width + x] = w00 * gridX[i] + w01 * gridX[i + 1] + w10 * gridX[i + cols] + w11 * gridX[i + cols + 1];
-      mapY[y * width + x] = w00 * gridY[i] + w01 * gridY[i + 1] + w10 * gridY[i + cols] + w11 * gridY[i + cols + 1];
+      mapX[row + x] = w00 * gridX[i] + w01 * gridX[i + 1] + w10 * gridX[i + cols] + w11 * gridX[i + cols + 1];
+      mapY[row + x] = w00 * gridY[i] + w01 * gridY[i + 1] + w10 * gridY[i + cols] + w11 * gridY[i + cols + 1];
     }
   }
 }
@@ -151,7 +195,8 @@ export async function dewarpImage(image: RgbImage, plan: DewarpPlan, gridStep = 
   const mapY = new cv.Mat(height, width, cv.CV_32FC1);
   const dst = new cv.Mat();
   try {
-    fillInverseMaps(plan.inverse, width, height, gridStep, mapX.data32F, mapY.data32F);
+    const inverse = plan.inverse;
+    fillMapRows(sampleMapGrid(width, height, gridStep, (x, y) => evaluateThinPlateSpline(inverse, [x, y])), 0, height, mapX.data32F, mapY.data32F);
     cv.remap(src, dst, mapX, mapY, cv.INTER_LINEAR, cv.BORDER_CONSTANT, white(cv));
     return rgbFromMat(dst);
   } finally {
