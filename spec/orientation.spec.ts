@@ -1,4 +1,4 @@
-import { CLS_HEIGHT, CLS_WIDTH, readsUpsideDown } from '../src/model/orientation';
+import { CLS_HEIGHT, CLS_WIDTH, ORIENTATION, lineCrops, readsUpsideDown } from '../src/model/orientation';
 import type { LineFit } from '../src/model/textlines';
 
 /** A horizontal line `length` px long at row y (height 10). */
@@ -28,33 +28,97 @@ describe('readsUpsideDown', () => {
 
   it('decides on the 4 longest lines (12 crops) when their mean P(180) is decisive', async () => {
     const upright = classifierOf(0.05);
-    expect(await readsUpsideDown(lines, pixels, width, height, upright.classify)).toBe(false);
+    const up = await readsUpsideDown(lines, pixels, width, height, upright.classify);
+    expect(up).toMatchObject({ flipped: false, crops: 12 });
+    expect(up.confidence).toBeGreaterThan(0.85);
     expect(upright.calls).toEqual([12]);
     const flipped = classifierOf(0.95);
-    expect(await readsUpsideDown(lines, pixels, width, height, flipped.classify)).toBe(true);
+    const down = await readsUpsideDown(lines, pixels, width, height, flipped.classify);
+    expect(down).toMatchObject({ flipped: true, crops: 12 });
+    expect(down.confidence).toBeGreaterThan(0.8);
     expect(flipped.calls).toEqual([12]);
   });
 
   it('classifies the next 6 lines too when the first round is open, and decides on the mean of all', async () => {
     // 12 crops at 0.6, then 18 at 0.3: mean (7.2 + 5.4) / 30 = 0.42, upright.
     const open = classifierOf(0.6, 0.3);
-    expect(await readsUpsideDown(lines, pixels, width, height, open.classify)).toBe(false);
+    expect((await readsUpsideDown(lines, pixels, width, height, open.classify)).flipped).toBe(false);
     expect(open.calls).toEqual([12, 18]);
-    // 12 at 0.4, then 18 at 0.9: mean (4.8 + 16.2) / 30 = 0.7, upside down.
+    // 12 at 0.4, then 18 at 0.9: mean ≈ 0.7 (longer lines weigh a little more), upside down.
     const late = classifierOf(0.4, 0.9);
-    expect(await readsUpsideDown(lines, pixels, width, height, late.classify)).toBe(true);
+    const verdict = await readsUpsideDown(lines, pixels, width, height, late.classify);
+    expect(verdict.flipped).toBe(true);
+    expect(verdict.p180).toBeGreaterThan(0.66);
+    expect(verdict.p180).toBeLessThan(0.7);
     expect(late.calls).toEqual([12, 18]);
   });
 
   it('reads a page without lines as upright without running the classifier', async () => {
     const none = classifierOf();
-    expect(await readsUpsideDown([], pixels, width, height, none.classify)).toBe(false);
+    expect(await readsUpsideDown([], pixels, width, height, none.classify)).toEqual({ flipped: false, confidence: 0, p180: 0.5, crops: 0 });
     expect(none.calls).toEqual([]);
   });
 
-  it('uses what there is when the page has fewer lines than one round', async () => {
-    const few = classifierOf(0.6);
-    expect(await readsUpsideDown(lines.slice(0, 2), pixels, width, height, few.classify)).toBe(true);
+  it('uses what there is when the page has fewer lines than one round, with a confidence scaled down', async () => {
+    const few = classifierOf(0.9);
+    const verdict = await readsUpsideDown(lines.slice(0, 2), pixels, width, height, few.classify);
+    expect(verdict.flipped).toBe(true);
     expect(few.calls).toEqual([6]);
+    const many = await readsUpsideDown(lines, pixels, width, height, classifierOf(0.9).classify);
+    expect(verdict.confidence).toBeCloseTo((many.confidence * 6) / ORIENTATION.fullConfidenceCrops, 6);
+  });
+
+  it('gives a vote near ½ a low confidence, and a clear one a high confidence', async () => {
+    const open = await readsUpsideDown(lines, pixels, width, height, classifierOf(0.52, 0.52).classify);
+    expect(open.confidence).toBeLessThan(0.1);
+    const upright = await readsUpsideDown(lines, pixels, width, height, classifierOf(0.45, 0.45).classify);
+    expect(upright).toMatchObject({ flipped: false });
+    expect(upright.confidence).toBeLessThan(0.15);
+    const clear = await readsUpsideDown(lines, pixels, width, height, classifierOf(0.85).classify);
+    expect(clear.flipped).toBe(true);
+    expect(clear.confidence).toBeGreaterThan(0.6);
+  });
+
+  it('lets a thick or bowed line (headline, figure edge) weigh less than the even lines', async () => {
+    const even = Array.from({ length: 4 }, (_, i) => line(20 + 30 * i, 200));
+    const headline: LineFit = { ...line(300, 210), line: { points: [[10, 300], [220, 300]], height: 40, angleDeg: 0, curvaturePx: 20 } };
+    // The headline (longest, first) reads 180, the even lines upright.
+    let n = 0;
+    const classify = async (_data: Float32Array, count: number) => Float32Array.from({ length: 2 * count }, (_, i) => {
+      const crop = n + (i >> 1);
+      if (i === 2 * count - 1) n += count;
+      const p = crop < 3 ? 0.99 : 0.2;
+      return i % 2 ? p : 1 - p;
+    });
+    const verdict = await readsUpsideDown([headline, ...even], pixels, width, height, classify);
+    // Unweighted: (3 × 0.99 + 12 × 0.2) / 15 = 0.36; the headline's weight is a fraction of a line's.
+    expect(verdict.p180).toBeLessThan(0.3);
+  });
+});
+
+describe('lineCrops contrast normalisation', () => {
+  /** A page of `paper` grey with dark bars of `ink` along a line at y = 100. */
+  function page(paper: number, ink: number): Uint8Array {
+    const px = new Uint8Array(width * height * 3).fill(paper);
+    for (let y = 95; y < 105; y++) for (let x = 20; x < 300; x++) if (x % 12 < 6) px.fill(ink, (y * width + x) * 3, (y * width + x) * 3 + 3);
+    return px;
+  }
+  const bar = [line(100, 280)];
+
+  it('gives a dark, low-contrast page (paper 124, ink 60) the crops of a normal one (paper 250, ink 10)', () => {
+    const dark = lineCrops(bar, page(124, 60), width, height);
+    const normal = lineCrops(bar, page(250, 10), width, height);
+    let worst = 0;
+    for (let i = 0; i < dark.data.length; i++) worst = Math.max(worst, Math.abs(dark.data[i] - normal.data[i]));
+    expect(worst).toBeLessThan(0.05);
+    // Full range: the darkest sample is black and the lightest white.
+    expect(Math.min(...dark.data)).toBeCloseTo(-1, 2);
+    expect(Math.max(...dark.data)).toBeCloseTo(1, 2);
+  });
+
+  it('leaves a blank crop as it is', () => {
+    const blank = lineCrops(bar, new Uint8Array(width * height * 3).fill(130), width, height);
+    const first = blank.data.subarray(0, CLS_WIDTH);
+    expect(Math.abs(first[0] - (130 / 127.5 - 1))).toBeLessThan(1e-6);
   });
 });

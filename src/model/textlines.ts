@@ -1,4 +1,5 @@
 import type { PageSummary, TextLine } from '../types';
+import { decideFlip, raggedVote, type OrientationVerdict } from './orientation';
 
 /**
  * Text-line geometry from a page's text-probability map (pure functions, no I/O).
@@ -31,6 +32,8 @@ export interface LineFit {
 
 export interface PageGeometry {
   baseOrientation: 0 | 90;
+  /** 0..1: how clearly the components run along the base orientation's axis (0: as much along the other). */
+  axisAgreement: number;
   /** The line-shaped components, each measured on its own. */
   fragments: LineFit[];
   /** Whole text lines: the fragments chained in reading direction (see `groupFragments`). */
@@ -46,6 +49,13 @@ type Vec = [number, number];
 /** The reading direction e and the text's down direction n of a base orientation. */
 function baseFrame(orientation: 0 | 90): { e: Vec; n: Vec } {
   return orientation === 0 ? { e: [1, 0], n: [0, 1] } : { e: [0, 1], n: [-1, 0] };
+}
+
+/** The base frame turned clockwise by `skewDeg` (the frame the page's lines actually run in). */
+function skewedFrame(orientation: 0 | 90, skewDeg: number): { e: Vec; n: Vec } {
+  const { e, n } = baseFrame(orientation);
+  const [c, s] = [Math.cos((skewDeg * Math.PI) / 180), Math.sin((skewDeg * Math.PI) / 180)];
+  return { e: [e[0] * c + n[0] * s, e[1] * c + n[1] * s], n: [n[0] * c - e[0] * s, n[1] * c - e[1] * s] };
 }
 
 /** 8-connected components of `mask`: a label per pixel (−1 = background) and the label count. */
@@ -104,8 +114,11 @@ function componentSums(prob: Float32Array, labels: Int32Array, count: number, wi
   return sums;
 }
 
-/** Whether the components are mostly longer along x (0) or along y (90), weighted by size. */
-function dominantAxis(sums: Sums[]): 0 | 90 {
+/**
+ * Whether the components are mostly longer along x (0) or along y (90), weighted by size, and how
+ * clearly: |alongX − alongY| / (alongX + alongY).
+ */
+function dominantAxis(sums: Sums[]): { axis: 0 | 90; agreement: number } {
   let alongX = 0;
   let alongY = 0;
   for (const s of sums) {
@@ -114,7 +127,45 @@ function dominantAxis(sums: Sums[]): 0 | 90 {
     const cv = s.vv / s.w - (s.v / s.w) ** 2;
     if (cu > cv) alongX += s.area; else alongY += s.area;
   }
-  return alongY > alongX ? 90 : 0;
+  const total = alongX + alongY;
+  return { axis: alongY > alongX ? 90 : 0, agreement: total > 0 ? Math.abs(alongX - alongY) / total : 0 };
+}
+
+/** Tuning of the line analysis (one place). */
+export const LINE_TUNING = {
+  /**
+   * How many times more line-to-line modulation one axis' profile must show than the other's
+   * for the profiles to overrule the components' direction (`profileAxis`).
+   */
+  profileOverrule: 5,
+};
+
+/**
+ * Which axis the text lines run along, from the map's two projection profiles: across text lines
+ * the profile rises and falls line by line, along them it is smooth (only gutters and word gaps).
+ * Modulation = Σ(P[i+1] − P[i])² / ΣP[i]²; `ratio` ≥ 1 is the larger over the smaller.
+ */
+export function profileAxis(prob: Float32Array, width: number, height: number): { axis: 0 | 90; ratio: number } {
+  const rows = new Float64Array(height);
+  const cols = new Float64Array(width);
+  for (let y = 0, p = 0; y < height; y++)
+    for (let x = 0; x < width; x++, p++) {
+      rows[y] += prob[p];
+      cols[x] += prob[p];
+    }
+  const modulation = (h: Float64Array) => {
+    let diff = 0;
+    let sq = 0;
+    for (let i = 0; i < h.length; i++) {
+      sq += h[i] * h[i];
+      if (i > 0) diff += (h[i] - h[i - 1]) ** 2;
+    }
+    return sq > 0 ? diff / sq : 0;
+  };
+  const alongX = modulation(rows); // lines along x modulate the row profile
+  const alongY = modulation(cols);
+  if (alongX === 0 && alongY === 0) return { axis: 0, ratio: 1 };
+  return alongY > alongX ? { axis: 90, ratio: alongY / Math.max(alongX, 1e-12) } : { axis: 0, ratio: alongX / Math.max(alongY, 1e-12) };
 }
 
 /** A kept component's centre-path bins along u: (Σ probability, Σ probability·v) per bin. */
@@ -336,7 +387,13 @@ export function findTextLines(prob: Float32Array, width: number, height: number,
   for (let i = 0; i < mask.length; i++) if (prob[i] > options.threshold) { mask[i] = 1; on++; }
   const { labels, count } = labelComponents(mask, width, height);
   const alongX = componentSums(prob, labels, count, width, [1, 0], [0, 1]);
-  const baseOrientation = dominantAxis(alongX);
+  const components = dominantAxis(alongX);
+  const profiles = profileAxis(prob, width, height);
+  // Where the detector merged a column's lines into one blob, the blob runs along the column, not
+  // along its lines: the profiles across the lines, modulated line by line, then tell better.
+  const overruled = profiles.ratio >= LINE_TUNING.profileOverrule && profiles.axis !== components.axis;
+  const baseOrientation = overruled ? profiles.axis : components.axis;
+  const axisAgreement = overruled ? 1 - 1 / profiles.ratio : components.agreement;
   const { e, n } = baseFrame(baseOrientation);
   const sums = baseOrientation === 0 ? alongX : componentSums(prob, labels, count, width, e, n);
 
@@ -371,6 +428,7 @@ export function findTextLines(prob: Float32Array, width: number, height: number,
   });
   return {
     baseOrientation,
+    axisAgreement,
     fragments: fragments.map((f) => fitOf([f], e, n)),
     lines: groupFragments(fragments).map((chain) => fitOf(chain, e, n)),
     ink: inkOf(prob, labels, width, e, n, keep, inkCount),
@@ -378,7 +436,12 @@ export function findTextLines(prob: Float32Array, width: number, height: number,
   };
 }
 
-/** The `count` pixels of the kept components as (u, v, probability) triples, centred on their mean. */
+/** A deterministic pseudo-random offset in [−½, ½) for pixel `p` (multiplicative hash). */
+function dither(p: number, multiplier: number): number {
+  return (Math.imul(p + 1, multiplier) >>> 0) / 4294967296 - 0.5;
+}
+
+/** The `count` pixels of the kept components as (u, v, probability) triples (dithered, see below), centred on their mean. */
 function inkOf(prob: Float32Array, labels: Int32Array, width: number, e: Vec, n: Vec, keep: Array<unknown>, count: number): Float32Array {
   const ink = new Float32Array(3 * count);
   let sumU = 0;
@@ -387,8 +450,11 @@ function inkOf(prob: Float32Array, labels: Int32Array, width: number, e: Vec, n:
   for (let y = 0, p = 0, i = 0; y < height; y++) {
     for (let x = 0; x < width; x++, p++) {
       if (labels[p] < 0 || keep[labels[p]] === undefined) continue;
-      const u = x * e[0] + y * e[1];
-      const v = x * n[0] + y * n[1];
+      // Sub-pixel dither (deterministic per pixel): on the pixel grid every row of an unskewed page
+      // falls into one profile bin while a skewed one's spreads over two, which biases the
+      // projection search towards exactly 0° (a page skewed by 0.7° read as 0.000°).
+      const u = x * e[0] + y * e[1] + dither(p, 0x9e3779b1);
+      const v = x * n[0] + y * n[1] + dither(p, 0x85ebca77);
       ink[i++] = u;
       ink[i++] = v;
       ink[i++] = prob[p];
@@ -517,13 +583,31 @@ export function estimateSkew(lines: LineFit[], ink?: Float32Array): { skewDeg: n
   return { skewDeg, confidence: (nearLength / totalLength) * Math.min(1, used.length / 5) };
 }
 
-/** The page summary of a geometry, with the base orientation turned by 180° when `flipped`. */
-export function summarizeGeometry(geometry: PageGeometry, width: number, height: number, flipped: boolean): PageSummary {
+/**
+ * The page summary of a geometry, with the base orientation turned by 180° when `flipped` (a
+ * boolean, or the direction classifier's verdict, see `readsUpsideDown`). The orientation
+ * confidence is the lesser of the line direction's (`axisAgreement`) and the classifier's; without
+ * a verdict, the line direction's alone.
+ */
+export function summarizeGeometry(geometry: PageGeometry, width: number, height: number, direction: boolean | OrientationVerdict): PageSummary {
+  const axisConfidence = geometry.lines.length === 0 ? 0 : geometry.axisAgreement;
+  let flipped: boolean;
+  let orientationConfidence: number;
+  if (typeof direction === 'boolean') {
+    flipped = direction;
+    orientationConfidence = axisConfidence;
+  } else {
+    const { e, n } = skewedFrame(geometry.baseOrientation, estimateSkew(geometry.lines).skewDeg);
+    const decided = decideFlip(direction, raggedVote(geometry.fragments, e, n));
+    flipped = decided.flipped;
+    orientationConfidence = Math.min(axisConfidence, decided.confidence);
+  }
   const { skewDeg, confidence } = estimateSkew(geometry.lines, geometry.ink);
   const lines = geometry.lines.map(({ line }) => (flipped ? reverseLine(line) : line));
   const long = measuringLines(geometry.lines, CURL_LINE_SHARE).map((l) => l.line.curvaturePx);
   return {
     orientationDeg: ((geometry.baseOrientation + (flipped ? 180 : 0)) % 360) as PageSummary['orientationDeg'],
+    orientationConfidence,
     skewDeg,
     confidence,
     textLines: lines.length,

@@ -1,0 +1,141 @@
+import { ORIENTATION, decideFlip, raggedVote, type OrientationVerdict } from '../src/model/orientation';
+import { profileAxis, type LineFit } from '../src/model/textlines';
+import { ORIENTATION_GATE, TransformController, confirms, planFor, publishedOrientation } from '../src/stages/transformController';
+import { pageWork, type PageSummary, type TransformPlan } from '../src/types';
+
+const cfg = { skewThresholdDeg: 0.3, curvatureThresholdPx: 2, minConfidence: 0.5, maxPasses: 2 as const };
+
+function summary(orientationDeg: PageSummary['orientationDeg'], orientationConfidence: number | undefined, skewDeg = 0): PageSummary {
+  return { orientationDeg, orientationConfidence, skewDeg, confidence: 0.9, textLines: 20, textCoverage: 0.2, curvaturePx: 0, lines: [], width: 800, height: 1000 };
+}
+
+/** A line from (u0, v) to (u1, v), height 10, along x. */
+function line(u0: number, u1: number, v: number): LineFit {
+  return { line: { points: [[u0, v], [(u0 + u1) / 2, v], [u1, v]], height: 10, angleDeg: 0, curvaturePx: 0 }, regressionDeg: 0, length: u1 - u0, area: 10 * (u1 - u0) };
+}
+
+/** Three paragraphs of a justified column from x = 100 to 500, each ending in a short last line. */
+function column(): LineFit[] {
+  const lines: LineFit[] = [];
+  let v = 100;
+  for (let p = 0; p < 3; p++) {
+    lines.push(line(120, 500, v)); // first line, indented by 2 heights
+    v += 15;
+    for (let k = 0; k < 4; k++, v += 15) lines.push(line(100, 500, v));
+    lines.push(line(100, 260 + 40 * p, v)); // last line: short at its end
+    v += 15;
+  }
+  return lines;
+}
+
+/** The same column turned by 180° about (300, 300): points reversed in reading order along −x. */
+function turned(lines: LineFit[]): LineFit[] {
+  return lines.map((l) => ({ ...l, line: { ...l.line, points: l.line.points.map(([x, y]): [number, number] => [600 - x, 600 - y]).reverse() } }));
+}
+
+const verdict = (p180: number): OrientationVerdict => ({ flipped: p180 > ORIENTATION.flipAbove, confidence: Math.abs(p180 - 0.5), p180, crops: 30 });
+
+describe('raggedVote: the paragraph layout', () => {
+  it('counts last lines short at their end on an upright column, and not the indented first lines', () => {
+    expect(raggedVote(column(), [1, 0], [0, 1])).toEqual({ shortEnd: 3, shortStart: 0 });
+  });
+
+  it('counts them short at their start on the column turned upside down', () => {
+    expect(raggedVote(turned(column()), [1, 0], [0, 1])).toEqual({ shortEnd: 0, shortStart: 3 });
+  });
+});
+
+describe('decideFlip', () => {
+  const upright = { shortEnd: 8, shortStart: 0 };
+  const flipped = { shortEnd: 1, shortStart: 8 };
+  const none = { shortEnd: 0, shortStart: 0 };
+
+  it('lets a sure classifier decide whatever the layout says', () => {
+    expect(decideFlip(verdict(0.95), upright).flipped).toBe(true);
+    expect(decideFlip(verdict(0.05), flipped).flipped).toBe(false);
+  });
+
+  it('lets a clear layout decide when the classifier guesses', () => {
+    expect(decideFlip(verdict(0.65), upright)).toMatchObject({ flipped: false });
+    expect(decideFlip(verdict(0.45), flipped)).toMatchObject({ flipped: true });
+    expect(decideFlip(verdict(0.45), flipped).confidence).toBeGreaterThan(0.5);
+  });
+
+  it('falls back to the classifier, with its low confidence, when the layout is mixed or silent', () => {
+    const mixed = decideFlip(verdict(0.45), { shortEnd: 3, shortStart: 3 });
+    expect(mixed.flipped).toBe(false);
+    expect(mixed.confidence).toBeLessThan(0.1);
+    expect(decideFlip(verdict(0.6), none)).toEqual({ flipped: true, confidence: verdict(0.6).confidence });
+    // Too few votes to count: the classifier's verdict stands.
+    expect(decideFlip(verdict(0.6), { shortEnd: 3, shortStart: 0 }).flipped).toBe(true);
+  });
+});
+
+describe('profileAxis', () => {
+  /** A map with text rows: 6 px of ink every 12 px, over one wide block (or its transpose). */
+  function rows(transpose: boolean): Float32Array {
+    const W = 200;
+    const map = new Float32Array(W * W);
+    for (let y = 20; y < 180; y++) for (let x = 30; x < 170; x++) if (y % 12 < 6) map[transpose ? x * W + y : y * W + x] = 1;
+    return map;
+  }
+
+  it('tells lines along x from lines along y by their line-to-line modulation', () => {
+    expect(profileAxis(rows(false), 200, 200)).toMatchObject({ axis: 0 });
+    expect(profileAxis(rows(true), 200, 200)).toMatchObject({ axis: 90 });
+    expect(profileAxis(rows(false), 200, 200).ratio).toBeGreaterThan(5);
+  });
+});
+
+describe('the published orientation', () => {
+  const rotate = (deg: number): TransformPlan => ({ kind: 'rotate', rotateDeg: deg, dewarp: false });
+
+  it('does not turn a page whose orientation is unsure, and publishes 0 for it', () => {
+    const weak = summary(180, ORIENTATION_GATE.minTurnConfidence / 2);
+    expect(planFor(weak, cfg)).toBeUndefined();
+    expect(publishedOrientation(weak, undefined, undefined, false)).toEqual({ deg: 0, confidence: 0 });
+    const sure = summary(180, 0.9);
+    expect(planFor(sure, cfg)).toMatchObject({ rotateDeg: 180 });
+  });
+
+  it('confirms a turn only when the page reads upright once turned back', () => {
+    const first = summary(180, 0.5);
+    // Lines kept, tilt fine, but the classifier still reads it upside down: it guesses.
+    expect(confirms(first, summary(180, 0.3), rotate(180), cfg)).toBe(false);
+    // Turned by 91° and read as turned by 90° again: less tilt than before (90 < 91), still not confirmed.
+    expect(confirms(summary(90, 0.9, 1), summary(90, 0.5), rotate(91), cfg)).toBe(false);
+    expect(confirms(first, summary(0, 0.8), rotate(180), cfg)).toBe(true);
+    expect(confirms(summary(90, 0.9), summary(0, 0.8), rotate(90), cfg)).toBe(true);
+  });
+
+  it('publishes what the second pass supports when it rejects a turn', () => {
+    const first = summary(180, 0.5);
+    // Turned back by 180° the page still reads 180: the original was upright.
+    expect(publishedOrientation(first, summary(180, 0.6), rotate(180), false)).toEqual({ deg: 0, confidence: 0.6 });
+    // Turned back the page reads upright: the first reading was right (something else failed the gate).
+    expect(publishedOrientation(first, summary(0, 0.7), rotate(180), false)).toEqual({ deg: 180, confidence: 0.7 });
+    // The second pass is unsure: 0, with confidence 0.
+    expect(publishedOrientation(first, summary(90, 0.05), rotate(180), false)).toEqual({ deg: 0, confidence: 0 });
+  });
+
+  it('puts the published orientation, its confidence and a note in the row of a rejected turn', () => {
+    const controller = new TransformController(cfg);
+    const first = summary(180, 0.5);
+    // The second pass reads the turned-back page as upside down again and its lines are lost: rejected.
+    const second = { ...summary(180, 0.6), textLines: 2 };
+    const work = { ...pageWork({ volumeId: 'v', key: 'k', etag: '', size: 1, seq: 0 }), pass: 2, first, summary: second, plan: rotate(180) };
+    const decided = controller.decide(work);
+    expect('exit' in decided).toBe(true);
+    const { record } = (decided as { exit: { record: { orientation_deg: number | null; orientation_confidence: number | null; rejected_transform: string | null; error: string | null } } }).exit;
+    expect(record).toMatchObject({ orientation_deg: 0, orientation_confidence: 0.6, rejected_transform: 'rotate' });
+    expect(record.error).toMatch(/turn by 180° rejected/);
+  });
+
+  it('keeps the first reading and its confidence on a confirmed or uncorrected page', () => {
+    const controller = new TransformController(cfg);
+    const straight = summary(0, 0.8);
+    const work = { ...pageWork({ volumeId: 'v', key: 'k', etag: '', size: 1, seq: 0 }), first: straight, summary: straight };
+    const decided = controller.decide(work) as { exit: { record: { orientation_deg: number | null; orientation_confidence: number | null } } };
+    expect(decided.exit.record).toMatchObject({ orientation_deg: 0, orientation_confidence: 0.8 });
+  });
+});
