@@ -161,6 +161,13 @@ export interface VolumeRecord {
   infer_ms: number;
   transform_ms: number;
   total_ms: number;
+  /** Counter-clockwise rotation applied to the original, degrees (0: none kept); null on error rows. */
+  applied_rotation_deg: number | null;
+  /** Size of the corrected image at full resolution (the rotated canvas); null on error rows. */
+  image_width: number | null;
+  image_height: number | null;
+  /** The dewarp's control points in full-resolution pixels of the rotated canvas, JSON (see `DewarpPointsJson`); null: no dewarp. */
+  dewarp_points: string | null;
 }
 
 /** The seed's name for a row. */

@@ -2,6 +2,7 @@ import { OperatorFunction, connect, defer, filter, map, merge } from 'rxjs';
 import { exitLoop, reenterLoop, type LoopStep, type StageStats } from '../../operators';
 import type { PipelineConfig } from '../config';
 import type { PageSummary, PageWork, TransformKind, TransformPlan, VolumeRecord } from '../types';
+import { correctionColumns } from '../correct/columns';
 import type { Transformer } from './transformer';
 
 /** The thresholds the controller decides with (a subset of PipelineConfig). */
@@ -142,6 +143,10 @@ export function recordOf(work: PageWork, outcome: Outcome, now = performance.now
     infer_ms: timings.inferMs,
     transform_ms: timings.transformMs,
     total_ms: now - work.enteredAt,
+    ...correctionColumns(
+      work.error || !frame ? undefined : { width: frame.sourceWidth, height: frame.sourceHeight },
+      outcome.transform !== 'none' && work.plan && first && frame ? { plan: work.plan, first, corrected: frame } : null,
+    ),
   };
 }
 

@@ -44,4 +44,8 @@ export const VOLUME_RECORD_COLUMNS: { [K in keyof VolumeRecord]-?: ParquetField 
   infer_ms: double(),
   transform_ms: double(),
   total_ms: double(),
+  applied_rotation_deg: double(true),
+  image_width: int32(true),
+  image_height: int32(true),
+  dewarp_points: text(true),
 };
