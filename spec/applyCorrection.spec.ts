@@ -181,6 +181,20 @@ function bowedLines(width: number, height: number, bowPx: number, tiltPx: number
   return lines;
 }
 
+/** XResolution (EXIF tag 0x11a, a rational) from EXIF bytes as sharp reads them; undefined when absent. */
+function exifXResolution(exif: Buffer): number | undefined {
+  const tiff = exif.indexOf('Exif\0\0') + 6;
+  const le = exif.toString('latin1', tiff, tiff + 2) === 'II';
+  const u16 = (o: number) => (le ? exif.readUInt16LE(tiff + o) : exif.readUInt16BE(tiff + o));
+  const u32 = (o: number) => (le ? exif.readUInt32LE(tiff + o) : exif.readUInt32BE(tiff + o));
+  const ifd = u32(4);
+  for (let i = 0; i < u16(ifd); i++) {
+    const entry = ifd + 2 + i * 12;
+    if (u16(entry) === 0x11a) return u32(u32(entry + 8)) / u32(u32(entry + 8) + 4);
+  }
+  return undefined;
+}
+
 describe('correctionColumns + the full-resolution correction', () => {
   const plan: TransformPlan = { kind: 'tps', rotateDeg: 7.5, dewarp: true };
   let frame: RgbImage;
@@ -205,6 +219,16 @@ describe('correctionColumns + the full-resolution correction', () => {
     let diff = 0;
     for (let i = 0; i < rebuilt.pixels.length; i++) diff += Math.abs(rebuilt.pixels[i] - analysed.pixels[i]);
     expect(diff / rebuilt.pixels.length).toBeLessThan(2);
+  });
+
+  it('encodes jpeg, png, webp and tiff on the expanded canvas with the original DPI (WebP: in its EXIF)', async () => {
+    const original = await sharp(frame.pixels, { raw: { width: frame.width, height: frame.height, channels: 3 } }).withMetadata({ density: 240 }).jpeg().toBuffer();
+    const row = { width: frame.width, height: frame.height, applied_rotation_deg: 7.5, image_width: 495, image_height: 650, dewarp_points: null };
+    for (const format of ['jpeg', 'png', 'webp', 'tiff'] as const) {
+      const meta = await sharp(await applyCorrection(original, row, { format })).metadata();
+      const dpi = format === 'webp' ? exifXResolution(meta.exif as Buffer) : meta.density;
+      expect({ format: meta.format, width: meta.width, height: meta.height, dpi }).toEqual({ format, width: 495, height: 650, dpi: 240 });
+    }
   });
 
   it('carries the analysis-scale control points onto the full-size canvas (corners onto corners, lines straightened at the same place)', async () => {
