@@ -1,10 +1,13 @@
 /**
- * Milliseconds (process CPU and wall) a page costs outside the model, part by part, on one thread: decoding (sharp +
- * tiling), stitching the patch maps, finding the text lines, the direction test (line crops + the
- * classifier), and the skew estimate (projection profile). The pages are the demo mix at A4 150 dpi,
- * their probability maps from the default model (not timed). CPU time is the process's, so
- * everything runs as the pipeline's workers do: one ONNX thread (no spinning pool) and one libvips
- * thread. Prints one JSON object.
+ * Milliseconds (process CPU and wall) a page costs outside the model, part by part, on one thread:
+ * decoding (sharp + tiling), packing its patches into a batch buffer, stitching the byte maps,
+ * finding the text lines, the direction test (line crops + the classifier), the skew estimate
+ * (projection profile), the transform (OpenCV rotation or thin-plate spline + re-tiling) of the
+ * pages the controller corrects, and their second pass (stitch + summary). Per-page figures average
+ * over every page, corrected or not; `outsideModel` is their sum, in core-seconds a page. The pages
+ * are the demo mix at A4 150 dpi, their maps from the byte-wrapped default model (not timed). CPU
+ * time is the process's, so everything runs as the pipeline's workers do: one ONNX thread (no
+ * spinning pool) and one libvips thread. Prints one JSON object.
  *
  *   npx tsc -p . && node dist/bench/pageCosts.js [repeats]
  */
@@ -18,8 +21,11 @@ import { stitchProbabilities } from '../src/infer/stitch';
 import { defaultAdapter } from '../src/model/adapter';
 import { byteAdapter } from '../src/model/byteModel';
 import { readsUpsideDown } from '../src/model/orientation';
-import { directionClassifier } from '../src/model/summarizers';
+import { directionClassifier, summarizeTextPage } from '../src/model/summarizers';
 import { findTextLines, summarizeGeometry } from '../src/model/textlines';
+import { planFor } from '../src/stages/transformController';
+import { correctFrame } from '../src/transform/correct';
+import type { DecodedFrame } from '../src/types';
 import { renderSyntheticPage } from '../src/synth/pages';
 import { runMain } from './fixture';
 import { round } from './summary';
@@ -42,7 +48,12 @@ async function main(): Promise<void> {
   const { session } = await openSession(adapter, 'cpu', 1);
   const classify = await directionClassifier(String(adapter.summarizer.options.classifierPath));
   const specs = demoPages(12).flatMap((p) => (p.spec ? [p.spec] : []));
-  const parts = ['decode', 'stitch', 'textLines', 'direction', 'skew'] as const;
+  const parts = ['decode', 'pack', 'stitch', 'textLines', 'direction', 'skew', 'transform', 'secondPass'] as const;
+  const none = { value: undefined, cpu: 0, wall: 0 };
+  /** The frame's byte maps from the model (not timed). */
+  const mapsOf = async ({ patches: { size, count, data } }: DecodedFrame) =>
+    (await session.run({ [adapter.inputName]: new ort.Tensor('uint8', data, [count, 3, size, size]) }))[adapter.outputName].data as Uint8Array;
+  const batch = new Uint8Array(cfg.batchSize * 3 * cfg.patchSize * cfg.patchSize);
   const cpu = Object.fromEntries(parts.map((p) => [p, 0])) as Record<(typeof parts)[number], number>;
   const wall = { ...cpu };
   for (let r = 0; r <= repeats; r++) {
@@ -51,15 +62,20 @@ async function main(): Promise<void> {
       const decoded = await cost(() => decodeImage(bytes, { analysisMaxSide: cfg.analysisMaxSide, maxInputPixels: cfg.maxInputPixels, layout: adapter.layout }));
       const frame = decoded.value.frame;
       if (!frame) throw new Error(`demo page failed to decode: ${decoded.value.error}`);
-      const { size, count, data } = frame.patches;
-      const out = await session.run({ [adapter.inputName]: new ort.Tensor('uint8', data, [count, 3, size, size]) });
-      const maps = out[adapter.outputName].data as Uint8Array;
+      const { data } = frame.patches;
+      const pack = await cost(() => { for (let at = 0; at < data.length; at += batch.length) batch.set(data.subarray(at, Math.min(data.length, at + batch.length))); });
+      const maps = await mapsOf(frame);
       const prob = await cost(() => stitchProbabilities(maps, frame.patches, frame.width, frame.height));
       const lines = await cost(() => findTextLines(prob.value, frame.width, frame.height));
       const direction = await cost(() => readsUpsideDown(lines.value.fragments, frame.pixels, frame.width, frame.height, classify));
       const skew = await cost(() => summarizeGeometry(lines.value, frame.width, frame.height, direction.value));
+      const plan = planFor(skew.value, cfg);
+      const transform = plan ? await cost(() => correctFrame(frame, plan, skew.value.lines, adapter.layout, cfg.analysisMaxSide)) : none;
+      const second = transform.value;
+      const secondMaps = second && (await mapsOf(second));
+      const secondPass = second && secondMaps ? await cost(() => summarizeTextPage({ prob: stitchProbabilities(secondMaps, second.patches, second.width, second.height), width: second.width, height: second.height, pixels: second.pixels }, adapter.summarizer.options)) : none;
       if (r === 0) continue; // warm-up round
-      const measured = { decode: decoded, stitch: prob, textLines: lines, direction, skew };
+      const measured = { decode: decoded, pack, stitch: prob, textLines: lines, direction, skew, transform, secondPass };
       for (const part of parts) {
         cpu[part] += measured[part].cpu;
         wall[part] += measured[part].wall;
@@ -69,7 +85,8 @@ async function main(): Promise<void> {
   const pages = repeats * specs.length;
   const perPage = (ms: Record<string, number>) => {
     const figures = Object.fromEntries(parts.map((part) => [part, round(ms[part] / pages, 1)]));
-    return { ...figures, summarize: round((ms.stitch + ms.textLines + ms.direction + ms.skew) / pages, 1) };
+    const sum = (names: readonly string[]) => names.reduce((n, part) => n + ms[part], 0) / pages;
+    return { ...figures, summarize: round(sum(['stitch', 'textLines', 'direction', 'skew']), 1), outsideModel: round(sum(parts), 1) };
   };
   console.log(JSON.stringify({ pages: specs.length, repeats, cpuMsPerPage: perPage(cpu), wallMsPerPage: perPage(wall) }));
 }

@@ -1,0 +1,47 @@
+#!/bin/bash
+# On the GPU machine, after step1.sh and every CUDA part copied to /tmp/rx (RX overrides): puts the provider in
+# place, then the model alone (modelonly.js), pipeline runs on a ~180-page volume of the sample pages at the
+# device defaults (drive.js), and the CUDA-vs-CPU table agreement (compare.py). Writes measure.log,
+# modelonly.jsonl, pipeline.jsonl and GPU utilisation (dmon-*.txt) to $OUT.
+# DEVICE=cpu runs the same on the CPU only (a dry run of these scripts anywhere); PAGES_TARGET sets the volume size.
+set -u
+R=${RX:-/tmp/rx}; OUT=${OUT:-$R/out}; DEVICE=${DEVICE:-cuda}; mkdir -p $OUT
+exec > >(tee $OUT/measure.log) 2>&1
+A=$R/app; N=$R/bin/node; S=$R/scripts
+export RX=$R RX_APP=$A DEVICE
+X=$A/node_modules/onnxruntime-node/bin/napi-v6/linux/x64
+[ -x $N ] || { echo "no $R/bin/node: run step1.sh first (the machine went idle?)"; exit 3; }
+if [ $DEVICE = cuda ]; then
+  [ -f $X/libonnxruntime_providers_cuda.so ] || cat $R/cuda.* | xz -dc -T0 > $X/libonnxruntime_providers_cuda.so
+  cp $S/libonnxruntime_providers_shared.so $X/; ls -la $X
+  export LD_LIBRARY_PATH=$(python3 -c "
+import glob, os, site
+dirs=set()
+for base in site.getsitepackages()+['/usr/local/cuda/lib64','/usr/local/nvidia/lib64']:
+    for p in glob.glob(base+'/**/lib*.so*', recursive=True):
+        if os.path.basename(p).startswith(('libcublas','libcudart','libcurand','libcudnn','libcufft','libnvrtc','libnvJitLink')): dirs.add(os.path.dirname(p))
+print(':'.join(sorted(dirs)))"):${LD_LIBRARY_PATH:-}
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+fi
+nproc
+V=$R/vol/vol; rm -rf $R/vol; mkdir -p $V; n=$(ls $R/pages | wc -l); [ $n -gt 0 ] || { echo "no pages in $R/pages"; exit 3; }
+c=$(( (${PAGES_TARGET:-180} + n - 1) / n )); for f in $R/pages/*; do b=$(basename "$f"); for i in $(seq $c); do cp "$f" "$V/$i-$b"; done; done
+echo "pages: $(ls $V | wc -l)"
+cd $A
+timeout 120 $N $S/modelonly.js $R/pages | tee $OUT/modelonly.jsonl
+run() { name=$1; shift; rm -rf $R/out-$name; dm=
+  if command -v nvidia-smi >/dev/null; then nvidia-smi dmon -s u -d 1 > $OUT/dmon-$name.txt 2>&1 & dm=$!; fi
+  timeout ${RUN_TIMEOUT:-110} $N $S/drive.js $V $R/out-$name "$@" | tail -1 | tee -a $OUT/pipeline.jsonl; [ -n "$dm" ] && kill $dm 2>/dev/null; }
+if [ $DEVICE = cuda ]; then
+  run cuda '{"device":"cuda"}' default
+  run cuda-2sessions '{"device":"cuda","inferWorkers":2}' default
+fi
+run cpu '{"device":"cpu"}' default
+run tiny-cpu '{"device":"cpu"}' tiny
+if [ $DEVICE = cuda ]; then
+  python3 $S/compare.py cuda cpu | tee -a $OUT/pipeline.jsonl
+  python3 $S/compare.py cuda-2sessions cpu | tee -a $OUT/pipeline.jsonl
+else
+  python3 $S/compare.py cpu tiny-cpu | tee -a $OUT/pipeline.jsonl
+fi
+echo done
