@@ -107,6 +107,8 @@ export interface Reading {
   /** The rotation applied to the page (0 when none), rxvolume only. */
   appliedDeg?: number;
   orientationConfidence?: number | null;
+  /** The skew's confidence (the row's `confidence`), rxvolume only. */
+  skewConfidence?: number | null;
 }
 
 /** Runs the variants through the whole pipeline (one volume) and reads each row. */
@@ -130,7 +132,8 @@ export async function readWithRxvolume(variants: Variant[], overrides: Partial<P
         orientationDeg: record.orientation_deg,
         skewDeg: record.skew_deg,
         appliedDeg: plan ? plan.rotateDeg : 0,
-        orientationConfidence: (record as unknown as { orientation_confidence?: number | null }).orientation_confidence ?? null,
+        orientationConfidence: record.orientation_confidence,
+        skewConfidence: record.confidence,
       });
     }
     return { readings, seconds };
@@ -284,6 +287,27 @@ export function score(variants: Variant[], readings: Map<string, Reading>, what:
   });
 }
 
+/** Skew confidence calibration: per confidence band, the skewed variants and how many were off by more than 0.3°. */
+export function calibration(variants: Variant[], readings: Map<string, Reading>): Array<{ band: string; pages: number; over03: number }> {
+  const bands = [[0, 0.5], [0.5, 0.8], [0.8, 1.01]];
+  const rows = bands.map(([lo, hi]) => ({ band: `${lo}–${Math.min(1, hi)}`, pages: 0, over03: 0 }));
+  for (const v of variants) {
+    if (v.angle === 0) continue;
+    const r = readings.get(v.key);
+    const base = readings.get(variants.find((w) => w.page.file === v.page.file && w.dark === v.dark && w.turn === 0 && w.angle === 0)?.key ?? '');
+    const e = relativeError(v, r, base);
+    if (e === undefined || r?.skewConfidence === null || r?.skewConfidence === undefined || r.orientationDeg !== v.turn) continue;
+    const i = bands.findIndex(([lo, hi]) => r.skewConfidence! >= lo && r.skewConfidence! < hi);
+    rows[i].pages++;
+    if (Math.abs(e) > 0.3) rows[i].over03++;
+  }
+  return rows;
+}
+
+function formatCalibration(rows: Array<{ band: string; pages: number; over03: number }>): string {
+  return ['skew confidence calibration (skewed variants): | confidence | variants | error > 0.3° |', ...rows.map((r) => `| ${r.band} | ${r.pages} | ${r.over03} |`)].join('\n');
+}
+
 const f3 = (x: number | null) => (x === null ? '–' : x.toFixed(3));
 
 export function formatTable(method: string, rows: KindRow[], what: { orientation: boolean; skew: boolean; corrections: boolean }): string {
@@ -302,6 +326,15 @@ export function formatTable(method: string, rows: KindRow[], what: { orientation
   return lines.join('\n');
 }
 
+/** The readings of an earlier `--verbose` run's per-variant lines (to score it again, e.g. with new truth). */
+export function parseVerbose(text: string): Map<string, Reading> {
+  const readings = new Map<string, Reading>();
+  const num = (x: string) => (x === 'null' || x === 'undefined' || x === '–' ? null : Number(x));
+  for (const m of text.matchAll(/^(\S+\.jpg)\torient (\S+) \(conf (\S+)\)\tskew (\S+)\tapplied (\S+)(?:\tskewconf (\S+))?$/gm))
+    readings.set(m[1], { orientationDeg: num(m[2]), orientationConfidence: num(m[3]), skewDeg: num(m[4]), appliedDeg: num(m[5]) ?? undefined, skewConfidence: m[6] ? num(m[6]) : null });
+  return readings;
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const json = args.includes('--json');
@@ -310,9 +343,12 @@ async function main(): Promise<void> {
   const log = json ? console.error : console.log;
   let pages = await devPages();
   if (only) pages = pages.filter((p) => only.some((o) => p.file.startsWith(o)));
-  const variants = variantsOf(pages, FULL_PLAN);
+  const plan = args.includes('--quick') ? { angles: [0, 2.4], turnedAngles: [0], dark: FULL_PLAN.dark } : FULL_PLAN;
+  const variants = variantsOf(pages, plan);
   log(`[accuracy] ${pages.length} pages, ${variants.length} variants through rxvolume`);
-  const { readings, seconds } = await readWithRxvolume(variants);
+  const config = args.find((a) => a.startsWith('--config='));
+  const from = args.find((a) => a.startsWith('--from='));
+  const { readings, seconds } = from ? { readings: parseVerbose(await readFile(from.slice('--from='.length), 'utf8')), seconds: NaN } : await readWithRxvolume(variants, config ? (JSON.parse(config.slice('--config='.length)) as Partial<PipelineConfig>) : {});
   const all = { orientation: true, skew: true, corrections: true };
   const rx = score(variants, readings, all);
   const out: Record<string, unknown> = { variants: variants.length, seconds, pagesPerSecond: variants.length / seconds, rxvolume: rx };
@@ -320,8 +356,9 @@ async function main(): Promise<void> {
   if (args.includes('--verbose'))
     for (const v of variants) {
       const r = readings.get(v.key);
-      log(`${v.key}\torient ${r?.orientationDeg} (conf ${r?.orientationConfidence ?? '–'})\tskew ${r?.skewDeg?.toFixed(3)}\tapplied ${r?.appliedDeg?.toFixed(3)}`);
+      log(`${v.key}\torient ${r?.orientationDeg} (conf ${r?.orientationConfidence ?? '–'})\tskew ${r?.skewDeg?.toFixed(3)}\tapplied ${r?.appliedDeg?.toFixed(3)}\tskewconf ${r?.skewConfidence ?? '–'}`);
     }
+  log(formatCalibration(calibration(variants, readings)));
   if (tools) {
     const { tesseract, imagemagick } = await readWithTools(variants);
     if (tesseract) {
