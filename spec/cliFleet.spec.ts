@@ -1,10 +1,13 @@
 import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openLocation, renderSyntheticPage } from '../src';
+import { openVolumeQueue } from '../src/fleet';
 import { BIN, cli, watchStderr } from './helpers/cli';
+import type { Marker } from '../src/store/marker';
 import { readParquet } from './helpers/duckdb';
 import { startRedisServer, type RedisServer } from './helpers/redisServer';
 
@@ -33,7 +36,7 @@ describe('rxvolume enqueue | worker | status', () => {
 
   it('enqueues each volume once, runs them on a worker, and reports them completed', async () => {
     const common = ['--redis', redis.url, '--queue', queue];
-    const enqueue = ['enqueue', '--input', join(tmp, 'in'), '--output', join(tmp, 'out'), ...common, '--json'];
+    const enqueue = ['enqueue', '--input', join(tmp, 'in'), '--output', join(tmp, 'out'), '--model', 'tiny', ...common, '--json'];
     const first = await cli(enqueue);
     expect(first.code).toBe(0);
     expect(JSON.parse(first.stdout.trim().split('\n').pop() as string).added.sort()).toHaveLength(2);
@@ -50,11 +53,70 @@ describe('rxvolume enqueue | worker | status', () => {
     const status = await cli(['status', ...common, '--json']);
     expect(JSON.parse(status.stdout.trim().split('\n').pop() as string)).toMatchObject({ completed: 2, waiting: 0, active: 0, failed: 0 });
     for (const volume of ['vol_a', 'vol_b']) {
-      const marker = JSON.parse(await readFile(join(tmp, 'out', volume, '_SUCCESS.json'), 'utf8'));
+      const marker = JSON.parse(await readFile(join(tmp, 'out', volume, '_SUCCESS.json'), 'utf8')) as Marker;
       expect(marker).toMatchObject({ volumeId: volume, rows: 3 });
-      expect((await readParquet(join(tmp, 'out', volume, 'part-00000.parquet'))).rows).toHaveLength(3);
+      expect((await readParquet(join(tmp, 'out', marker.parquet.key))).rows).toHaveLength(3);
     }
     expect(existsSync(join(tmp, 'out', '_staging', 'vol_a'))).toBe(false);
+  });
+
+  it('enqueue makes relative paths absolute; another output or model is another job, the same ones are not', async () => {
+    const q = `${queue}-ids`;
+    const enqueue = (output: string, model: string) =>
+      new Promise<{ code: number | null; result: { added: string[]; existing: string[] } }>((resolve, reject) => {
+        const child = spawn(process.execPath, [BIN, 'enqueue', '--input', 'in', '--output', output, '--model', model, '--redis', redis.url, '--queue', q, '--json'], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+        child.once('error', reject);
+        child.once('close', (code) => resolve({ code, result: JSON.parse(stdout.trim().split('\n').pop() as string) }));
+      });
+    const first = await enqueue('out-a', 'tiny');
+    expect(first.code).toBe(0);
+    expect(first.result.added).toHaveLength(2);
+    expect((await enqueue('out-a', 'tiny')).result).toMatchObject({ added: [], existing: first.result.added });
+    const otherOutput = await enqueue('out-b', 'tiny');
+    expect(otherOutput.result.added).toHaveLength(2);
+    const otherModel = await enqueue('out-a', 'default');
+    expect(otherModel.result.added).toHaveLength(2);
+    expect(new Set([...first.result.added, ...otherOutput.result.added, ...otherModel.result.added]).size).toBe(6);
+
+    const status = await cli(['status', '--redis', redis.url, '--queue', q, '--json']);
+    const volumes = (JSON.parse(status.stdout.trim().split('\n').pop() as string) as { volumes: Array<{ id: string }> }).volumes;
+    expect(volumes).toHaveLength(6);
+    const queued = await openVolumeQueue({ redisUrl: redis.url, queueName: q });
+    try {
+      const job = await queued.getJob(first.result.added[0]);
+      expect(job?.data).toMatchObject({ input: join(tmp, 'in', job?.data.volumeId ?? ''), output: join(tmp, 'out-a') });
+    } finally {
+      await queued.close();
+    }
+  });
+
+  it('status, enqueue and worker exit 1 within seconds, naming the URL, when Redis does not answer', async () => {
+    const nowhere = 'redis://127.0.0.1:9';
+    for (const args of [['status'], ['enqueue', '--input', join(tmp, 'in'), '--output', join(tmp, 'out'), '--model', 'tiny'], ['worker', '--model', 'tiny']]) {
+      const started = Date.now();
+      const run = await cli([...args, '--redis', nowhere]);
+      expect([args[0], run.code]).toEqual([args[0], 1]);
+      expect(run.stderr).toMatch(/cannot reach Redis at redis:\/\/127\.0\.0\.1:9/);
+      expect(Date.now() - started).toBeLessThan(30_000);
+    }
+  });
+
+  it('one SIGTERM stops a worker that is still waiting for Redis', async () => {
+    // A port that accepts connections but never answers: the worker waits for Redis.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `redis://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+      const worker = spawn(process.execPath, [BIN, 'worker', '--model', 'tiny', '--redis', url], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const exited = new Promise<number | null>((resolve) => worker.once('close', resolve));
+      await new Promise<void>((resolve) => silent.once('connection', () => resolve()));
+      worker.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      silent.close();
+    }
   });
 
   it('names a bad flag and exits 2', async () => {

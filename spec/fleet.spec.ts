@@ -104,7 +104,7 @@ describe('a fleet of worker processes on Redis (BullMQ) and s3rver', () => {
       });
       events.on('progress', ({ jobId, data }) => {
         const progress = data as unknown as VolumeJobProgress;
-        const volumeId = jobId.replace(/-[0-9a-f]{16}$/, '');
+        const volumeId = jobId.replace(/-[0-9a-f]{16}-[0-9a-f]{12}$/, '');
         observing.push(readMarker(output, volumeId).then((marker) => void (marker && observedMarkers.push({ volumeId, marker }))));
         if (killed || progress.done === 0 || progress.done > progress.total / 2) return;
         const pid = Number(progress.worker.split(':').pop());
@@ -115,7 +115,7 @@ describe('a fleet of worker processes on Redis (BullMQ) and s3rver', () => {
         observing.push(victim.exited.then(() => readMarker(output, volumeId)).then((m) => void (killed.markerAtKill = m)));
       });
       const started = Date.now();
-      enqueued = await enqueueVolumes({ redisUrl: redis.url, queueName, input: INPUT, output: OUTPUT, s3, configOverrides: { analysisMaxSide: 512 } });
+      enqueued = await enqueueVolumes({ redisUrl: redis.url, queueName, input: INPUT, output: OUTPUT, s3, model: 'tiny', configOverrides: { analysisMaxSide: 512 } });
       await allDone;
       await Promise.all(observing);
       await events.close();
@@ -128,7 +128,7 @@ describe('a fleet of worker processes on Redis (BullMQ) and s3rver', () => {
 
     it('enqueues one job per volume', () => {
       expect(enqueued.existing).toEqual([]);
-      expect(enqueued.added.map((id) => id.replace(/-[0-9a-f]{16}$/, '')).sort()).toEqual(Object.keys(VOLUMES).sort());
+      expect(enqueued.added.map((id) => id.replace(/-[0-9a-f]{16}-[0-9a-f]{12}$/, '')).sort()).toEqual(Object.keys(VOLUMES).sort());
     });
 
     it('publishes every volume once, with exactly its rows (read back with DuckDB)', async () => {
@@ -176,7 +176,7 @@ describe('a fleet of worker processes on Redis (BullMQ) and s3rver', () => {
     });
 
     it('adds no jobs when the same volumes are enqueued again', async () => {
-      const again = await enqueueVolumes({ redisUrl: redis.url, queueName, input: INPUT, output: OUTPUT, s3, configOverrides: { analysisMaxSide: 512 } });
+      const again = await enqueueVolumes({ redisUrl: redis.url, queueName, input: INPUT, output: OUTPUT, s3, model: 'tiny', configOverrides: { analysisMaxSide: 512 } });
       expect(again.added).toEqual([]);
       expect(again.existing.sort()).toEqual([...enqueued.added].sort());
       expect(await fleetStatus({ redisUrl: redis.url, queueName })).toMatchObject({ waiting: 0, active: 0, completed: 6 });
@@ -224,7 +224,7 @@ describe('a fleet of worker processes on Redis (BullMQ) and s3rver', () => {
 
     it('finds every volume already published and leaves its table and marker as they were', async () => {
       const done = completions(6);
-      const added = await enqueueVolumes({ redisUrl: redis.url, queueName: queue2, input: INPUT, output: OUTPUT, s3, configOverrides: { analysisMaxSide: 512 } });
+      const added = await enqueueVolumes({ redisUrl: redis.url, queueName: queue2, input: INPUT, output: OUTPUT, s3, model: 'tiny', configOverrides: { analysisMaxSide: 512 } });
       expect(added.added).toHaveLength(6);
       await done;
       const status = await fleetStatus({ redisUrl: redis.url, queueName: queue2 });
@@ -234,7 +234,7 @@ describe('a fleet of worker processes on Redis (BullMQ) and s3rver', () => {
 
     it('fails a volume that asks for other model settings at once, with the reason, and publishes nothing', async () => {
       const failed = new Promise<string>((resolve) => events.once('failed', ({ jobId }) => resolve(jobId)));
-      const { added } = await enqueueVolumes({ redisUrl: redis.url, queueName: queue2, input: 's3://scans/odd/', output: OUTPUT, s3, configOverrides: { analysisMaxSide: 512, patchSize: 256 } });
+      const { added } = await enqueueVolumes({ redisUrl: redis.url, queueName: queue2, input: 's3://scans/odd/', output: OUTPUT, s3, model: 'tiny', configOverrides: { analysisMaxSide: 512, patchSize: 256 } });
       expect(await failed).toBe(added[0]);
       const status = await fleetStatus({ redisUrl: redis.url, queueName: queue2 });
       expect(status).toMatchObject({ failed: 1, completed: 6 });
@@ -250,7 +250,7 @@ describe('a fleet of worker processes on Redis (BullMQ) and s3rver', () => {
           if (p.done > 0 && p.done <= p.total / 2) resolve(jobId);
         }),
       );
-      await enqueueVolumes({ redisUrl: redis.url, queueName: queue2, input: 's3://scans/late/', output: OUTPUT, s3, configOverrides: { analysisMaxSide: 512 } });
+      await enqueueVolumes({ redisUrl: redis.url, queueName: queue2, input: 's3://scans/late/', output: OUTPUT, s3, model: 'tiny', configOverrides: { analysisMaxSide: 512 } });
       const inProgress = await halfway;
       worker.child.kill('SIGTERM');
       expect(await worker.exited).toBe(0);

@@ -5,7 +5,7 @@ import { VolumeEngine } from '../engine';
 import { defaultAdapter, tinyAdapter, type ModelAdapter } from '../model/adapter';
 import type { S3Context, S3ContextOptions } from '../s3/context';
 import type { VolumeResult } from '../worker';
-import { connectionOf, VOLUME_QUEUE, type ConfigOverrides, type FleetConnection, type VolumeJobData } from './queue';
+import { checkRedis, connectionOf, VOLUME_QUEUE, type ConfigOverrides, type FleetConnection, type VolumeJobData } from './queue';
 import { s3From } from './s3';
 import { runVolumeJob } from './volumeJob';
 
@@ -39,7 +39,8 @@ export interface FleetWorkerOptions extends FleetConnection {
 }
 
 /**
- * Takes volume jobs from the queue until `signal` fires. One process has one VolumeEngine (one set
+ * Takes volume jobs from the queue until `signal` fires. Fails at once (within `connectTimeoutMs`)
+ * when Redis cannot be reached. One process has one VolumeEngine (one set
  * of thread pools and model sessions) and one S3Context, shared by its `volumesPerProcess` jobs.
  *
  * Stopping (`signal`, e.g. on SIGTERM): `worker.close()` lets the jobs in progress finish and
@@ -50,6 +51,11 @@ export interface FleetWorkerOptions extends FleetConnection {
  */
 export async function runFleetWorker(opts: FleetWorkerOptions): Promise<void> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const reached = await checkRedis(opts, opts.signal).then(() => true, (err: unknown) => {
+    if (opts.signal?.aborted) return false; // stopped before it started: nothing to finish
+    throw err;
+  });
+  if (!reached) return;
   const cfg = resolveConfig({ ...opts.configOverrides, ...(opts.device ? { device: opts.device } : {}), input: '', output: '' });
   const adapter = adapterOf(opts.model, cfg);
   const { s3, release } = s3From(opts.s3);
@@ -58,7 +64,7 @@ export async function runFleetWorker(opts: FleetWorkerOptions): Promise<void> {
     throw err;
   });
   const workerName = `${hostname()}:${process.pid}`;
-  const ctx = { engine, s3, workerName, progressIntervalMs: opts.progressIntervalMs ?? 1000 };
+  const ctx = { engine, s3, workerName, modelSha256: adapter.sha256, progressIntervalMs: opts.progressIntervalMs ?? 1000 };
   const worker = new Worker<VolumeJobData, VolumeResult>(opts.queueName ?? VOLUME_QUEUE, (job, _token, signal) => runVolumeJob(job, ctx, signal), {
     connection: connectionOf(opts),
     concurrency: opts.volumesPerProcess ?? 1,
@@ -71,13 +77,13 @@ export async function runFleetWorker(opts: FleetWorkerOptions): Promise<void> {
   worker.on('completed', (job, r) => log(`${workerName} ${r.status} ${job.id}: ${r.pages} rows, ${r.errors} errors, ${r.seconds.toFixed(1)} s`));
   worker.on('failed', (job, err) => log(`${workerName} failed ${job?.id}: ${err.message}`));
   worker.on('error', (err) => log(`${workerName} error: ${err.message}`));
+  const stopped = new Promise<void>((resolve) => {
+    if (opts.signal?.aborted) resolve();
+    opts.signal?.addEventListener('abort', () => resolve(), { once: true });
+  });
   try {
-    await worker.waitUntilReady();
-    const stopped = new Promise<void>((resolve) => {
-      if (opts.signal?.aborted) resolve();
-      opts.signal?.addEventListener('abort', () => resolve(), { once: true });
-    });
-    opts.onReady?.();
+    // A stop while Redis is still being reached is honoured too.
+    await Promise.race([worker.waitUntilReady().then(() => opts.onReady?.()), stopped]);
     await stopped;
   } finally {
     await worker.close();

@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import type { VolumeResult } from '../worker';
-import { openVolumeQueue, type FleetConnection, type VolumeJobData, type VolumeJobProgress } from './queue';
+import { checkRedis, openVolumeQueue, type FleetConnection, type VolumeJobData, type VolumeJobProgress } from './queue';
 
 export interface VolumeStatus {
   /** The job id (`<volumeId>-<manifest prefix>`). */
@@ -26,8 +26,9 @@ export interface FleetStatus {
   volumes: VolumeStatus[];
 }
 
-/** The queue's counts and every volume job's state, progress and result (or failure). */
-export async function fleetStatus(opts: FleetConnection): Promise<FleetStatus> {
+/** The queue's counts and every volume job's state, progress and result (or failure). Fails within `connectTimeoutMs` when Redis cannot be reached. */
+export async function fleetStatus(opts: FleetConnection, signal?: AbortSignal): Promise<FleetStatus> {
+  await checkRedis(opts, signal);
   const queue = openVolumeQueue(opts);
   try {
     const counts = await queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized', 'waiting-children');

@@ -3,7 +3,8 @@ import { auditTime } from 'rxjs';
 import { resolveConfig, type PipelineConfig } from '../config';
 import { CONTENT_SETTINGS, type VolumeEngine } from '../engine';
 import type { S3Context } from '../s3/context';
-import { openLocation } from '../store';
+import { Prefetcher } from '../stages/prefetcher';
+import { InputMissingError, openLocation } from '../store';
 import { VolumeWorker, type VolumeResult } from '../worker';
 import type { ConfigOverrides, VolumeJobData, VolumeJobProgress } from './queue';
 
@@ -21,6 +22,8 @@ export interface VolumeJobContext {
   s3?: S3Context;
   /** `<hostname>:<pid>`, reported in the progress. */
   workerName: string;
+  /** sha256 of the model file the engine was started with (before wrapping): a job for another model is refused. */
+  modelSha256: string;
   progressIntervalMs: number;
 }
 
@@ -47,13 +50,28 @@ export function volumeConfig(engineCfg: PipelineConfig, data: VolumeJobData): Pi
 export async function sweepStaging(cfg: PipelineConfig, s3: S3Context | undefined, volumeId: string): Promise<number> {
   const staging = openLocation(cfg.staging ?? `${cfg.output.replace(/\/?$/, '/')}_staging/`, s3).child(volumeId);
   let removed = 0;
-  for await (const page of staging.list({ pageSize: cfg.listPageSize })) {
-    for (const { key } of page) {
-      await staging.delete(key);
-      removed++;
+  try {
+    for await (const page of staging.list({ pageSize: cfg.listPageSize })) {
+      for (const { key } of page) {
+        await staging.delete(key);
+        removed++;
+      }
     }
+  } catch (err) {
+    if (!(err instanceof InputMissingError)) throw err; // no staging folder: nothing left
   }
   return removed;
+}
+
+/**
+ * Fails the job for good when the volume's images are not the ones it was enqueued with (moved,
+ * emptied, changed): its table would not be what was asked for. Enqueue again to run what is there.
+ */
+async function checkManifest(cfg: PipelineConfig, s3: S3Context | undefined, data: VolumeJobData): Promise<void> {
+  const now = await new Prefetcher(openLocation(cfg.input, s3), cfg, data.volumeId).manifest();
+  if (now.sha256 !== data.manifestSha256) {
+    throw new UnrecoverableError(`volume ${data.volumeId} changed since it was enqueued (${data.pages} images then, ${now.inputs} in ${cfg.input} now); enqueue it again`);
+  }
 }
 
 /**
@@ -65,6 +83,10 @@ export async function sweepStaging(cfg: PipelineConfig, s3: S3Context | undefine
 export async function runVolumeJob(job: Job<VolumeJobData>, ctx: VolumeJobContext, signal?: AbortSignal): Promise<VolumeResult> {
   const { volumeId, pages } = job.data;
   const cfg = volumeConfig(ctx.engine.cfg, job.data);
+  if (job.data.modelSha256 !== undefined && job.data.modelSha256 !== ctx.modelSha256) {
+    throw new UnrecoverableError(`volume ${volumeId} was enqueued for the model with sha256 ${job.data.modelSha256.slice(0, 12)}…, this worker runs ${ctx.modelSha256.slice(0, 12)}…; start workers with that model`);
+  }
+  await checkManifest(cfg, ctx.s3, job.data);
   await sweepStaging(cfg, ctx.s3, volumeId);
   const volume = new VolumeWorker(cfg, ctx.s3, volumeId, undefined, { engine: ctx.engine });
   const report = () => {

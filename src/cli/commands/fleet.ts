@@ -1,8 +1,10 @@
 import { enqueueVolumes, fleetStatus, runFleetWorker } from '../../fleet';
 import { resolveConfig } from '../../config';
+import { InputMissingError } from '../../store';
 import type { FlagSpec, Flags } from '../args';
 import { EXIT, type CliIO, type Command } from '../command';
 import { adapterFor } from '../model';
+import { Interrupted } from '../runVolume';
 import { cliS3Context, isS3Url } from '../s3';
 
 const redisFlag: FlagSpec = { name: 'redis', kind: 'string', value: '<redis://host:port>', help: 'the Redis the queue lives in (default redis://127.0.0.1:6379 or $REDIS_URL)' };
@@ -14,6 +16,16 @@ function connection(f: Flags): { redisUrl: string; queueName?: string } {
   return { redisUrl: f.string('redis') ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', queueName: f.string('queue') };
 }
 
+/** `work`, with a failure caused by Ctrl-C / SIGTERM reported as an interruption (exit 130). */
+async function stoppable<T>(io: CliIO, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (io.signal.aborted) throw new Interrupted();
+    throw err;
+  }
+}
+
 function print(io: CliIO, f: Flags, value: object, lines: string[]): void {
   io.stdout.write(f.bool('json') ? `${JSON.stringify(value)}\n` : lines.map((l) => `${l}\n`).join(''));
 }
@@ -23,10 +35,14 @@ export const enqueueCommand: Command = {
   name: 'enqueue',
   summary: 'add one queue job per volume (sub-prefix) of an input prefix',
   usage: 'rxvolume enqueue --input <s3://bucket/prefix/|dir> --output <s3://bucket/prefix/|dir> [--redis URL]',
-  details: 'Job id = volume id + input manifest hash: enqueueing an unchanged volume again adds nothing.',
+  details:
+    'Job id = volume id + input manifest hash + output, model and content settings: enqueueing an unchanged\n' +
+    'volume for the same output and model again adds nothing. Local paths are made absolute. Redis must answer\n' +
+    'within 5 s, or the command exits 1.',
   flags: [
     { name: 'input', kind: 'string', value: '<s3://bucket/prefix/|dir>', help: 'each sub-prefix / sub-directory is one volume', required: true },
     { name: 'output', kind: 'string', value: '<s3://bucket/prefix/|dir>', help: 'where every volume is published', required: true },
+    { name: 'model', kind: 'string', value: '<path.onnx>', help: 'the model the volumes are to be run with (default PP-OCRv4 detector; workers must run the same)' },
     redisFlag,
     queueFlag,
     endpointFlag,
@@ -37,7 +53,9 @@ export const enqueueCommand: Command = {
     const output = f.string('output') as string;
     const s3 = isS3Url(input) || isS3Url(output) ? cliS3Context(f.string('endpoint')) : undefined;
     try {
-      const result = await enqueueVolumes({ ...connection(f), input, output, s3, signal: io.signal });
+      const result = await stoppable(io, () => enqueueVolumes({ ...connection(f), input, output, s3, model: f.string('model'), signal: io.signal })).catch((err: unknown) => {
+        throw err instanceof InputMissingError ? new Error(`--input ${err.message}`) : err;
+      });
       print(io, f, result, [`added     ${result.added.length} volume(s): ${result.added.join(' ')}`, `existing  ${result.existing.length} volume(s)`]);
       return EXIT.ok;
     } finally {
@@ -51,7 +69,7 @@ export const workerCommand: Command = {
   name: 'worker',
   summary: 'take volume jobs from the queue and run them until SIGTERM',
   usage: 'rxvolume worker [--redis URL] [--volumes-per-process N] [--device cpu|cuda|auto] [--model PATH]',
-  details: 'One engine (thread pools, model sessions) per process, shared by its volumes. SIGTERM/Ctrl-C: the\nvolumes in progress finish and publish, then the process exits 0. A killed worker\'s volume is taken\nover by another worker once its lock runs out (30 s) and published exactly once.',
+  details: 'One engine (thread pools, model sessions) per process, shared by its volumes. SIGTERM/Ctrl-C: the\nvolumes in progress finish and publish, then the process exits 0. A killed worker\'s volume is taken\nover by another worker once its lock runs out (30 s) and published exactly once. Exits 1 when Redis does\nnot answer within 5 s.',
   flags: [
     redisFlag,
     queueFlag,
@@ -89,7 +107,7 @@ export const statusCommand: Command = {
   usage: 'rxvolume status [--redis URL] [--json]',
   flags: [redisFlag, queueFlag, jsonFlag],
   async run(f, io) {
-    const status = await fleetStatus(connection(f));
+    const status = await stoppable(io, () => fleetStatus(connection(f), io.signal));
     const lines = [
       `waiting ${status.waiting}  active ${status.active}  completed ${status.completed}  failed ${status.failed}  delayed ${status.delayed}`,
       ...status.volumes.map((v) => {
