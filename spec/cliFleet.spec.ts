@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openLocation, renderSyntheticPage } from '../src';
@@ -10,6 +10,11 @@ import { BIN, cli, watchStderr } from './helpers/cli';
 import type { Marker } from '../src/store/marker';
 import { readParquet } from './helpers/duckdb';
 import { startRedisServer, type RedisServer } from './helpers/redisServer';
+
+async function mkdirp(dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
 
 describe('rxvolume enqueue | worker | status', () => {
   let redis: RedisServer;
@@ -90,6 +95,25 @@ describe('rxvolume enqueue | worker | status', () => {
     } finally {
       await queued.close();
     }
+  });
+
+  it('a volume whose images changed after enqueueing fails with the reason, nothing published', async () => {
+    const q = `${queue}-moved`;
+    const common = ['--redis', redis.url, '--queue', q];
+    const input = join(tmp, 'moving');
+    const page = await readFile(join(tmp, 'in', 'vol_a', 'p0.png'));
+    for (let i = 0; i < 2; i++) await writeFile(join(await mkdirp(join(input, 'vol_m')), `p${i}.png`), page);
+    expect((await cli(['enqueue', '--input', input, '--output', join(tmp, 'moved-out'), '--model', 'tiny', ...common])).code).toBe(0);
+    await rm(join(input, 'vol_m', 'p1.png'));
+    const worker = spawn(process.execPath, [BIN, 'worker', ...common, '--model', 'tiny'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const log = watchStderr(worker);
+    await log.waitFor(/failed vol_m-\S+: volume vol_m changed since it was enqueued \(2 images then, 1 in .*vol_m now\); enqueue it again/);
+    const exited = new Promise<number | null>((resolve) => worker.once('close', resolve));
+    worker.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const status = JSON.parse((await cli(['status', ...common, '--json'])).stdout.trim().split('\n').pop() as string);
+    expect(status).toMatchObject({ failed: 1, completed: 0 });
+    expect(existsSync(join(tmp, 'moved-out', 'vol_m'))).toBe(false);
   });
 
   it('status, enqueue and worker exit 1 within seconds, naming the URL, when Redis does not answer', async () => {
