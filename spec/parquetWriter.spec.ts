@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +30,7 @@ function record(volumeId: string, seq: number, etag = `"e${seq}"`): VolumeRecord
   return {
     volume_id: volumeId, seq, key: `pages/p${String(seq).padStart(4, '0')}.jpg`, etag,
     status: ok ? 'ok' : 'error', error: ok ? null : `decode failed: ${seq} ✗`, error_kind: ok ? null : 'input',
-    width: ok ? 1000 + seq : null, height: ok ? 1500 + seq : null, orientation_deg: ok ? 90 : null,
+    width: ok ? 1000 + seq : null, height: ok ? 1500 + seq : null, orientation_deg: ok ? 90 : null, orientation_confidence: ok ? 0.875 : null,
     skew_deg: ok ? -1.25 + seq / 8 : null, confidence: ok ? 0.75 : null,
     transform: ok ? 'rotate' : 'none', rejected_transform: seq % 4 === 0 ? 'tps' : null,
     residual_skew_deg: ok ? 0.125 : null, curvature_px: ok ? 2.5 : null, residual_curvature_px: ok ? 0.5 : null,
@@ -253,6 +254,7 @@ describe('S3ParquetWriter on a local directory', () => {
     await writer.append(record('vol-m', 0));
     expect((await keysUnder(join(dir, 'b'))).length).toBe(1);
     await writer.abort();
-    expect(await keysUnder(join(dir, 'b'))).toEqual([]);
+    // Not even an empty _staging/<volume>/<attempt>/ folder is left.
+    expect(existsSync(join(dir, 'b', '_staging'))).toBe(false);
   });
 });
