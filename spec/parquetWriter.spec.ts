@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -135,6 +136,22 @@ describe('S3ParquetWriter on s3rver', () => {
     // The superseded table is gone, so is staging.
     expect((await listAll(output)).filter((k) => k.startsWith('vol-b/'))).toEqual(['vol-b/_SUCCESS.json', second.marker.parquet.key]);
     expect((await listAll(staging)).filter((k) => k.startsWith('vol-b/'))).toEqual([]);
+  });
+
+  it('writes the marker on the condition that it is the one read, and writes again after losing the condition', async () => {
+    const rows = [record('vol-k', 0)];
+    const isMarkerPut = (cond: string) => (req: IncomingMessage) => req.method === 'PUT' && (req.url ?? '').includes('/vol-k/_SUCCESS.json') && req.headers[cond] !== undefined;
+    // First publish: If-None-Match, and it loses once (as if another attempt had just published).
+    proxy.inject('precondition', 1, isMarkerPut('if-none-match'));
+    const first = await write('vol-k', rows);
+    expect(proxy.pendingFaults()).toBe(0);
+    // Second publish: If-Match the first marker's ETag.
+    proxy.inject('precondition', 1, isMarkerPut('if-match'));
+    const second = await write('vol-k', [record('vol-k', 0, '"k2"')]);
+    expect(proxy.pendingFaults()).toBe(0);
+    expect(await S3ParquetWriter.readMarker(output, 'vol-k')).toEqual(second.marker);
+    expect((await listAll(output)).filter((k) => k.startsWith('vol-k/'))).toEqual(['vol-k/_SUCCESS.json', second.marker.parquet.key]);
+    expect(first.marker.parquet.key).not.toBe(second.marker.parquet.key);
   });
 
   it('does not take a marker whose table is missing or not as written for published', async () => {

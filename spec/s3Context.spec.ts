@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { defer, lastValueFrom, map, merge, toArray } from 'rxjs';
 import { Credits, pullWithCredits } from '../operators';
@@ -7,7 +8,7 @@ import { S3Context } from '../src/s3/context';
 import { Limiter } from '../src/s3/limiter';
 import { s3ClientConfigFor, startLocalS3Server, type LocalS3Server } from '../src/s3/localS3Server';
 import { httpStatusOf } from '../src/s3/retry';
-import { NotFoundError, openLocation } from '../src/store';
+import { NotFoundError, WriteConflictError, openLocation } from '../src/store';
 import { Prefetcher } from '../src/stages/prefetcher';
 import { pageWork } from '../src/types';
 import { isObjectGet, startFaultProxy, type FaultProxy } from './helpers/faultProxy';
@@ -47,6 +48,37 @@ describe('S3Context against s3rver through a fault proxy', () => {
     expect(s3.counters.retries).toBe(count);
     expect(s3.counters.requests).toBe(count + 1);
     expect(proxy.pendingFaults()).toBe(0);
+    s3.destroy();
+  });
+
+  it('keeps retrying for retryForMs from the first attempt, then gives up', async () => {
+    const s3 = new S3Context({ ...s3ClientConfigFor(proxy.endpoint), retryBaseMs: 20, maxBackoffMs: 50, retryForMs: 400 });
+    proxy.inject('slowdown', 10_000, isObjectGet);
+    try {
+      const started = Date.now();
+      await expect(openLocation('s3://in/', s3).get('obj.bin')).rejects.toMatchObject({ name: 'SlowDown' });
+      const elapsed = Date.now() - started;
+      expect(elapsed).toBeGreaterThanOrEqual(400);
+      expect(elapsed).toBeLessThan(2000);
+      expect(s3.counters.retries).toBeGreaterThan(5);
+      expect(s3.counters.failures).toBe(1);
+    } finally {
+      proxy.clearFaults();
+      s3.destroy();
+    }
+  });
+
+  it('sends If-None-Match / If-Match on a conditional put, and a 412 is a WriteConflictError', async () => {
+    const s3 = context();
+    const out = openLocation('s3://in/cond/', s3);
+    const header = (name: string, value: string) => (req: IncomingMessage) => req.method === 'PUT' && req.headers[name] === value;
+    proxy.inject('precondition', 1, header('if-none-match', '*'));
+    await expect(out.putText('m.json', '{}', { ifNoneMatch: true })).rejects.toBeInstanceOf(WriteConflictError);
+    proxy.inject('precondition', 1, header('if-match', '"abc"'));
+    await expect(out.putText('m.json', '{}', { ifMatch: '"abc"' })).rejects.toBeInstanceOf(WriteConflictError);
+    expect(proxy.pendingFaults()).toBe(0);
+    await out.putText('m.json', '{"a":1}');
+    expect((await out.readText('m.json'))?.text).toBe('{"a":1}');
     s3.destroy();
   });
 

@@ -5,9 +5,10 @@ import type { AddressInfo, Socket } from 'node:net';
  * What the proxy does to one request instead of forwarding it cleanly:
  * - `slowdown`: answers 503 SlowDown without forwarding;
  * - `reset`: forwards, sends the status, headers and half of the body, then resets the socket;
- * - `stall`: forwards nothing and never answers (the client's timeout has to give up).
+ * - `stall`: forwards nothing and never answers (the client's timeout has to give up);
+ * - `precondition`: answers 412 PreconditionFailed without forwarding (a conditional write that lost).
  */
-export type Fault = 'slowdown' | 'reset' | 'stall';
+export type Fault = 'slowdown' | 'reset' | 'stall' | 'precondition';
 
 export interface FaultProxy {
   /** `http://127.0.0.1:<port>`: point the S3 client here. */
@@ -43,6 +44,7 @@ interface Injection {
 }
 
 const SLOWDOWN_XML = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>';
+const PRECONDITION_XML = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>';
 
 /** A loopback HTTP proxy in front of `target` (an s3rver endpoint) that injects faults on demand. */
 export async function startFaultProxy(target: string): Promise<FaultProxy> {
@@ -53,7 +55,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const log: string[] = [];
   const watchers: Array<{ pattern: RegExp; resolve: () => void }> = [];
   let idleWaiters: Array<() => void> = [];
-  const stats = { requests: 0, injected: { slowdown: 0, reset: 0, stall: 0 }, concurrent: 0, peakConcurrent: 0 };
+  const stats = { requests: 0, injected: { slowdown: 0, reset: 0, stall: 0, precondition: 0 }, concurrent: 0, peakConcurrent: 0 };
 
   const takeFault = (req: IncomingMessage): Fault | undefined => {
     const inj = injections.find((i) => i.left > 0 && (!i.match || i.match(req)));
@@ -107,9 +109,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     };
     res.on('close', end);
     const fault = takeFault(req);
-    if (fault === 'slowdown') {
+    if (fault === 'slowdown' || fault === 'precondition') {
+      const [status, xml] = fault === 'slowdown' ? [503, SLOWDOWN_XML] : [412, PRECONDITION_XML];
       req.resume();
-      req.on('end', () => res.writeHead(503, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(SLOWDOWN_XML) }).end(SLOWDOWN_XML));
+      req.on('end', () => res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(xml) }).end(xml));
     } else if (fault === 'stall') {
       req.resume();
     } else {
