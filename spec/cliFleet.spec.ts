@@ -5,7 +5,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openLocation, renderSyntheticPage } from '../src';
-import { openVolumeQueue } from '../src/fleet';
+import { Worker, type ConnectionOptions } from 'bullmq';
+import { fleetStatus, openVolumeQueue } from '../src/fleet';
 import { BIN, cli, watchStderr } from './helpers/cli';
 import type { Marker } from '../src/store/marker';
 import { readParquet } from './helpers/duckdb';
@@ -140,6 +141,30 @@ describe('rxvolume enqueue | worker | status', () => {
       expect(await exited).toBe(0);
     } finally {
       silent.close();
+    }
+  });
+
+  it('status shows an active job whose lock ran out as stalled, and warns that this Redis keeps nothing across restarts', async () => {
+    const q = `${queue}-stalled`;
+    const jobs = openVolumeQueue({ redisUrl: redis.url, queueName: q });
+    const taker = new Worker(q, null, { connection: { url: redis.url } as ConnectionOptions });
+    try {
+      await jobs.add('vol_s', { volumeId: 'vol_s', input: '/in/vol_s', output: '/out', manifestSha256: 'x', pages: 1 }, { jobId: 'vol_s-1' });
+      const job = await taker.getNextJob('token-1');
+      expect(job?.id).toBe('vol_s-1');
+      expect((await fleetStatus({ redisUrl: redis.url, queueName: q })).volumes[0].state).toBe('active');
+      // The worker holding it dies: its lock runs out.
+      await (await jobs.client).del(jobs.toKey('vol_s-1:lock'));
+      const status = await fleetStatus({ redisUrl: redis.url, queueName: q });
+      expect(status).toMatchObject({ active: 1, stalled: 1, volumes: [{ id: 'vol_s-1', state: 'stalled' }] });
+      expect(status.warnings).toEqual([expect.stringMatching(/Redis has no persistence/)]);
+      const printed = await cli(['status', '--redis', redis.url, '--queue', q]);
+      expect(printed.stdout).toMatch(/active 1 \(stalled 1\)/);
+      expect(printed.stdout).toMatch(/vol_s\s+stalled/);
+      expect(printed.stderr).toMatch(/warning: Redis has no persistence/);
+    } finally {
+      await taker.close();
+      await jobs.close();
     }
   });
 

@@ -108,8 +108,9 @@ export const statusCommand: Command = {
   flags: [redisFlag, queueFlag, jsonFlag],
   async run(f, io) {
     const status = await stoppable(io, () => fleetStatus(connection(f), io.signal));
+    for (const warning of status.warnings) io.stderr.write(`rxvolume status: warning: ${warning}\n`);
     const lines = [
-      `waiting ${status.waiting}  active ${status.active}  completed ${status.completed}  failed ${status.failed}  delayed ${status.delayed}`,
+      `waiting ${status.waiting}  active ${status.active} (stalled ${status.stalled})  completed ${status.completed}  failed ${status.failed}  delayed ${status.delayed}`,
       ...status.volumes.map((v) => {
         const progress = v.progress ? ` ${v.progress.done}/${v.progress.total} pages` : '';
         const why = v.failedReason ? `  (${v.failedReason})` : '';
