@@ -193,6 +193,17 @@ describe('volume ids and paths', () => {
   });
 });
 
+describe('an S3 endpoint that is not there', () => {
+  it('--retry-seconds bounds the retries: exit 1 naming --input after about that long', async () => {
+    const started = Date.now();
+    const r = await cli(['run', '--input', 's3://scans/vol_N/', '--output', 's3://tables/out/', '--endpoint', 'http://127.0.0.1:9', '--model', 'tiny', '--retry-seconds', '1', '--json'], S3ENV);
+    expect(r.code).toBe(1);
+    expect(lastJson<Failure>(r).error).toMatch(/^failed: --input s3:\/\/scans\/vol_N\/: .*ECONNREFUSED/);
+    // The default (30 s) would still be retrying.
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+});
+
 describe('after publishing', () => {
   it('a report that cannot be written is a warning: exit 0, the table is published', async () => {
     const input = join(tmp, 'rep', 'vol_R');
