@@ -114,7 +114,7 @@ export class GpuBatcher {
       const slots = new Credits(cfg.batcherSlots, 'batcher');
       // batchesInFlight batches per inference thread at a time: while they are busy, patches collect into fuller batches.
       const places = cfg.inferWorkers * cfg.batchesInFlight;
-      const threads = new Credits(places, 'inferThreads');
+      const inferPlaces = new Credits(places, 'inferPlaces');
       const lanes = [
         { source: reprocess$, weight: cfg.reprocessWeight, name: 'reprocess' },
         { source: initial$, weight: cfg.initialWeight, name: 'initial' },
@@ -127,9 +127,9 @@ export class GpuBatcher {
             admitted.pipe(
               filter((work): work is FrameJob['work'] => !work.error),
               mergeMap((work) => this.patchesOf(work)),
-              microBatch<PatchRef>({ maxSize: cfg.batchSize, maxWaitMs: cfg.batchMaxWaitMs, credits: threads, stats: stats.batch }),
+              microBatch<PatchRef>({ maxSize: cfg.batchSize, maxWaitMs: cfg.batchMaxWaitMs, credits: inferPlaces, stats: stats.batch }),
               poolMap((batch: PatchRef[]) => this.runBatch(batch, stats.fill), { concurrency: places, stats: stats.infer }),
-              releaseCredit(threads),
+              releaseCredit(inferPlaces),
               mergeMap((done) => from(done)),
               connect((jobs) =>
                 merge(
