@@ -12,7 +12,8 @@ export RX=$R RX_APP=$A DEVICE
 X=$A/node_modules/onnxruntime-node/bin/napi-v6/linux/x64
 [ -x $N ] || { echo "no $R/bin/node: run step1.sh first (the machine went idle?)"; exit 3; }
 if [ $DEVICE = cuda ]; then
-  [ -f $X/libonnxruntime_providers_cuda.so ] || cat $R/cuda.* | xz -dc -T0 > $X/libonnxruntime_providers_cuda.so
+  unxz() { if command -v xz >/dev/null; then xz -dc -T0; else python3 -c "import lzma,sys,shutil; shutil.copyfileobj(lzma.open(sys.stdin.buffer), sys.stdout.buffer)"; fi; }
+  [ -f $X/libonnxruntime_providers_cuda.so ] || cat $R/cuda.* | unxz > $X/libonnxruntime_providers_cuda.so
   cp $S/libonnxruntime_providers_shared.so $X/; ls -la $X
   export LD_LIBRARY_PATH=$(python3 -c "
 import glob, os, site
