@@ -30,6 +30,7 @@ async function inputs(): Promise<Record<string, Uint8Array>> {
     grey: await solid().greyscale().png().toBuffer(),
     transparent: await sharp({ create: { width: 300, height: 200, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } }).png().toBuffer(),
     tiff: await solid().tiff().toBuffer(),
+    multipage: await sharp([await solid().png().toBuffer(), await solid().negate().png().toBuffer()], { join: { animated: true } }).tiff().toBuffer(),
     webp: await solid().webp({ lossless: true }).toBuffer(),
     exifRotated: await solid().jpeg().withMetadata({ orientation: 6 }).toBuffer(),
     empty: new Uint8Array(0),
@@ -108,6 +109,10 @@ describe('Decoder', () => {
     expect(r).toBe(g);
     expect(g).toBe(b);
     expect(centre('transparent')).toEqual([255, 255, 255]);
+    // A multi-page TIFF is read at page 1, and says so on the page (the row's note).
+    expect(centre('multipage')).toEqual(centre('tiff'));
+    expect(byKey.get('multipage')!.note).toBe('2-page tiff file: only page 1 is analysed');
+    expect(valid.filter((name) => byKey.get(name)!.note !== undefined)).toEqual(['multipage']);
     const rotated = byKey.get('exifRotated')!.frame!;
     expect([rotated.width, rotated.height, rotated.sourceWidth, rotated.sourceHeight]).toEqual([171, 256, 200, 300]);
   });

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import sharp from 'sharp';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Context, openLocation, s3ClientConfigFor, startLocalS3Server } from '../src';
@@ -9,6 +10,7 @@ import { S3ParquetWriter, type Marker } from '../src/stages/parquetWriter';
 import { tableIntact } from '../src/store/marker';
 import type { JsonSummary } from '../src/cli/summary';
 import { BIN, cli, type CliRun } from './helpers/cli';
+import { readParquet } from './helpers/duckdb';
 
 /**
  * `rxvolume run` as a careless or unlucky operator meets it (issue 13): moved and empty inputs,
@@ -190,6 +192,31 @@ describe('volume ids and paths', () => {
     const named = await run(join(tmp, '2025', 'vol_A'), output, '--volume-id', 'vol_A_2025');
     expect(named.code).toBe(0);
     expect(lastJson(named)).toMatchObject({ volumeId: 'vol_A_2025' });
+  });
+});
+
+describe('odd pages', () => {
+  it('a multi-page TIFF is an ok row saying only page 1 was analysed; a page over --max-pixels is an error row until the limit is raised', async () => {
+    const input = join(tmp, 'odd', 'vol_T');
+    await mkdir(input, { recursive: true });
+    const page = (width: number, height: number, background: string) => sharp({ create: { width, height, channels: 3, background } }).png().toBuffer();
+    await writeFile(join(input, 'a-multi.tif'), await sharp([await page(400, 500, '#ffffff'), await page(400, 500, '#000000')], { join: { animated: true } }).tiff().toBuffer());
+    await writeFile(join(input, 'b-large.png'), await page(600, 800, '#ffffff'));
+    const rowsOf = async (r: CliRun) => {
+      const marker = JSON.parse(await readFile(lastJson(r).marker, 'utf8')) as Marker;
+      return (await readParquet(join(tmp, 'odd-out', marker.parquet.key))).rows.map((row) => [row.key, row.status, row.error_kind, row.error]);
+    };
+    const limited = await run(input, join(tmp, 'odd-out'), '--max-pixels', '400000');
+    expect(limited.code).toBe(0);
+    expect(await rowsOf(limited)).toEqual([
+      ['a-multi.tif', 'ok', null, '2-page tiff file: only page 1 is analysed'],
+      ['b-large.png', 'error', 'input', expect.stringMatching(/image too large: 600×800 = 480000 pixels, over the limit of 400000/)],
+    ]);
+    const raised = await run(input, join(tmp, 'odd-out'), '--max-pixels', '500000');
+    expect(await rowsOf(raised)).toEqual([
+      ['a-multi.tif', 'ok', null, '2-page tiff file: only page 1 is analysed'],
+      ['b-large.png', 'ok', null, null],
+    ]);
   });
 });
 

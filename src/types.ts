@@ -63,6 +63,8 @@ export interface DecodedFrame {
   /** Size of the source image before scaling to analysis scale. */
   sourceWidth: number;
   sourceHeight: number;
+  /** A remark the decoder has on an image it could read (a multi-page file: only page 1 is analysed). */
+  note?: string;
   patches: PatchSet;
 }
 
@@ -125,6 +127,8 @@ export interface PageWork {
   /** The summary of the latest pass. */
   summary?: PageSummary;
   plan?: TransformPlan;
+  /** A remark on a page that is ok all the same (the decoder's `DecodedFrame.note`); it goes into the row's `error` column. */
+  note?: string;
   error?: string;
   /** Set with `error` (default `input`). */
   errorKind?: ErrorKind;

@@ -20,7 +20,8 @@ const oneLine = (err: unknown) => String((err as Error)?.message ?? err).replace
  * alpha flattened onto white, any colour space or bit depth (grey, CMYK, 16-bit) converted to 8-bit
  * sRGB, longest side at most `analysisMaxSide`, then tiled into model patches. The pixel and patch
  * buffers are JS-allocated and own their ArrayBuffers, so they can be transferred between threads.
- * Never throws: a bad input comes back as `{ error }` with a message that says what was wrong.
+ * Never throws: a bad input comes back as `{ error }` with a message that says what was wrong. A
+ * multi-page file (TIFF, animated WebP) is read at its first page, and the frame's `note` says so.
  */
 export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Promise<DecodeOutcome> {
   if (bytes.length === 0) return { error: 'empty file (0 bytes)' };
@@ -49,8 +50,10 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
     const pixels = new Uint8Array(new ArrayBuffer(data.length));
     pixels.set(data);
     const swapped = (meta.orientation ?? 1) >= 5;
+    const pages = meta.pages ?? 1;
     return {
       frame: {
+        ...(pages > 1 ? { note: `${pages}-page ${meta.format} file: only page 1 is analysed` } : {}),
         width: info.width,
         height: info.height,
         channels: 3,

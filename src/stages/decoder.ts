@@ -58,7 +58,7 @@ export class Decoder {
     return from(run(task)).pipe(
       map((result) => {
         const timings = { ...work.timings, decodeMs: work.timings.decodeMs + result.ms };
-        return result.frame ? { ...rest, frame: result.frame, timings } : failed({ ...work, timings }, result.error);
+        return result.frame ? { ...rest, frame: result.frame, timings, ...(result.frame.note ? { note: result.frame.note } : {}) } : failed({ ...work, timings }, result.error);
       }),
       catchError((err: Error) => of(failed(work, `decode worker failed: ${err.message}`))),
     );

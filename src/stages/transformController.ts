@@ -122,7 +122,7 @@ export function recordOf(work: PageWork, outcome: Outcome, now = performance.now
     key: task.key,
     etag: task.etag,
     status: work.error ? 'error' : 'ok',
-    error: work.error ?? outcome.note ?? null,
+    error: work.error ?? ([outcome.note, work.note].filter(Boolean).join('; ') || null),
     error_kind: work.error ? work.errorKind ?? 'input' : null,
     width: frame?.sourceWidth ?? null,
     height: frame?.sourceHeight ?? null,
