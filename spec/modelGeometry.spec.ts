@@ -91,6 +91,11 @@ describe('text-line geometry', () => {
     expect(geometry.lines.length).toBeGreaterThanOrEqual(17);
   });
 
+  it.each([0.35, -0.6])('is not pulled to exactly 0° by the pixel grid near upright, at %p°', (angle) => {
+    const { skewDeg } = summarizeGeometry(findTextLines(linesMap(angle), W, H), W, H, false);
+    expect(Math.abs(skewDeg - angle)).toBeLessThan(0.02);
+  });
+
   it('does not chain halves too far apart along the line', () => {
     const geometry = findTextLines(linesMap(0, 0, { gapPx: 240 }), W, H);
     expect(geometry.lines.length).toBe(18);

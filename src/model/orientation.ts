@@ -91,15 +91,22 @@ export function lineCrops(lines: LineFit[], pixels: Uint8Array, width: number, h
  * paper) is left as it is.
  */
 export function stretchContrast(data: Float32Array, at: number, plane: number, w: number): void {
-  const grey: number[] = [];
+  // Quantiles from a 256-bin histogram of the grey levels (a sort per crop would cost more).
+  const hist = new Uint32Array(256);
   for (let j = 0; j < CLS_HEIGHT; j++)
     for (let k = 0; k < w; k++) {
       const p = at + j * CLS_WIDTH + k;
-      grey.push((data[p] + data[p + plane] + data[p + 2 * plane]) / 3);
+      const grey = (data[p] + data[p + plane] + data[p + 2 * plane]) / 3;
+      hist[Math.max(0, Math.min(255, Math.round((grey + 1) * 127.5)))]++;
     }
-  grey.sort((a, b) => a - b);
-  const lo = grey[Math.floor(ORIENTATION.stretchLow * (grey.length - 1))];
-  const hi = grey[Math.ceil(ORIENTATION.stretchHigh * (grey.length - 1))];
+  const total = CLS_HEIGHT * w;
+  const level = (q: number) => {
+    let acc = 0;
+    for (let b = 0; b < 256; b++) if ((acc += hist[b]) > q * (total - 1)) return b / 127.5 - 1;
+    return 1;
+  };
+  const lo = level(ORIENTATION.stretchLow);
+  const hi = level(ORIENTATION.stretchHigh);
   if (hi - lo < ORIENTATION.minSpread) return;
   const scale = 2 / (hi - lo);
   for (let c = 0; c < 3; c++)

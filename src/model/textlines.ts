@@ -138,6 +138,8 @@ export const LINE_TUNING = {
    * for the profiles to overrule the components' direction (`profileAxis`).
    */
   profileOverrule: 5,
+  /** Width (σ, px) of the Gaussian each ink point is spread by in the skew search's profiles. */
+  profileSigma: 0.7,
 };
 
 /**
@@ -436,12 +438,7 @@ export function findTextLines(prob: Float32Array, width: number, height: number,
   };
 }
 
-/** A deterministic pseudo-random offset in [−½, ½) for pixel `p` (multiplicative hash). */
-function dither(p: number, multiplier: number): number {
-  return (Math.imul(p + 1, multiplier) >>> 0) / 4294967296 - 0.5;
-}
-
-/** The `count` pixels of the kept components as (u, v, probability) triples (dithered, see below), centred on their mean. */
+/** The `count` pixels of the kept components as (u, v, probability) triples, centred on their mean. */
 function inkOf(prob: Float32Array, labels: Int32Array, width: number, e: Vec, n: Vec, keep: Array<unknown>, count: number): Float32Array {
   const ink = new Float32Array(3 * count);
   let sumU = 0;
@@ -450,11 +447,8 @@ function inkOf(prob: Float32Array, labels: Int32Array, width: number, e: Vec, n:
   for (let y = 0, p = 0, i = 0; y < height; y++) {
     for (let x = 0; x < width; x++, p++) {
       if (labels[p] < 0 || keep[labels[p]] === undefined) continue;
-      // Sub-pixel dither (deterministic per pixel): on the pixel grid every row of an unskewed page
-      // falls into one profile bin while a skewed one's spreads over two, which biases the
-      // projection search towards exactly 0° (a page skewed by 0.7° read as 0.000°).
-      const u = x * e[0] + y * e[1] + dither(p, 0x9e3779b1);
-      const v = x * n[0] + y * n[1] + dither(p, 0x85ebca77);
+      const u = x * e[0] + y * e[1];
+      const v = x * n[0] + y * n[1];
       ink[i++] = u;
       ink[i++] = v;
       ink[i++] = prob[p];
@@ -485,22 +479,46 @@ function inkBox(ink: Float32Array): InkBox {
 }
 
 /**
+ * The profile kernel: a Gaussian of LINE_TUNING.profileSigma px sampled at the four bins around a
+ * point, by the point's offset within its bin (64 steps). A linear split (two bins) makes the
+ * profile of pixel-aligned rows sharper than that of any tilted ones, which pulls the search to
+ * exactly 0° on an upright page and makes a page skewed by 0.7° read 0.000°; a kernel this wide
+ * spreads a point the same way wherever it falls.
+ */
+const KERNEL_STEPS = 64;
+const KERNEL = (() => {
+  const table = new Float64Array(4 * KERNEL_STEPS);
+  const sigma = LINE_TUNING.profileSigma;
+  for (let k = 0; k < KERNEL_STEPS; k++) {
+    const f = k / KERNEL_STEPS;
+    let sum = 0;
+    for (let j = 0; j < 4; j++) sum += table[4 * k + j] = Math.exp(-(((j - 1 - f) / sigma) ** 2) / 2);
+    for (let j = 0; j < 4; j++) table[4 * k + j] /= sum;
+  }
+  return table;
+})();
+
+/**
  * Sharpness of the ink's profile across lines at skew `deg`: the sum of squares of its histogram
- * along the direction perpendicular to lines at that skew (1 px bins, linear split). It peaks when
- * the bins line up with the text lines. The histogram spans the projection of the ink's box.
+ * along the direction perpendicular to lines at that skew (1 px bins, each point spread by
+ * `KERNEL`). It peaks when the bins line up with the text lines. The histogram spans the
+ * projection of the ink's box.
  */
 function profileSharpness(ink: Float32Array, box: InkBox, deg: number): number {
   const a = (deg * Math.PI) / 180;
   const [c, s] = [Math.cos(a), Math.sin(a)];
   const corners = [box.vMin * c - box.uMin * s, box.vMin * c - box.uMax * s, box.vMax * c - box.uMin * s, box.vMax * c - box.uMax * s];
-  const lo = Math.min(...corners);
-  const bins = new Float64Array(Math.ceil(Math.max(...corners) - lo) + 2);
+  const lo = Math.min(...corners) - 1;
+  const bins = new Float64Array(Math.ceil(Math.max(...corners) - lo) + 4);
   for (let i = 0; i < ink.length; i += 3) {
     const v = ink[i + 1] * c - ink[i] * s - lo;
-    const b = v | 0; // v ≥ 0: the box's projection starts at lo
-    const wf = ink[i + 2] * (v - b);
-    bins[b] += ink[i + 2] - wf;
-    bins[b + 1] += wf;
+    const b = v | 0; // v ≥ 1: the box's projection starts at lo + 1
+    const k = 4 * (((v - b) * KERNEL_STEPS) | 0);
+    const w = ink[i + 2];
+    bins[b - 1] += w * KERNEL[k];
+    bins[b] += w * KERNEL[k + 1];
+    bins[b + 1] += w * KERNEL[k + 2];
+    bins[b + 2] += w * KERNEL[k + 3];
   }
   let sum = 0;
   for (const h of bins) sum += h * h;
@@ -602,9 +620,10 @@ export function summarizeGeometry(geometry: PageGeometry, width: number, height:
     flipped = decided.flipped;
     orientationConfidence = Math.min(axisConfidence, decided.confidence);
   }
+  const long = measuringLines(geometry.lines, CURL_LINE_SHARE).map((l) => l.line.curvaturePx);
+  const curvaturePx = long.length ? weightedMedian(long, long.map(() => 1)) : 0;
   const { skewDeg, confidence } = estimateSkew(geometry.lines, geometry.ink);
   const lines = geometry.lines.map(({ line }) => (flipped ? reverseLine(line) : line));
-  const long = measuringLines(geometry.lines, CURL_LINE_SHARE).map((l) => l.line.curvaturePx);
   return {
     orientationDeg: ((geometry.baseOrientation + (flipped ? 180 : 0)) % 360) as PageSummary['orientationDeg'],
     orientationConfidence,
@@ -612,7 +631,7 @@ export function summarizeGeometry(geometry: PageGeometry, width: number, height:
     confidence,
     textLines: lines.length,
     textCoverage: geometry.coverage,
-    curvaturePx: long.length ? weightedMedian(long, long.map(() => 1)) : 0,
+    curvaturePx,
     lines,
     width,
     height,

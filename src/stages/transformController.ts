@@ -40,7 +40,7 @@ export function planFor(summary: PageSummary, cfg: ControllerConfig): TransformP
  * is trusted); a second pass's reading counts as evidence about the original only from
  * `minEvidenceConfidence` up.
  */
-export const ORIENTATION_GATE = { minTurnConfidence: 0.1, minEvidenceConfidence: 0.2 };
+export const ORIENTATION_GATE = { minTurnConfidence: 0.2, minEvidenceConfidence: 0.2 };
 
 /** The turn a correction applies: the read orientation when it is confident enough, else none. */
 export function turnToCorrect(summary: PageSummary): number {
