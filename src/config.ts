@@ -98,7 +98,7 @@ export const defaultConfig: Omit<PipelineConfig, 'input' | 'output'> = {
   patchOverlap: 32,
   inferWorkers: Math.max(1, cores),
   batchesInFlight: 1,
-  analysisWorkers: Math.max(1, cores - decodeDefault),
+  analysisWorkers: Math.max(1, cores),
   inferThreads: 1,
   device: 'cpu',
   batchSize: 8,
@@ -116,14 +116,15 @@ export const defaultConfig: Omit<PipelineConfig, 'input' | 'output'> = {
 };
 
 /**
- * Defaults that depend on the device and the decode pool, under the caller's settings. On `cuda` /
- * `auto` one session feeds the GPU (batches of 32, 2 in flight), the cores left beside decoding
- * analyse pages, and more pages are in flight to keep the batches full.
+ * Defaults that depend on the device, under the caller's settings. On the CPU (`defaultConfig`) a
+ * thread per core runs the model and one per core analyses pages, sharing the cores (on 2 cores 2
+ * analysis threads beat 1: bench/RESULTS.md, issue #21). On `cuda` / `auto` one session feeds the GPU
+ * (batches of 32, 2 in flight), the cores left beside decoding analyse pages, and more pages are in
+ * flight to keep the batches full.
  */
 function dependentDefaults(partial: Partial<PipelineConfig>): Partial<PipelineConfig> {
-  const decode = partial.decodeWorkers ?? defaultConfig.decodeWorkers;
-  const analysisWorkers = Math.max(1, cores - decode);
-  if ((partial.device ?? defaultConfig.device) === 'cpu') return { analysisWorkers };
+  if ((partial.device ?? defaultConfig.device) === 'cpu') return {};
+  const analysisWorkers = Math.max(1, cores - (partial.decodeWorkers ?? defaultConfig.decodeWorkers));
   return { analysisWorkers, inferWorkers: 1, batchesInFlight: 2, batchSize: 32, batcherSlots: 48, inflightPages: 128, transformWorkers: Math.max(1, Math.min(4, cores - 1)) };
 }
 
