@@ -1,5 +1,5 @@
 /**
- * `npm run accuracy -- [--quick] [--tools] [--json] [--pages a,b]`
+ * `npm run accuracy -- [--quick] [--tools] [--verbose] [--json] [--pages=a,b] [--config=JSON] [--from=log]`
  *
  * Orientation and skew accuracy on the dev set of real scans (spec/fixtures/devset, see its
  * README): each upright original is turned (0/90/180/270°) and skewed by known angles with sharp
@@ -15,8 +15,11 @@
  * - false corrections: upright, unskewed originals that were rotated by more than 0.3° away from s
  *   (or turned at all).
  *
- * `--tools` adds the same table for Tesseract OSD (orientation) and ImageMagick `-deskew 40%`
- * (skew) where those programs are installed.
+ * It also prints how often a skewed variant read with skew confidence c is off by more than 0.3°
+ * (the calibration behind the controller's minConfidence). `--tools` adds the same table for
+ * Tesseract OSD (orientation) and ImageMagick `-deskew 40%` (skew) where those programs are
+ * installed. `--quick` runs fewer angles, `--pages=a,b` only pages whose file names start so,
+ * `--from=<log>` scores the per-variant lines of an earlier `--verbose` run again.
  */
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';

@@ -1,0 +1,60 @@
+import { devPages, readWithRxvolume, score, variantsOf, type KindRow, type Reading, type Variant } from '../bench/accuracy';
+
+/**
+ * Issue 17 on the dev set of real scans (spec/fixtures/devset, see its README), end to end through
+ * the whole pipeline with the default model: the originals turned and skewed by known angles at
+ * run time (few angles, to stay well under two minutes on two cores; `npm run accuracy` runs the
+ * full table). Where the issue's goal is met it is asserted as such (no upright page reported as
+ * turned, no false correction); where it is not yet met (turned pages right ≥ 99 %, relative skew
+ * median 0.03° / p95 0.15°, absolute median 0.04° / max 0.3°: newspapers and small blackletter at
+ * analysis size are the misses, see the README) the level reached is asserted as a floor, with a
+ * little room, so that a regression turns it red.
+ */
+const PLAN = { angles: [0, -8, 2.4, 15], turnedAngles: [0], dark: ['book_kant_1784.jpg'] };
+
+describe('orientation and skew on the dev set of real scans', () => {
+  let variants: Variant[];
+  let readings: Map<string, Reading>;
+  let all: KindRow;
+
+  beforeAll(async () => {
+    variants = variantsOf(await devPages(), PLAN);
+    ({ readings } = await readWithRxvolume(variants));
+    expect(readings.size).toBe(variants.length);
+    const rows = score(variants, readings, { orientation: true, skew: true, corrections: true });
+    console.log(rows.map((r) => `${r.kind}: upright→turned ${r.falseTurns}/${r.upright}, turned right ${r.turnedRight}/${r.turned}, rel median ${r.relMedian?.toFixed(3)} p95 ${r.relP95?.toFixed(3)}, abs median ${r.absMedian?.toFixed(3)} max ${r.absMax?.toFixed(3)}, false corrections ${r.falseCorrections}`).join('\n'));
+    all = rows.find((r) => r.kind === 'all') as KindRow;
+  }, 600_000);
+
+  it('reports no upright page as turned', () => {
+    const wrong = variants.filter((v) => v.turn === 0 && readings.get(v.key)?.orientationDeg !== 0).map((v) => `${v.key}: ${readings.get(v.key)?.orientationDeg}`);
+    expect(wrong).toEqual([]);
+  });
+
+  it('tells the turn of every turned book, old print and figure page, and of at least 70 % of all turned pages', () => {
+    const wrong = variants.filter((v) => v.turn !== 0 && readings.get(v.key)?.orientationDeg !== v.turn);
+    expect(wrong.filter((v) => ['book', 'old-print', 'figure'].includes(v.page.kind)).map((v) => `${v.key}: ${readings.get(v.key)?.orientationDeg}`)).toEqual([]);
+    expect(all.turnedRight / all.turned).toBeGreaterThanOrEqual(0.7);
+  });
+
+  it('publishes an orientation confidence for every page', () => {
+    for (const v of variants) {
+      const c = readings.get(v.key)?.orientationConfidence;
+      expect(typeof c).toBe('number');
+      expect(c).toBeGreaterThanOrEqual(0);
+      expect(c).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('measures skew relative to the page’s own over ±15° to a median of 0.06° and a p95 of 0.3° (goal 0.03° / 0.15°)', () => {
+    expect(all.relCount).toBeGreaterThan(20);
+    expect(all.relMedian).toBeLessThanOrEqual(0.06);
+    expect(all.relP95).toBeLessThanOrEqual(0.3);
+  });
+
+  it('corrects no upright original away from its own skew, and stays near the second method (median 0.08°, max 0.4°; goal 0.04° / 0.3°)', () => {
+    expect(all.falseCorrections).toBe(0);
+    expect(all.absMedian).toBeLessThanOrEqual(0.08);
+    expect(all.absMax).toBeLessThanOrEqual(0.4);
+  });
+});
