@@ -162,7 +162,8 @@ export class S3Location implements Location {
       await put(opts);
     } catch (err) {
       const status = httpStatusOf(err);
-      if (conditional && (status === 412 || status === 409)) throw new WriteConflictError(key);
+      // 412: the condition failed; 409: a concurrent conditional write; 404 with If-Match: the object was deleted since it was read.
+      if (conditional && (status === 412 || status === 409 || (status === 404 && opts.ifMatch !== undefined))) throw new WriteConflictError(key);
       if (conditional && status === 501) await put({});
       else throw err;
     }
