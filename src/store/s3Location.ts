@@ -196,11 +196,11 @@ export class S3Location implements Location {
   }
 
   /**
-   * The object key of `key` under the prefix. Keys with empty, `.` or `..` segments are refused:
-   * HTTP clients and some stores normalise them, which would reach outside the prefix.
+   * The object key of `key` under the prefix. Keys with `.` or `..` segments are refused: HTTP
+   * clients and some stores normalise them, which would reach outside the prefix.
    */
   objectKey(key: string): string {
-    if (key.split('/').some((seg) => seg === '.' || seg === '..') || key.startsWith('/') || key.includes('//')) throw new Error(`key leaves ${this.url}: ${key}`);
+    if (key.split('/').some((seg) => seg === '.' || seg === '..')) throw new Error(`key leaves ${this.url}: ${key}`);
     return this.prefix + key;
   }
 
