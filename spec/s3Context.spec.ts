@@ -1,4 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { defer, lastValueFrom, map, merge, toArray } from 'rxjs';
@@ -8,7 +10,7 @@ import { S3Context } from '../src/s3/context';
 import { Limiter } from '../src/s3/limiter';
 import { s3ClientConfigFor, startLocalS3Server, type LocalS3Server } from '../src/s3/localS3Server';
 import { httpStatusOf } from '../src/s3/retry';
-import { NotFoundError, WriteConflictError, openLocation } from '../src/store';
+import { NotFoundError, WriteConflictError, openLocation, type Location } from '../src/store';
 import { Prefetcher } from '../src/stages/prefetcher';
 import { pageWork } from '../src/types';
 import { isObjectGet, startFaultProxy, type FaultProxy } from './helpers/faultProxy';
@@ -80,6 +82,30 @@ describe('S3Context against s3rver through a fault proxy', () => {
     await out.putText('m.json', '{"a":1}');
     expect((await out.readText('m.json'))?.text).toBe('{"a":1}');
     s3.destroy();
+  });
+
+  it('refuses keys with ../ or ./ segments on S3 and keys leaving a folder, before any request or write', async () => {
+    const s3 = context();
+    const dir = mkdtempSync(join(tmpdir(), 'rxvolume-keys-'));
+    try {
+      const from = proxy.log.length;
+      // On S3 any . or .. segment (HTTP normalises them); on a folder any key that resolves outside it.
+      const cases: Array<[Location, string[]]> = [
+        [openLocation('s3://in/deep/out/', s3), ['../x.json', 'a/../../x.json', './x.json', 'a/..', '..']],
+        [openLocation(join(dir, 'out')), ['../x.json', 'a/../../x.json', '..']],
+      ];
+      for (const [location, keys] of cases) {
+        for (const key of keys) {
+          await expect(location.putText(key, '{}')).rejects.toThrow(/key leaves/);
+          await expect(location.write(key)).rejects.toThrow(/key leaves/);
+        }
+      }
+      expect(proxy.log.slice(from)).toEqual([]);
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      s3.destroy();
+    }
   });
 
   it('gives up after maxRetries', async () => {
