@@ -140,6 +140,14 @@ export const LINE_TUNING = {
   profileOverrule: 5,
   /** Width (σ, px) of the Gaussian each ink point is spread by in the skew search's profiles. */
   profileSigma: 0.7,
+  /**
+   * How far (°) from the lines' own angle the projection search looks. At ±15° the lines' angle
+   * can be 0.7° off, so not narrower (±0.3° doubled the dev set's p95); but on a multi-column page
+   * whose baselines step across the gutters, a tilt that lines up neighbouring columns makes a
+   * second, false peak of the whole-page profile inside this window (a synthetic 8-column page at
+   * 1.3° reads 0.4°; the 1853 Weekly Journal reads ≈ 0.4° off): still open.
+   */
+  projectionSpanDeg: 0.8,
 };
 
 /**
@@ -539,7 +547,7 @@ const COARSE_SAMPLE = 4;
  * The skew within ±`span`° of `around` whose profile is sharpest, coarse to fine, to ~0.005°. The
  * coarse 0.1° step scores every COARSE_SAMPLE-th ink pixel; the finer steps score all of them.
  */
-export function projectionSkew(ink: Float32Array, around: number, span = 0.8): number {
+export function projectionSkew(ink: Float32Array, around: number, span = LINE_TUNING.projectionSpanDeg): number {
   const box = inkBox(ink);
   const coarse = everyNth(ink, COARSE_SAMPLE);
   let best = around;
