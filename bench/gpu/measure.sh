@@ -28,7 +28,7 @@ echo "pages: $(ls $V | wc -l)"
 cd $A
 if [ -n "${PROFILE:-}" ]; then   # PROFILE=1: only the CUDA pipeline run, with V8 CPU profiles of its threads
   rm -rf $R/prof $R/out-prof; timeout ${RUN_TIMEOUT:-110} $N --cpu-prof --cpu-prof-dir=$R/prof $S/drive.js $V $R/out-prof '{"device":"cuda"}' default | tail -1 | tee $OUT/pipeline.jsonl
-  { ls $R/prof | grep '\.0\.[0-9]*\.cpuprofile$'; grep -l -e runBatch -e decodeImage $R/prof/* | xargs -n1 basename; ls -S $R/prof | head -2; } | sort -u | head -7 | while read -r f; do gzip -c $R/prof/$f > $OUT/$f.gz; done; ls -la $R/prof $OUT; exit 0
+  { ls $R/prof | grep '\.0\.[0-9]*\.cpuprofile$'; grep -l runBatch $R/prof/* | xargs -n1 basename; grep -l decodeImage $R/prof/* | xargs -n1 basename | head -2; ls -S $R/prof | head -2; } | awk '!seen[$0]++' | head -7 | while read -r f; do gzip -c $R/prof/$f > $OUT/$f.gz; done; ls -la $R/prof $OUT; exit 0
 fi
 timeout 120 $N $S/modelonly.js $R/pages | tee $OUT/modelonly.jsonl
 run() { name=$1; shift; rm -rf $R/out-$name; dm=
