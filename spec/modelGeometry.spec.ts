@@ -1,5 +1,5 @@
 import { stitchPatchMaps } from '../src/infer/stitch';
-import { batchShapes, shapeFor, warmupShapes } from '../src/infer/batchShapes';
+import { shapeFor, warmupShapes } from '../src/infer/batchShapes';
 import { bowPx, chordDeviation, estimateSkew, findTextLines, summarizeGeometry } from '../src/model/textlines';
 
 const W = 600;
@@ -138,14 +138,12 @@ describe('stitchPatchMaps', () => {
 });
 
 describe('batch shapes', () => {
-  it('pads partial batches on CUDA to powers of two up to the batch size, each warmed up', () => {
-    expect(batchShapes(6)).toEqual([1, 2, 4, 6]);
-    expect(warmupShapes(6, 'cuda')).toEqual([1, 2, 4, 6]);
-    expect([1, 2, 3, 5, 6].map((n) => shapeFor(n, 6, 'cuda'))).toEqual([1, 2, 4, 6, 6]);
+  it('runs every batch on CUDA at the one warmed-up shape, batchSize (a new shape costs a re-plan)', () => {
+    expect(warmupShapes(6)).toEqual([6]);
+    expect([1, 2, 3, 5, 6].map((n) => shapeFor(n, 6, 'cuda'))).toEqual([6, 6, 6, 6, 6]);
   });
 
   it('runs partial batches on the CPU at their own size (no padding computed)', () => {
-    expect(warmupShapes(6, 'cpu')).toEqual([6]);
     expect([1, 2, 3, 5, 6].map((n) => shapeFor(n, 6, 'cpu'))).toEqual([1, 2, 3, 5, 6]);
   });
 });

@@ -2,7 +2,7 @@
 # On the GPU machine, after unpack.sh (RX overrides /tmp/rx): sets the CUDA libraries' path, then the model alone (modelonly.js), pipeline runs on a ~180-page volume of the sample pages at the
 # device defaults (drive.js), and the CUDA-vs-CPU table agreement (compare.py). Writes measure.log,
 # modelonly.jsonl, pipeline.jsonl and GPU utilisation (dmon-*.txt) to $OUT.
-# QUICK=1 skips the 2-session and tiny-model runs; PROFILE=1 runs only the CUDA pipeline, with CPU profiles. DEVICE=cpu runs the same on the CPU only (a dry run of these scripts anywhere); PAGES_TARGET sets the volume size.
+# QUICK=1 skips the 2-session and tiny-model runs, SKIP_MODELONLY=1 the model alone; PROFILE=1 runs only the CUDA pipeline, with CPU profiles. DEVICE=cpu runs the same on the CPU only (a dry run of these scripts anywhere); PAGES_TARGET sets the volume size.
 set -u
 R=${RX:-/tmp/rx}; OUT=${OUT:-$R/out}; DEVICE=${DEVICE:-cuda}; mkdir -p $OUT
 exec > >(tee $OUT/measure.log) 2>&1
@@ -30,7 +30,7 @@ if [ -n "${PROFILE:-}" ]; then   # PROFILE=1: only the CUDA pipeline run, with V
   rm -rf $R/prof $R/out-prof; timeout ${RUN_TIMEOUT:-110} $N --cpu-prof --cpu-prof-dir=$R/prof $S/drive.js $V $R/out-prof '{"device":"cuda"}' default | tail -1 | tee $OUT/pipeline.jsonl
   { ls $R/prof | grep '\.0\.[0-9]*\.cpuprofile$'; grep -l runBatch $R/prof/* | xargs -n1 basename; grep -l decodeImage $R/prof/* | xargs -n1 basename | head -2; ls -S $R/prof | head -2; } | awk '!seen[$0]++' | head -7 | while read -r f; do gzip -c $R/prof/$f > $OUT/$f.gz; done; ls -la $R/prof $OUT; exit 0
 fi
-timeout 120 $N $S/modelonly.js $R/pages | tee $OUT/modelonly.jsonl
+[ -n "${SKIP_MODELONLY:-}" ] || timeout 120 $N $S/modelonly.js $R/pages | tee $OUT/modelonly.jsonl
 run() { name=$1; shift; rm -rf $R/out-$name; dm=
   if command -v nvidia-smi >/dev/null; then nvidia-smi dmon -s u -d 1 > $OUT/dmon-$name.txt 2>&1 & dm=$!; fi
   timeout ${RUN_TIMEOUT:-110} $N $S/drive.js $V $R/out-$name "$@" | tail -1 | tee -a $OUT/pipeline.jsonl; [ -n "$dm" ] && kill $dm 2>/dev/null; }

@@ -1,24 +1,19 @@
 import type { Device } from './session';
 
 /**
- * The batch shapes a session runs. On CUDA a new input shape costs kernel selection and memory
- * planning, so a partial batch is padded to one of a few shapes (powers of two up to `batchSize`,
- * and `batchSize` itself), each warmed up before the first page. On the CPU a batch runs at its own
- * size: padding would be computed for nothing, and a new shape costs little.
+ * The one batch shape a session is warmed up at. On CUDA every batch runs at one shape, `batchSize` (a partial
+ * batch is padded), warmed up before the first page: measured on an H200 with the byte-wrapped
+ * PP-OCRv4 detector (bench/gpu/shapes.js), runs of one shape took 31 ms at batch 32, while runs
+ * alternating between warmed-up shapes (32/16/8) took 1.34 s each — the session re-plans on every
+ * change of shape — so padding is far cheaper than a second shape. On the CPU a batch runs at its
+ * own size: padding would be computed for nothing, and a new shape costs little; the full shape is
+ * the one to warm up there too.
  */
-export function batchShapes(batchSize: number): number[] {
-  const shapes: number[] = [];
-  for (let n = 1; n < batchSize; n *= 2) shapes.push(n);
-  shapes.push(batchSize);
-  return shapes;
-}
-
-/** The shapes a session on `device` is warmed up at. */
-export function warmupShapes(batchSize: number, device: Device): number[] {
-  return device === 'cuda' ? batchShapes(batchSize) : [batchSize];
+export function warmupShapes(batchSize: number): number[] {
+  return [batchSize];
 }
 
 /** The shape a batch of `count` patches runs as on `device`. */
 export function shapeFor(count: number, batchSize: number, device: Device): number {
-  return device === 'cuda' ? (batchShapes(batchSize).find((n) => n >= count) ?? batchSize) : count;
+  return device === 'cuda' ? batchSize : count;
 }

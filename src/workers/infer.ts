@@ -47,7 +47,7 @@ let opened: Promise<OpenSession> | undefined;
 /** This thread's session, opened once and run once at every warm-up shape of its device. */
 function session(): Promise<OpenSession> {
   opened ??= openSession(config.adapter, config.device, config.threads).then(async (open) => {
-    for (const n of warmupShapes(config.batchSize, open.device)) {
+    for (const n of warmupShapes(config.batchSize)) {
       const zeros = new ort.Tensor('uint8', new Uint8Array(n * 3 * size * size), [n, 3, size, size]);
       await open.session.run({ [config.adapter.inputName]: zeros });
     }
