@@ -5,13 +5,7 @@ set -u
 R=${RX:-/tmp/rx}; OUT=${OUT:-$R/out}; mkdir -p $OUT
 A=$R/app; N=$R/bin/node; S=$R/scripts
 export RX=$R RX_APP=$A
-export LD_LIBRARY_PATH=$(python3 -c "
-import glob, os, site
-dirs=set()
-for base in site.getsitepackages()+['/usr/local/cuda/lib64','/usr/local/nvidia/lib64']:
-    for p in glob.glob(base+'/**/lib*.so*', recursive=True):
-        if os.path.basename(p).startswith(('libcublas','libcudart','libcurand','libcudnn','libcufft','libnvrtc','libnvJitLink')): dirs.add(os.path.dirname(p))
-print(':'.join(sorted(dirs)))"):${LD_LIBRARY_PATH:-}
+source "$(dirname "$0")/cuda-libs.sh"
 cp bench/gpu/shapes.js $S/
 V=$R/vol/vol; rm -rf $R/vol; mkdir -p $V; n=$(ls $R/pages | wc -l)
 c=$(( (${PAGES_TARGET:-180} + n - 1) / n )); for f in $R/pages/*; do b=$(basename "$f"); for i in $(seq $c); do cp "$f" "$V/$i-$b"; done; done

@@ -12,13 +12,7 @@ X=$A/node_modules/onnxruntime-node/bin/napi-v6/linux/x64
 [ -x $N ] || { echo "no $R/bin/node: run unpack.sh first (the machine went idle?)"; exit 3; }
 if [ $DEVICE = cuda ]; then
   ls -la $X
-  export LD_LIBRARY_PATH=$(python3 -c "
-import glob, os, site
-dirs=set()
-for base in site.getsitepackages()+['/usr/local/cuda/lib64','/usr/local/nvidia/lib64']:
-    for p in glob.glob(base+'/**/lib*.so*', recursive=True):
-        if os.path.basename(p).startswith(('libcublas','libcudart','libcurand','libcudnn','libcufft','libnvrtc','libnvJitLink')): dirs.add(os.path.dirname(p))
-print(':'.join(sorted(dirs)))"):${LD_LIBRARY_PATH:-}
+  source "$(dirname "$0")/cuda-libs.sh"
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 fi
 nproc
