@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Observable, ReplaySubject, Subject, concat, defer, from, interval, lastValueFrom, map, mergeMap, of, switchMap, take, takeUntil, tap, finalize } from 'rxjs';
+import { Observable, ReplaySubject, Subject, Subscription, concat, defer, from, interval, lastValueFrom, map, mergeMap, of, switchMap, take, takeUntil, tap, finalize } from 'rxjs';
 import { Credits } from '../operators';
 import type { PipelineConfig } from './config';
 import { VolumeEngine } from './engine';
@@ -168,8 +168,33 @@ export class VolumeWorker {
     await Promise.all(this.cleanups);
   }
 
-  run(): Promise<VolumeResult> {
-    return lastValueFrom(this.run$());
+  /**
+   * The volume's result. Aborting `signal` cancels the run as unsubscribing from `run$()` does,
+   * waits until the cancelled run has cleaned up (`whenStopped()`) and rejects with `signal.reason`.
+   */
+  run(options: { signal?: AbortSignal } = {}): Promise<VolumeResult> {
+    const { signal } = options;
+    if (!signal) return lastValueFrom(this.run$());
+    return new Promise<VolumeResult>((resolve, reject) => {
+      const cancelled = () => reject(signal.reason ?? new Error(`volume ${this.volumeId} was cancelled`));
+      if (signal.aborted) return cancelled();
+      let run: Subscription | undefined;
+      let last: { value: VolumeResult } | undefined;
+      const onAbort = () => {
+        run?.unsubscribe();
+        void this.whenStopped().then(cancelled, reject);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      const settle = (outcome: () => void) => {
+        signal.removeEventListener('abort', onAbort);
+        outcome();
+      };
+      run = this.run$().subscribe({
+        next: (value) => (last = { value }),
+        error: (err: unknown) => settle(() => reject(err)),
+        complete: () => settle(() => (last ? resolve(last.value) : reject(new Error(`volume ${this.volumeId} ended without a result`)))),
+      });
+    });
   }
 
   run$(): Observable<VolumeResult> {

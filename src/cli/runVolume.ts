@@ -1,6 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Observable } from 'rxjs';
 import type { PipelineConfig } from '../config';
 import { VolumeEngine } from '../engine';
 import type { ModelAdapter } from '../model/adapter';
@@ -17,34 +16,6 @@ export class Interrupted extends Error {
   constructor() {
     super('interrupted');
   }
-}
-
-/**
- * The last value of `source`; aborting `signal` unsubscribes (cancelling the work), waits for
- * `stopped()` (the cancelled work's cleanup) and rejects with Interrupted.
- */
-export function untilAborted<T>(source: Observable<T>, signal: AbortSignal, stopped: () => Promise<void> = async () => undefined): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    if (signal.aborted) return reject(new Interrupted());
-    let last: { value: T } | undefined;
-    const onAbort = () => {
-      subscription.unsubscribe();
-      void stopped().then(() => reject(new Interrupted()), reject);
-    };
-    const subscription = source.subscribe({
-      next: (value) => (last = { value }),
-      error: (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-      complete: () => {
-        signal.removeEventListener('abort', onAbort);
-        if (last) resolve(last.value);
-        else reject(new Error('the volume run ended without a result'));
-      },
-    });
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 export interface VolumeJob {
@@ -89,7 +60,10 @@ async function runOn(engine: VolumeEngine, job: VolumeJob, io: CliIO): Promise<V
     );
   }
   try {
-    return { result: await untilAborted(worker.run$(), io.signal, () => worker.whenStopped()), collector };
+    return { result: await worker.run({ signal: io.signal }), collector };
+  } catch (err) {
+    if (io.signal.aborted) throw new Interrupted();
+    throw err;
   } finally {
     bar?.clear();
   }

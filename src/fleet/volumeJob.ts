@@ -96,26 +96,10 @@ export async function runVolumeJob(job: Job<VolumeJobData>, ctx: VolumeJobContex
   await report();
   const reporting = volume.pages$.pipe(auditTime(ctx.progressIntervalMs)).subscribe(() => void report());
   try {
-    const result = await untilAborted(volume, signal);
+    const result = await volume.run({ signal });
     await report();
     return result;
   } finally {
     reporting.unsubscribe();
   }
-}
-
-/** `volume.run()`, stopped (no marker, staging removed) when `signal` fires. */
-function untilAborted(volume: VolumeWorker, signal?: AbortSignal): Promise<VolumeResult> {
-  return new Promise<VolumeResult>((resolve, reject) => {
-    let result: VolumeResult | undefined;
-    const sub = volume.run$().subscribe({
-      next: (r) => (result = r),
-      error: reject,
-      complete: () => (result ? resolve(result) : reject(new Error(`volume ${volume.volumeId} ended without a result`))),
-    });
-    signal?.addEventListener('abort', () => {
-      sub.unsubscribe();
-      reject(signal.reason ?? new Error(`volume ${volume.volumeId} was cancelled`));
-    }, { once: true });
-  });
 }
