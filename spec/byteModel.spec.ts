@@ -23,7 +23,6 @@ const COMPARE = `
   const { resolveConfig } = require(DIST + '/src/config');
   const { demoPages } = require(DIST + '/src/demoVolume');
   const { decodeImage } = require(DIST + '/src/decode/decodeImage');
-  const { normalizePatches } = require(DIST + '/src/decode/tile');
   const { stitchPatchMaps, stitchProbabilities } = require(DIST + '/src/infer/stitch');
   const adapters = require(DIST + '/src/model/adapter');
   const { byteAdapter } = require(DIST + '/src/model/byteModel');
@@ -42,7 +41,8 @@ const COMPARE = `
     const { width, height, pixels, patches } = decoded.frame;
     const dims = [patches.count, 3, patches.size, patches.size];
     const x = new Float32Array(patches.data.length);
-    normalizePatches(patches.data, x, source.layout);
+    const { mean, std } = source.layout; // the float model's input: (v/255 − mean)/std per channel plane
+    for (let i = 0, plane = patches.size * patches.size; i < x.length; i++) { const c = Math.floor(i / plane) % 3; x[i] = (patches.data[i] / 255 - mean[c]) / std[c]; }
     const p = (await floats.run({ [source.inputName]: new ort.Tensor('float32', x, dims) }))[source.outputName].data;
     const b = (await bytes.run({ [wrapped.inputName]: new ort.Tensor('uint8', patches.data, dims) }))[wrapped.outputName].data;
     let worst = 0;

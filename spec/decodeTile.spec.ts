@@ -1,8 +1,7 @@
 import fc from 'fast-check';
-import { normalizePatches, tilePatches, type PatchLayout } from '../src/decode/tile';
+import { tilePatches, type PatchLayout } from '../src/decode/tile';
 
 const layout: PatchLayout = { patchSize: 4, overlap: 1, mean: [0.5, 0.25, 0], std: [0.5, 0.25, 1] };
-const norm = (v: number, c: number) => (v / 255 - layout.mean[c]) / layout.std[c];
 
 /** The byte tilePatches should put at (x, y) of patch (col, row), channel c. */
 function expected(pixels: Uint8Array, width: number, height: number, col: number, row: number, x: number, y: number, c: number): number {
@@ -47,21 +46,5 @@ describe('tilePatches', () => {
   it('rejects a buffer too small for the frame and a bad layout', () => {
     expect(() => tilePatches(new Uint8Array(5), 2, 1, layout)).toThrow(/need 6/);
     expect(() => tilePatches(new Uint8Array(3), 1, 1, { ...layout, overlap: 4 })).toThrow(/bad patch layout/);
-  });
-});
-
-describe('normalizePatches', () => {
-  it('writes (v/255 − mean)/std of each value\'s channel, plane after plane, patch after patch', () => {
-    const plane = 16;
-    const bytes = Uint8Array.from({ length: 2 * 3 * plane }, (_, i) => (i * 53) % 256);
-    const out = new Float32Array(bytes.length + 5).fill(-99);
-    normalizePatches(bytes, out, layout);
-    bytes.forEach((v, i) => expect(out[i]).toBeCloseTo(norm(v, Math.floor(i / plane) % 3), 5));
-    expect(out[bytes.length]).toBe(-99); // nothing past the input
-  });
-
-  it('rejects a partial patch and an output too small', () => {
-    expect(() => normalizePatches(new Uint8Array(47), new Float32Array(48), layout)).toThrow(/whole 4×4 RGB patches/);
-    expect(() => normalizePatches(new Uint8Array(48), new Float32Array(47), layout)).toThrow(/need 48/);
   });
 });

@@ -1,5 +1,5 @@
 import { stitchPatchMaps } from '../src/infer/stitch';
-import { shapeFor, warmupShapes } from '../src/infer/batchShapes';
+import { shapeFor } from '../src/infer/batchShapes';
 import { bowPx, chordDeviation, estimateSkew, findTextLines, summarizeGeometry } from '../src/model/textlines';
 
 const W = 600;
@@ -139,7 +139,6 @@ describe('stitchPatchMaps', () => {
 
 describe('batch shapes', () => {
   it('runs every batch on CUDA at the one warmed-up shape, batchSize (a new shape costs a re-plan)', () => {
-    expect(warmupShapes(6)).toEqual([6]);
     expect([1, 2, 3, 5, 6].map((n) => shapeFor(n, 6, 'cuda'))).toEqual([6, 6, 6, 6, 6]);
   });
 

@@ -37,8 +37,7 @@ export interface StageTimings {
 /**
  * Model-input patches of one frame: `count` patches of `size`×`size`, laid out on a grid over the
  * frame with `stride` = size − overlap. `data` is one transferable buffer of RGB bytes, patch after
- * patch, each channel-planar (CHW); the inference thread normalises a batch as the model wants it
- * (`normalizePatches`). Once the model has read them the batcher drops them (`count` 0, empty
+ * patch, each channel-planar (CHW), fed to the byte-wrapped model as they are (`byteAdapter`). Once the model has read them the batcher drops them (`count` 0, empty
  * `data`): only the pixels travel on.
  */
 export interface PatchSet {

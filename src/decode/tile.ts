@@ -15,8 +15,8 @@ function patchesAlong(side: number, size: number, stride: number): number {
 
 /**
  * Tiles an interleaved RGB frame into CHW byte patches, patch after patch in row-major grid order;
- * pixels beyond the frame edge are white. The model's normalisation is applied where a batch is
- * fed (`normalizePatches`), so a frame carries a quarter of the bytes float32 patches would take.
+ * pixels beyond the frame edge are white. The model takes these bytes as they are (its
+ * normalisation is inside the graph, see `byteAdapter`), a quarter of what float32 patches take.
  */
 export function tilePatches(pixels: Uint8Array, width: number, height: number, layout: PatchLayout): PatchSet {
   const { patchSize: size, overlap } = layout;
@@ -48,20 +48,4 @@ export function tilePatches(pixels: Uint8Array, width: number, height: number, l
     }
   }
   return { size, stride, cols, rows, count, data };
-}
-
-/**
- * Writes byte patches (as `tilePatches` makes them) into `out` as the model reads them: float32,
- * each value (v/255 − mean)/std of its channel. `out` holds at least as many values as `bytes`.
- */
-export function normalizePatches(bytes: Uint8Array, out: Float32Array, layout: PatchLayout): void {
-  const { patchSize: size, mean, std } = layout;
-  const plane = size * size;
-  if (bytes.length % (3 * plane) !== 0) throw new Error(`${bytes.length} bytes are not whole ${size}×${size} RGB patches`);
-  if (out.length < bytes.length) throw new Error(`output holds ${out.length} values, need ${bytes.length}`);
-  const tables = [0, 1, 2].map((c) => Float32Array.from({ length: 256 }, (_, v) => (v / 255 - mean[c]) / std[c]));
-  for (let start = 0, c = 0; start < bytes.length; start += plane, c = (c + 1) % 3) {
-    const table = tables[c];
-    for (let i = start; i < start + plane; i++) out[i] = table[bytes[i]];
-  }
 }

@@ -2,7 +2,7 @@ import Piscina from 'piscina';
 import * as ort from 'onnxruntime-node';
 import { threadId } from 'node:worker_threads';
 import type { ModelAdapter } from '../model/adapter';
-import { shapeFor, warmupShapes } from '../infer/batchShapes';
+import { shapeFor } from '../infer/batchShapes';
 import { openSession, type OpenSession } from '../infer/session';
 import { buffersOf, moveWith } from '../infer/transfer';
 
@@ -44,13 +44,11 @@ if (config.adapter.io !== 'uint8') throw new Error(`inference threads run byte m
 const size = config.adapter.layout.patchSize;
 let opened: Promise<OpenSession> | undefined;
 
-/** This thread's session, opened once and run once at every warm-up shape of its device. */
+/** This thread's session, opened once and warmed up by one run at `batchSize` (see `shapeFor`). */
 function session(): Promise<OpenSession> {
   opened ??= openSession(config.adapter, config.device, config.threads).then(async (open) => {
-    for (const n of warmupShapes(config.batchSize)) {
-      const zeros = new ort.Tensor('uint8', new Uint8Array(n * 3 * size * size), [n, 3, size, size]);
-      await open.session.run({ [config.adapter.inputName]: zeros });
-    }
+    const n = config.batchSize;
+    await open.session.run({ [config.adapter.inputName]: new ort.Tensor('uint8', new Uint8Array(n * 3 * size * size), [n, 3, size, size]) });
     return open;
   });
   return opened;
