@@ -1,19 +1,22 @@
-import cvModule = require('@techstark/opencv-js');
 import type { RgbImage } from './image';
 
-/** The opencv.js module (loaded once per thread, ~130 MB). */
-export type OpenCv = typeof cvModule;
+/** The opencv.js module (~130 MB once initialised in a thread). */
+export type OpenCv = typeof import('@techstark/opencv-js');
 
-let ready: Promise<void> | undefined;
+let ready: Promise<{ cv: OpenCv }> | undefined;
 
 /**
- * OpenCV, initialised. The module object is a thenable, so it is never passed to `resolve()`
- * (that would wait on it forever): the promise resolves to a box holding it.
+ * OpenCV, initialised — required on the first call, so that only the threads that transform pay
+ * for it (importing this file costs nothing). The module object is a thenable, so it is never
+ * passed to `resolve()` (that would wait on it forever): the promise resolves to a box holding it.
  */
-export async function loadOpenCv(): Promise<{ cv: OpenCv }> {
-  ready ??= cvModule.Mat ? Promise.resolve() : new Promise<void>((resolve) => (cvModule.onRuntimeInitialized = () => resolve()));
-  await ready;
-  return { cv: cvModule };
+export function loadOpenCv(): Promise<{ cv: OpenCv }> {
+  ready ??= new Promise((resolve) => {
+    const cv = require('@techstark/opencv-js') as OpenCv;
+    if (cv.Mat) resolve({ cv });
+    else cv.onRuntimeInitialized = () => resolve({ cv });
+  });
+  return ready;
 }
 
 /** An 8-bit 3-channel Mat holding a copy of `image`; the caller deletes it. */
