@@ -9,7 +9,7 @@ export interface PipelineConfig {
   input: string;
   /** Where the table is published: `s3://bucket/prefix/` or a local directory. */
   output: string;
-  /** Staging area for attempts in progress; defaults to `<output>/_staging/`. */
+  /** Staging area for attempts in progress; defaults to `<output>/_staging/` (see `stagingUrl`). */
   staging?: string;
   /** File extensions (lower case, with dot) taken as images when listing. */
   imageExtensions: string[];
@@ -201,4 +201,12 @@ export function resolveConfig(partial: Partial<PipelineConfig> & Pick<PipelineCo
   if (cfg.patchSize % 32 !== 0) throw new Error(`config.patchSize must be a multiple of 32 (the detector's stride), got ${cfg.patchSize}`);
   if (cfg.patchOverlap >= cfg.patchSize / 2) throw new Error(`config.patchOverlap must be less than half of patchSize (${cfg.patchSize}), got ${cfg.patchOverlap}`);
   return cfg;
+}
+
+/**
+ * Where a volume's attempts stage their files: `cfg.staging`, else `<output>/_staging/`. The one
+ * rule for the writer and the fleet's staging sweep (which must look where the writer wrote).
+ */
+export function stagingUrl(cfg: Pick<PipelineConfig, 'output' | 'staging'>): string {
+  return cfg.staging ?? `${cfg.output.replace(/\/?$/, '/')}_staging/`;
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Observable, ReplaySubject, Subject, Subscription, concat, defer, from, interval, lastValueFrom, map, mergeMap, of, switchMap, take, takeUntil, tap, finalize } from 'rxjs';
 import { Credits } from '../operators';
-import type { PipelineConfig } from './config';
+import { stagingUrl, type PipelineConfig } from './config';
 import { VolumeEngine } from './engine';
 import { fileSha256, type ModelAdapter } from './model/adapter';
 import type { S3Context } from './s3/context';
@@ -86,11 +86,6 @@ export function modelFilesOf(adapter: ModelAdapter): Record<string, string> {
 /** A location's URL with `key` under it. */
 function urlOf(location: Location, key: string): string {
   return `${location.url.replace(/\/?$/, '/')}${key}`;
-}
-
-/** `<output>/_staging/` unless the config names a staging area. */
-function stagingUrl(cfg: PipelineConfig): string {
-  return cfg.staging ?? `${cfg.output.replace(/\/?$/, '/')}_staging/`;
 }
 
 async function* asAsync<T>(items: Iterable<T> | AsyncIterable<T>): AsyncGenerator<T> {

@@ -1,6 +1,6 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { auditTime } from 'rxjs';
-import { resolveConfig, type PipelineConfig } from '../config';
+import { resolveConfig, stagingUrl, type PipelineConfig } from '../config';
 import { CONTENT_SETTINGS, type VolumeEngine } from '../engine';
 import type { S3Context } from '../s3/context';
 import { Prefetcher } from '../stages/prefetcher';
@@ -48,7 +48,7 @@ export function volumeConfig(engineCfg: PipelineConfig, data: VolumeJobData): Pi
  * staging write and publishing leaves its file there). Runs while this worker holds the job's lock.
  */
 export async function sweepStaging(cfg: PipelineConfig, s3: S3Context | undefined, volumeId: string): Promise<number> {
-  const staging = openLocation(cfg.staging ?? `${cfg.output.replace(/\/?$/, '/')}_staging/`, s3).child(volumeId);
+  const staging = openLocation(stagingUrl(cfg), s3).child(volumeId);
   let removed = 0;
   try {
     for await (const page of staging.list({ pageSize: cfg.listPageSize })) {
