@@ -1,4 +1,4 @@
-import { defaultConfig, modelAdapter, resolveConfig, VolumeEngine, type PipelineConfig } from '../src';
+import { CONTENT_SETTINGS, ENGINE_SETTINGS, VOLUME_SETTINGS, contentConfigSha256, defaultConfig, modelAdapter, resolveConfig, resolveEngineConfig, splitSettings, VolumeEngine, type PipelineConfig } from '../src';
 
 const base = { input: 'in/', output: 'out/' };
 
@@ -43,6 +43,35 @@ describe('resolveConfig', () => {
   it('refuses a key that is not a setting, such as a typo or a setting that no longer exists', () => {
     expect(() => resolveConfig({ ...base, batchsize: 4 } as never)).toThrow(/^config\.batchsize is not a setting \(settings: input, output, /);
     expect(() => resolveConfig({ ...base, s3MaxRetries: 3 } as never)).toThrow(/^config\.s3MaxRetries is not a setting/);
+  });
+});
+
+describe('the setting groups', () => {
+  it('are the engine\'s, the content\'s and the volume\'s, each setting in exactly one', () => {
+    const all = [...ENGINE_SETTINGS, ...CONTENT_SETTINGS, ...VOLUME_SETTINGS];
+    expect(new Set(all).size).toBe(all.length);
+    expect(new Set(all)).toEqual(new Set([...Object.keys(defaultConfig), 'input', 'output', 'staging', 'model']));
+  });
+
+  it('hash the default content settings as before the groups, so published volumes still read as unchanged', () => {
+    // The marker's configSha256 of every volume published with the defaults: changing the content
+    // settings' order or serialisation would make every rerun process its volume again.
+    expect(contentConfigSha256(resolveConfig(base))).toBe('1e139ca80dde064c515eddb46663948325fce8d6194cc897e79f5ee1b9f3ca8f');
+    expect(contentConfigSha256(resolveEngineConfig())).toBe(contentConfigSha256(resolveConfig({ ...base, batchSize: 3, inflightPages: 2 })));
+  });
+
+  it('an engine config has no volume settings and refuses one, naming it', () => {
+    const engine = resolveEngineConfig({ device: 'cuda' });
+    expect(Object.keys(engine).filter((key) => (VOLUME_SETTINGS as readonly string[]).includes(key))).toEqual([]);
+    expect(engine).toMatchObject({ inferWorkers: 1, batchSize: 32 });
+    expect(() => resolveEngineConfig({ inflightPages: 4 } as never)).toThrow(/^config\.inflightPages is a volume's setting, not an engine's/);
+    expect(() => resolveEngineConfig({ batchSize: 0 })).toThrow(/^config\.batchSize must be an integer >= 1, got 0$/);
+    expect(() => resolveEngineConfig({ patchSize: 500 })).toThrow(/^config\.patchSize must be a multiple of 32/);
+  });
+
+  it('splits a partial config by owner and refuses a key that is not a setting', () => {
+    expect(splitSettings({ batchSize: 4, maxPasses: 1, inflightPages: 2, staging: 's/' })).toEqual({ engine: { batchSize: 4, maxPasses: 1 }, volume: { inflightPages: 2, staging: 's/' } });
+    expect(() => splitSettings({ batchsize: 4 } as never)).toThrow(/^config\.batchsize is not a setting/);
   });
 });
 

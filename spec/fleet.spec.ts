@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { QueueEvents, UnrecoverableError } from 'bullmq';
-import { S3Context, openLocation, renderSyntheticPage, resolveConfig, s3ClientConfigFor, startLocalS3Server } from '../src';
+import { S3Context, openLocation, renderSyntheticPage, resolveEngineConfig, s3ClientConfigFor, startLocalS3Server } from '../src';
 import { enqueueVolumes, fleetStatus, type VolumeJobData, type VolumeJobProgress } from '../src/fleet';
 import { volumeConfig } from '../src/fleet/volumeJob';
 import { readMarker, type Marker } from '../src/store/marker';
@@ -273,12 +273,17 @@ describe('a fleet of worker processes on Redis (BullMQ) and s3rver', () => {
   });
 
   describe('volumeConfig', () => {
-    const engineCfg = resolveConfig({ ...PIPELINE, input: '', output: '' });
+    const engineCfg = resolveEngineConfig(PIPELINE);
     const data: VolumeJobData = { volumeId: 'v', input: 's3://scans/v/', output: OUTPUT, manifestSha256: 'x', pages: 1 };
 
     it("takes the per-volume settings a job asks for and keeps the worker's pools", () => {
       const cfg = volumeConfig(engineCfg, { ...data, configOverrides: { inflightPages: 4, rowGroupSize: 10, analysisMaxSide: 512, inferWorkers: 4 } });
       expect(cfg).toMatchObject({ input: data.input, output: OUTPUT, inflightPages: 4, rowGroupSize: 10, analysisMaxSide: 512, inferWorkers: 1 });
+    });
+
+    it("takes the worker's volume settings for those a job does not set", () => {
+      const cfg = volumeConfig(engineCfg, { ...data, configOverrides: { inflightPages: 4 } }, { inflightPages: 9, prefetchConcurrency: 3 });
+      expect(cfg).toMatchObject({ inflightPages: 4, prefetchConcurrency: 3 });
     });
 
     it('refuses, for good, a job that asks for other model settings than the worker runs', () => {

@@ -1,7 +1,7 @@
 import { readdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { S3Context, VolumeEngine, VolumeWorker, openLocation, resolveConfig, s3ClientConfigFor, startLocalS3Server, tinyAdapter, type Location } from '../src';
+import { S3Context, VolumeEngine, VolumeWorker, openLocation, resolveConfig, resolveEngineConfig, s3ClientConfigFor, startLocalS3Server, tinyAdapter, type Location } from '../src';
 import { writeDemoVolume, type DemoPage } from '../src/demoVolume';
 import { S3ParquetWriter, type Marker } from '../src/stages/parquetWriter';
 import { manifestSha256 } from '../src/store/manifest';
@@ -25,7 +25,7 @@ async function keys(location: Location): Promise<string[]> {
 describe('two runs of one volume at once', () => {
   let engine: VolumeEngine;
   let tmp: string;
-  const poolCfg = resolveConfig({ input: '', output: '', decodeWorkers: 1, inferWorkers: 1, transformWorkers: 1 });
+  const poolCfg = resolveEngineConfig({ decodeWorkers: 1, inferWorkers: 1, transformWorkers: 1 });
 
   beforeAll(async () => {
     tmp = await mkdtemp(join(tmpdir(), 'rxvolume-race-'));

@@ -1,19 +1,13 @@
 import { createHash } from 'node:crypto';
-import type { PipelineConfig } from './config';
+import { CONTENT_SETTINGS, type ContentSettings, type EngineConfig } from './config';
 import { modelAdapter, type ModelAdapter } from './model/adapter';
 import { Decoder } from './stages/decoder';
 import { GpuBatcher } from './stages/gpuBatcher';
 import { TransformController } from './stages/transformController';
 import { Transformer } from './stages/transformer';
 
-/** The settings that change a table's contents (not the speed knobs): they go into the marker's config hash. */
-export const CONTENT_SETTINGS = [
-  'imageExtensions', 'analysisMaxSide', 'maxInputPixels', 'patchSize', 'patchOverlap',
-  'skewThresholdDeg', 'curvatureThresholdPx', 'minConfidence', 'maxPasses',
-] as const satisfies ReadonlyArray<keyof PipelineConfig>;
-
-/** sha256 of `cfg`'s content settings. */
-export function contentConfigSha256(cfg: PipelineConfig): string {
+/** sha256 of `cfg`'s content settings (`CONTENT_SETTINGS`, in their order): the marker's `configSha256`. */
+export function contentConfigSha256(cfg: ContentSettings): string {
   const relevant = Object.fromEntries(CONTENT_SETTINGS.map((key) => [key, cfg[key]]));
   return createHash('sha256').update(JSON.stringify(relevant)).digest('hex');
 }
@@ -26,7 +20,8 @@ export function contentConfigSha256(cfg: PipelineConfig): string {
  */
 export class VolumeEngine {
   private constructor(
-    readonly cfg: PipelineConfig,
+    /** The engine's own settings and the content settings its stages apply (no volume's). */
+    readonly cfg: EngineConfig,
     /** The model the engine runs: the byte-wrapped one (`byteAdapter`), whose sha256 a table's marker records. */
     readonly adapter: ModelAdapter,
     readonly decoder: Decoder,
@@ -39,7 +34,7 @@ export class VolumeEngine {
    * Starts the pools (the model sessions are opened and warmed up before this resolves), for
    * `adapter` or else the model `cfg.model` names (see `modelAdapter`).
    */
-  static async create(cfg: PipelineConfig, adapter?: ModelAdapter): Promise<VolumeEngine> {
+  static async create(cfg: EngineConfig, adapter?: ModelAdapter): Promise<VolumeEngine> {
     adapter ??= await modelAdapter(cfg);
     const controller = new TransformController(cfg);
     const batcher = await GpuBatcher.create(cfg, adapter);

@@ -16,7 +16,7 @@ export { Transformer } from './stages/transformer';
 export { TransformController, planFor, confirms, tiltDeg, recordOf, type PageResult } from './stages/transformController';
 export { renderSyntheticPage, type PageSpec } from './synth/pages';
 export { demoPages, writeDemoVolume, type DemoPage } from './demoVolume';
-export { VolumeEngine, CONTENT_SETTINGS, contentConfigSha256 } from './engine';
+export { VolumeEngine, contentConfigSha256 } from './engine';
 export { volumeRecords, VolumeStats, type VolumeStatsSnapshot, type VolumeRecordsOptions } from './volumePipeline';
 export { VolumeWorker, LocationError, modelFilesOf, type VolumeWorkerOptions, type VolumeResult } from './worker';
 export * from './fleet';

@@ -46,7 +46,7 @@ export interface VolumeRecordsOptions {
    * The end-to-end budget (pages in memory). Each page takes a credit when it is listed and keeps it
    * through the reprocess loop. When given, the caller releases one per Record where the Record
    * leaves (the VolumeWorker does so after the Parquet writer appended the row); when omitted, a
-   * budget of `cfg.inflightPages` is made and a credit is given back as each result is emitted.
+   * budget of the volume's `inflightPages` (the prefetcher's config) is made and a credit is given back as each result is emitted.
    */
   budget?: Credits;
   stats?: VolumeStats;
@@ -62,8 +62,8 @@ export interface VolumeRecordsOptions {
  *                                └─► Transformer ─► reenter (reprocess lane) )
  * ```
  *
- * Bounded sections: pages in flight ≤ budget; fetched-but-undecoded ≤ `cfg.prefetchCapacity`;
- * pages admitted to the batcher ≤ `cfg.batcherSlots`. Re-entering pages keep their budget credit,
+ * Bounded sections: pages in flight ≤ budget; fetched-but-undecoded ≤ the volume's
+ * `prefetchCapacity`; pages admitted to the batcher ≤ the engine's `batcherSlots`. Re-entering pages keep their budget credit,
  * so the loop cannot deadlock on itself. Completes when the last Record is out; unsubscribing stops
  * every stage (GETs aborted, pool tasks cancelled).
  */
@@ -76,8 +76,8 @@ export function volumeRecords(
   const { cfg, decoder, batcher, transformer, controller } = engine;
   const stats = options.stats ?? new VolumeStats(cfg.batchSize);
   return defer(() => {
-    const budget = options.budget ?? new Credits(cfg.inflightPages, 'inflightPages');
-    const fetched = new Credits(cfg.prefetchCapacity, 'prefetchCapacity');
+    const budget = options.budget ?? new Credits(prefetcher.cfg.inflightPages, 'inflightPages');
+    const fetched = new Credits(prefetcher.cfg.prefetchCapacity, 'prefetchCapacity');
     const records = pullWithCredits(tasks, budget, stats.ingress).pipe(
       map((task) => pageWork(task)),
       prefetcher.fetch(fetched, stats.prefetch),

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { Worker } from 'bullmq';
-import { resolveConfig, type PipelineConfig } from '../config';
+import { resolveEngineConfig, splitSettings, type EngineConfig, type PipelineConfig } from '../config';
 import { VolumeEngine } from '../engine';
 import { defaultAdapter, tinyAdapter, type ModelAdapter } from '../model/adapter';
 import type { S3Context, S3ContextOptions } from '../s3/context';
@@ -56,7 +56,8 @@ export async function runFleetWorker(opts: FleetWorkerOptions): Promise<void> {
     throw err;
   });
   if (!reached) return;
-  const cfg = resolveConfig({ ...opts.configOverrides, ...(opts.device ? { device: opts.device } : {}), input: '', output: '' });
+  const { engine: engineSettings, volume: volumeDefaults } = splitSettings(opts.configOverrides ?? {});
+  const cfg = resolveEngineConfig({ ...engineSettings, ...(opts.device ? { device: opts.device } : {}) });
   const adapter = adapterOf(opts.model, cfg);
   const { s3, release } = s3From(opts.s3);
   const engine = await VolumeEngine.create(cfg, adapter).catch((err: unknown) => {
@@ -64,7 +65,7 @@ export async function runFleetWorker(opts: FleetWorkerOptions): Promise<void> {
     throw err;
   });
   const workerName = `${hostname()}:${process.pid}`;
-  const ctx = { engine, s3, workerName, modelSha256: adapter.sha256, progressIntervalMs: opts.progressIntervalMs ?? 1000 };
+  const ctx = { engine, volumeDefaults, s3, workerName, modelSha256: adapter.sha256, progressIntervalMs: opts.progressIntervalMs ?? 1000 };
   const worker = new Worker<VolumeJobData, VolumeResult>(opts.queueName ?? VOLUME_QUEUE, (job, _token, signal) => runVolumeJob(job, ctx, signal), {
     connection: connectionOf(opts),
     concurrency: opts.volumesPerProcess ?? 1,
@@ -92,7 +93,7 @@ export async function runFleetWorker(opts: FleetWorkerOptions): Promise<void> {
   }
 }
 
-function adapterOf(model: FleetWorkerOptions['model'], cfg: PipelineConfig): ModelAdapter {
+function adapterOf(model: FleetWorkerOptions['model'], cfg: EngineConfig): ModelAdapter {
   if (model === 'tiny') return tinyAdapter(cfg);
   if (model === undefined || model === 'default') return defaultAdapter(cfg);
   return model;

@@ -1,24 +1,21 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { auditTime } from 'rxjs';
-import { resolveConfig, stagingUrl, type PipelineConfig } from '../config';
-import { CONTENT_SETTINGS, type VolumeEngine } from '../engine';
+import { CONTENT_SETTINGS, VOLUME_SETTINGS, pickSettings, resolveConfig, stagingUrl, type EngineConfig, type PipelineConfig, type VolumeSettings } from '../config';
+import type { VolumeEngine } from '../engine';
 import type { S3Context } from '../s3/context';
 import { Prefetcher } from '../stages/prefetcher';
 import { InputMissingError, openLocation } from '../store';
 import { VolumeWorker, type VolumeResult } from '../worker';
 import type { ConfigOverrides, VolumeJobData, VolumeJobProgress } from './queue';
 
-/** Settings a job sets for its own volume. */
-const PER_VOLUME_KEYS = ['staging', 'listPageSize', 'inflightPages', 'prefetchConcurrency', 'rowGroupSize'] as const;
-/**
- * A job that names a content setting (`CONTENT_SETTINGS`, those the marker's config hash covers)
- * must name the worker's value. Every other setting (the model, pools, device, batching, S3 limits)
- * is the process's own; a job's value for it is not used.
- */
+/** Settings a job sets for its own volume: the volume's settings but where it is. */
+const PER_VOLUME_KEYS = VOLUME_SETTINGS.filter((key) => key !== 'input' && key !== 'output');
 
 /** What a job runs with: the process's engine, S3 side and naming. */
 export interface VolumeJobContext {
   engine: VolumeEngine;
+  /** The process's volume settings (budgets, staging), for jobs that do not set their own. */
+  volumeDefaults: Partial<VolumeSettings>;
   s3?: S3Context;
   /** `<hostname>:<pid>`, reported in the progress. */
   workerName: string;
@@ -28,19 +25,20 @@ export interface VolumeJobContext {
 }
 
 /**
- * The job's volume config: the engine's settings with the job's per-volume settings, its input and
- * output. A job asking for other content settings than this process runs cannot be run here (the
- * table would not be what its marker's config hash says): that fails it for good, with the reason.
+ * The job's volume config: the engine's settings, the process's volume settings under the job's
+ * own (`VolumeSettings`), its input and output. A job's engine settings (the model, pools, device,
+ * batching) are not used: they are the process's. A job that names a content setting
+ * (`CONTENT_SETTINGS`, those the marker's config hash covers) must name the engine's value, or the
+ * table would not be what its marker's config hash says: that fails it for good, with the reason.
  */
-export function volumeConfig(engineCfg: PipelineConfig, data: VolumeJobData): PipelineConfig {
+export function volumeConfig(engineCfg: EngineConfig, data: VolumeJobData, volumeDefaults: Partial<VolumeSettings> = {}): PipelineConfig {
   const overrides: ConfigOverrides = data.configOverrides ?? {};
   const differing = CONTENT_SETTINGS.filter((key) => key in overrides && JSON.stringify(overrides[key]) !== JSON.stringify(engineCfg[key]));
   if (differing.length > 0) {
     const what = differing.map((key) => `${key}=${JSON.stringify(overrides[key])} (worker: ${JSON.stringify(engineCfg[key])})`).join(', ');
     throw new UnrecoverableError(`volume ${data.volumeId} asks for settings this worker does not run: ${what}; start workers with the same settings`);
   }
-  const perVolume = Object.fromEntries(PER_VOLUME_KEYS.filter((key) => overrides[key] !== undefined).map((key) => [key, overrides[key]]));
-  return resolveConfig({ ...engineCfg, ...perVolume, input: data.input, output: data.output });
+  return resolveConfig({ ...engineCfg, ...volumeDefaults, ...pickSettings(overrides, PER_VOLUME_KEYS), input: data.input, output: data.output });
 }
 
 /**
@@ -82,7 +80,7 @@ async function checkManifest(cfg: PipelineConfig, s3: S3Context | undefined, dat
  */
 export async function runVolumeJob(job: Job<VolumeJobData>, ctx: VolumeJobContext, signal?: AbortSignal): Promise<VolumeResult> {
   const { volumeId, pages } = job.data;
-  const cfg = volumeConfig(ctx.engine.cfg, job.data);
+  const cfg = volumeConfig(ctx.engine.cfg, job.data, ctx.volumeDefaults);
   if (job.data.modelSha256 !== undefined && job.data.modelSha256 !== ctx.modelSha256) {
     throw new UnrecoverableError(`volume ${volumeId} was enqueued for the model with sha256 ${job.data.modelSha256.slice(0, 12)}…, this worker runs ${ctx.modelSha256.slice(0, 12)}…; start workers with that model`);
   }

@@ -113,7 +113,7 @@ export function customAdapter(cfg: Pick<PipelineConfig, 'patchSize' | 'patchOver
  * generated ink detector (for tests), otherwise the path of an ONNX text-probability model with one
  * input and one output (their names are read from the file). Throws one line naming `config.model`.
  */
-export async function modelAdapter(cfg: PipelineConfig): Promise<ModelAdapter> {
+export async function modelAdapter(cfg: Pick<PipelineConfig, 'model' | 'patchSize' | 'patchOverlap'>): Promise<ModelAdapter> {
   const { model } = cfg;
   if (model === undefined || model === 'default') return defaultAdapter(cfg);
   if (model === 'tiny') return tinyAdapter(cfg);

@@ -1,7 +1,7 @@
 import Piscina from 'piscina';
 import { Observable, OperatorFunction, catchError, connect, filter, from, map, merge, of } from 'rxjs';
 import { Credits, StageStats, piscinaRunner, poolCapacity, poolMap, releaseCredit, type TaskRunner } from '../../operators';
-import type { PipelineConfig } from '../config';
+import type { EngineConfig } from '../config';
 import type { PatchLayout } from '../decode/tile';
 import { failed, type PageWork } from '../types';
 import { closePool, startPool } from '../workerFile';
@@ -18,7 +18,7 @@ const ownsBuffer = (view: Uint8Array) => view.byteOffset === 0 && view.byteLengt
 export class Decoder {
   private readonly pool: Piscina;
 
-  constructor(private readonly cfg: PipelineConfig, private readonly layout: PatchLayout) {
+  constructor(private readonly cfg: EngineConfig, private readonly layout: PatchLayout) {
     this.pool = startPool('decode', { minThreads: 1, maxThreads: cfg.decodeWorkers });
   }
 

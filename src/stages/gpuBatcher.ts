@@ -1,7 +1,7 @@
 import Piscina from 'piscina';
 import { Observable, catchError, connect, defer, filter, from, map, merge, mergeMap, of, range, tap } from 'rxjs';
 import { Credits, StageStats, microBatch, piscinaRunner, poolMap, releaseCredit, weightedMerge } from '../../operators';
-import type { PipelineConfig } from '../config';
+import type { EngineConfig } from '../config';
 import type { ModelAdapter } from '../model/adapter';
 import { byteAdapter } from '../model/byteModel';
 import { BatchFill } from '../infer/batchFill';
@@ -65,7 +65,7 @@ export class GpuBatcher {
   private readonly mapLength: number;
 
   private constructor(
-    private readonly cfg: PipelineConfig,
+    private readonly cfg: EngineConfig,
     private readonly pool: Piscina,
     private readonly analysis: Piscina,
     readonly device: 'cpu' | 'cuda',
@@ -82,7 +82,7 @@ export class GpuBatcher {
    * opened and warmed up on each) and the analysis threads (the summarizer prepared on each), and
    * settles the device.
    */
-  static async create(cfg: PipelineConfig, source: ModelAdapter): Promise<GpuBatcher> {
+  static async create(cfg: EngineConfig, source: ModelAdapter): Promise<GpuBatcher> {
     const adapter = byteAdapter(source);
     const workerData: InferWorkerData = { adapter, device: cfg.device, threads: cfg.inferThreads, batchSize: cfg.batchSize };
     const pool = startPool('infer', {

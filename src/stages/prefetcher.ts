@@ -17,7 +17,7 @@ export { manifestSha256 };
 export class Prefetcher {
   private readonly extensions: Set<string>;
 
-  constructor(readonly location: Location, private readonly cfg: PipelineConfig, readonly volumeId: string) {
+  constructor(readonly location: Location, readonly cfg: PipelineConfig, readonly volumeId: string) {
     this.extensions = new Set(cfg.imageExtensions.map((e) => e.toLowerCase()));
   }
 

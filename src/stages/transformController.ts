@@ -1,12 +1,12 @@
 import { OperatorFunction, connect, defer, filter, map, merge } from 'rxjs';
 import { exitLoop, reenterLoop, type LoopStep, type StageStats } from '../../operators';
-import type { PipelineConfig } from '../config';
+import type { ContentSettings } from '../config';
 import type { PageSummary, PageWork, TransformKind, TransformPlan, VolumeRecord } from '../types';
 import { correctionColumns } from '../correct/columns';
 import type { Transformer } from './transformer';
 
-/** The thresholds the controller decides with (a subset of PipelineConfig). */
-export type ControllerConfig = Pick<PipelineConfig, 'skewThresholdDeg' | 'curvatureThresholdPx' | 'minConfidence' | 'maxPasses'>;
+/** The thresholds the controller decides with (content settings). */
+export type ControllerConfig = Pick<ContentSettings, 'skewThresholdDeg' | 'curvatureThresholdPx' | 'minConfidence' | 'maxPasses'>;
 
 /** A page's total tilt (orientation + skew) as a signed angle in (−180°, 180°]. */
 export function tiltDeg(summary: PageSummary): number {

@@ -1,7 +1,7 @@
 import Piscina from 'piscina';
 import { Observable, OperatorFunction, catchError, from, map, of } from 'rxjs';
 import { StageStats, TaskRunner, piscinaRunner, poolCapacity, poolMap } from '../../operators';
-import type { PipelineConfig } from '../config';
+import type { EngineConfig } from '../config';
 import type { PatchLayout } from '../decode/tile';
 import { buffersOf } from '../infer/transfer';
 import { failed, type DecodedFrame, type PageSummary, type PageWork, type TextLine } from '../types';
@@ -34,7 +34,7 @@ export class Transformer {
   private readonly pool: Piscina;
   private readonly run: TaskRunner<TransformTask, DecodedFrame>;
 
-  constructor(private readonly cfg: PipelineConfig, private readonly layout: PatchLayout) {
+  constructor(private readonly cfg: EngineConfig, private readonly layout: PatchLayout) {
     this.pool = startPool('transform', { minThreads: cfg.transformWorkers, maxThreads: cfg.transformWorkers, idleTimeout: Infinity });
     this.run = piscinaRunner(this.pool, { name: 'transform', transfer: (task) => buffersOf(task.pixels) });
   }

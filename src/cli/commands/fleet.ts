@@ -1,5 +1,5 @@
 import { enqueueVolumes, fleetStatus, runFleetWorker } from '../../fleet';
-import { resolveConfig } from '../../config';
+import { resolveEngineConfig } from '../../config';
 import { InputMissingError } from '../../store';
 import type { FlagSpec, Flags } from '../args';
 import { EXIT, type CliIO, type Command } from '../command';
@@ -80,7 +80,7 @@ export const workerCommand: Command = {
   ],
   async run(f, io) {
     const device = (f.string('device') ?? 'cpu') as 'cpu' | 'cuda' | 'auto';
-    const cfg = resolveConfig({ input: '.', output: '.', device });
+    const cfg = resolveEngineConfig({ device });
     const model = await adapterFor(f.string('model'), cfg);
     const s3 = cliS3Context(f.string('endpoint'));
     try {
