@@ -5,7 +5,7 @@
  * lists their top self-time functions.
  */
 import { loadavg } from 'node:os';
-import { resolveConfig, defaultAdapter, tinyAdapter, type PipelineConfig } from '../src';
+import { resolveConfig, modelAdapter, type PipelineConfig } from '../src';
 import { runMain, withBenchVolume } from './fixture';
 import { runPipeline } from './pipeline';
 import { round } from './summary';
@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   const overrides = JSON.parse(process.argv[4] ?? '{}') as Partial<PipelineConfig>;
   const runs = Number(process.argv[5] ?? 1);
   const cfg = resolveConfig({ ...overrides, input: 's3://scans/profile/', output: 's3://tables/profile/' });
-  const adapter = model === 'default' ? defaultAdapter(cfg) : tinyAdapter(cfg);
+  const adapter = await modelAdapter({ ...cfg, model });
   await withBenchVolume(cfg, adapter, { pages }, async (engine, s3) => {
     for (let k = 0; k < runs; k++) {
       const run = await runPipeline(engine, cfg, s3, `profile-${k}`);

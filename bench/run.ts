@@ -9,7 +9,7 @@
  * recorded because other work shares the cores.
  */
 import { cpus, loadavg } from 'node:os';
-import { openLocation, resolveConfig, defaultAdapter, tinyAdapter, VolumeEngine } from '../src';
+import { openLocation, resolveConfig, modelAdapter, VolumeEngine } from '../src';
 import { parseArgs, type BenchOptions } from './args';
 import { startBenchS3, writeBenchVolume, type BenchS3 } from './fixture';
 import { measureMemory } from './memory';
@@ -37,7 +37,7 @@ async function throughput(opts: BenchOptions, bench: BenchS3) {
   await writeBenchVolume(openLocation(cfg.input, bench.s3), opts.pages);
   const warmup = { ...cfg, input: 's3://scans/warmup/' };
   await writeBenchVolume(openLocation(warmup.input, bench.s3), WARMUP_PAGES);
-  const adapter = opts.model === 'tiny' ? tinyAdapter(cfg) : defaultAdapter(cfg);
+  const adapter = await modelAdapter({ ...cfg, model: opts.model });
   const engine = await VolumeEngine.create(cfg, adapter);
   const model = await ModelOnly.start(cfg, adapter);
   const pipeline: PipelineRun[] = [];

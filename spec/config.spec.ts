@@ -1,4 +1,4 @@
-import { CONTENT_SETTINGS, ENGINE_SETTINGS, VOLUME_SETTINGS, contentConfigSha256, defaultConfig, modelAdapter, resolveConfig, resolveEngineConfig, splitSettings, VolumeEngine, type PipelineConfig } from '../src';
+import { adapterOf, tinyAdapter, CONTENT_SETTINGS, ENGINE_SETTINGS, VOLUME_SETTINGS, contentConfigSha256, defaultConfig, modelAdapter, resolveConfig, resolveEngineConfig, splitSettings, VolumeEngine, type PipelineConfig } from '../src';
 
 const base = { input: 'in/', output: 'out/' };
 
@@ -88,5 +88,14 @@ describe('config.model', () => {
   it('is the default detector when unset, and a missing file is a one-line error naming it', async () => {
     expect((await modelAdapter(resolveConfig(base))).name).toBe('ppocr-v4-det');
     await expect(modelAdapter(resolveConfig({ ...base, model: '/nowhere/model.onnx' }))).rejects.toThrow('config.model: no such file /nowhere/model.onnx');
+  });
+
+  it('adapterOf is the one picker: an adapter as it is, a name as modelAdapter reads it', async () => {
+    const cfg = resolveConfig(base);
+    const own = { ...tinyAdapter(cfg), name: 'own' };
+    expect(await adapterOf(own, cfg)).toBe(own);
+    expect((await adapterOf('tiny', cfg)).name).toBe('tiny-ink');
+    expect((await adapterOf(undefined, cfg)).name).toBe('ppocr-v4-det');
+    await expect(adapterOf('/nowhere/model.onnx', cfg)).rejects.toThrow('config.model: no such file /nowhere/model.onnx');
   });
 });

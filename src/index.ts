@@ -11,7 +11,7 @@ export { Decoder } from './stages/decoder';
 export { tilePatches, type PatchLayout } from './decode/tile';
 export { GpuBatcher, type BatcherStats } from './stages/gpuBatcher';
 export { BatchFill } from './infer/batchFill';
-export { defaultAdapter, tinyAdapter, customAdapter, modelAdapter, type ModelAdapter } from './model/adapter';
+export { defaultAdapter, tinyAdapter, customAdapter, modelAdapter, adapterOf, type ModelAdapter } from './model/adapter';
 export { Transformer } from './stages/transformer';
 export { TransformController, planFor, confirms, tiltDeg, recordOf, type PageResult } from './stages/transformController';
 export { renderSyntheticPage, type PageSpec } from './synth/pages';

@@ -1,11 +1,11 @@
 import type { EngineConfig } from '../config';
-import { modelAdapter, type ModelAdapter } from '../model/adapter';
+import { adapterOf, type ModelAdapter } from '../model/adapter';
 import { UsageError } from './args';
 
-/** The adapter `--model` names (see `modelAdapter`); a bad model is a usage error naming `--model`. */
-export async function adapterFor(model: string | undefined, cfg: EngineConfig): Promise<ModelAdapter> {
+/** The adapter `--model` names (see `adapterOf`); a bad model is a usage error naming `--model`. */
+export async function modelFlag(model: string | undefined, cfg: EngineConfig): Promise<ModelAdapter> {
   try {
-    return await modelAdapter({ ...cfg, model });
+    return await adapterOf(model, cfg);
   } catch (err) {
     throw new UsageError((err as Error).message.replace(/^config\.model/, '--model'));
   }

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { resolveConfig } from '../config';
 import { contentConfigSha256 } from '../engine';
-import { modelAdapter, type ModelAdapter } from '../model/adapter';
+import { adapterOf, type ModelAdapter } from '../model/adapter';
 import type { S3Context, S3ContextOptions } from '../s3/context';
 import { Prefetcher } from '../stages/prefetcher';
 import { openLocation, parseS3Url } from '../store';
@@ -47,7 +47,7 @@ export async function enqueueVolumes(opts: EnqueueOptions): Promise<EnqueueResul
   const inputUrl = absolute(opts.input);
   const output = absolute(opts.output);
   const listing = resolveConfig({ ...opts.configOverrides, input: inputUrl, output });
-  const adapter = typeof opts.model === 'object' ? opts.model : await modelAdapter(resolveConfig({ ...listing, model: opts.model }));
+  const adapter = await adapterOf(opts.model ?? listing.model, listing);
   const target = { output, modelSha256: adapter.sha256, configSha256: contentConfigSha256(listing) };
   const { s3, release } = s3From(opts.s3);
   const queue = openVolumeQueue(opts);

@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import { Worker } from 'bullmq';
-import { resolveEngineConfig, splitSettings, type EngineConfig, type PipelineConfig } from '../config';
+import { resolveEngineConfig, splitSettings, type PipelineConfig } from '../config';
 import { VolumeEngine } from '../engine';
-import { defaultAdapter, tinyAdapter, type ModelAdapter } from '../model/adapter';
+import { adapterOf, type ModelAdapter } from '../model/adapter';
 import type { S3Context, S3ContextOptions } from '../s3/context';
 import type { VolumeResult } from '../worker';
 import { checkRedis, connectionOf, VOLUME_QUEUE, type ConfigOverrides, type FleetConnection, type VolumeJobData } from './queue';
@@ -13,8 +13,11 @@ export interface FleetWorkerOptions extends FleetConnection {
   /** Volumes this process runs at once (BullMQ concurrency), all on one engine. Default 1. */
   volumesPerProcess?: number;
   device?: PipelineConfig['device'];
-  /** `default` (PP-OCRv4), `tiny` (the generated test model) or an adapter. Default `default`. */
-  model?: 'default' | 'tiny' | ModelAdapter;
+  /**
+   * The model, as `PipelineConfig.model` names one (`default`: PP-OCRv4, `tiny`: the generated test
+   * model, or an ONNX file's path; see `modelAdapter`) or an adapter. Default: `configOverrides.model`, else `default`.
+   */
+  model?: string | ModelAdapter;
   /** The process's pipeline settings (pools, model, corrections); jobs must ask for the same ones. */
   configOverrides?: ConfigOverrides;
   /** Needed for s3:// volumes: a context, or options to build one. Shared by every job of the process. */
@@ -58,7 +61,7 @@ export async function runFleetWorker(opts: FleetWorkerOptions): Promise<void> {
   if (!reached) return;
   const { engine: engineSettings, volume: volumeDefaults } = splitSettings(opts.configOverrides ?? {});
   const cfg = resolveEngineConfig({ ...engineSettings, ...(opts.device ? { device: opts.device } : {}) });
-  const adapter = adapterOf(opts.model, cfg);
+  const adapter = await adapterOf(opts.model ?? cfg.model, cfg);
   const { s3, release } = s3From(opts.s3);
   const engine = await VolumeEngine.create(cfg, adapter).catch((err: unknown) => {
     release();
@@ -93,8 +96,3 @@ export async function runFleetWorker(opts: FleetWorkerOptions): Promise<void> {
   }
 }
 
-function adapterOf(model: FleetWorkerOptions['model'], cfg: EngineConfig): ModelAdapter {
-  if (model === 'tiny') return tinyAdapter(cfg);
-  if (model === undefined || model === 'default') return defaultAdapter(cfg);
-  return model;
-}

@@ -131,3 +131,11 @@ export async function modelAdapter(cfg: Pick<PipelineConfig, 'model' | 'patchSiz
   }
   return customAdapter(cfg, model, { input: inputNames[0], output: outputNames[0] });
 }
+
+/**
+ * The one model picker: `model` itself when it is an adapter, else the adapter the name
+ * `modelAdapter` gives (none or `default`, `tiny`, or an ONNX file's path).
+ */
+export async function adapterOf(model: string | ModelAdapter | undefined, cfg: Pick<PipelineConfig, 'patchSize' | 'patchOverlap'>): Promise<ModelAdapter> {
+  return typeof model === 'object' ? model : modelAdapter({ ...cfg, model });
+}

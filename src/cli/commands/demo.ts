@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { resolveConfig } from '../../config';
 import { demoPages, writeDemoVolume } from '../../demoVolume';
-import { defaultAdapter } from '../../model/adapter';
+import { modelAdapter } from '../../model/adapter';
 import { S3Context } from '../../s3/context';
 import { s3ClientConfigFor, startLocalS3Server } from '../../s3/localS3Server';
 import { openLocation, type Location } from '../../store';
@@ -37,7 +37,7 @@ async function demo(f: Flags, io: CliIO): Promise<number> {
     const cfg = resolveConfig({ input: `s3://scans/${VOLUME}/`, output: 's3://tables/published/' });
     say(io, json, `writing ${pageCount} synthetic pages to ${cfg.input} on ${server.endpoint} ...`);
     await writeDemoVolume(openLocation(cfg.input, s3), demoPages(pageCount));
-    const adapter = defaultAdapter(cfg);
+    const adapter = await modelAdapter(cfg);
     const job: VolumeJob = { cfg, s3, volumeId: VOLUME, adapter, report: true, progress: !json && io.stderr.isTTY === true };
     say(io, json, `running the volume with ${adapter.name} ...`);
     const outcome = await runVolume(job, io);

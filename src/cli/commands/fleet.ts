@@ -3,7 +3,7 @@ import { resolveEngineConfig } from '../../config';
 import { InputMissingError } from '../../store';
 import type { FlagSpec, Flags } from '../args';
 import { EXIT, type CliIO, type Command } from '../command';
-import { adapterFor } from '../model';
+import { modelFlag } from '../model';
 import { Interrupted } from '../runVolume';
 import { cliS3Context, isS3Url } from '../s3';
 
@@ -81,7 +81,7 @@ export const workerCommand: Command = {
   async run(f, io) {
     const device = (f.string('device') ?? 'cpu') as 'cpu' | 'cuda' | 'auto';
     const cfg = resolveEngineConfig({ device });
-    const model = await adapterFor(f.string('model'), cfg);
+    const model = await modelFlag(f.string('model'), cfg);
     const s3 = cliS3Context(f.string('endpoint'));
     try {
       await runFleetWorker({

@@ -6,7 +6,7 @@ import { readMarker, VOLUME_ID_PATTERN } from '../../store/marker';
 import { LocationError } from '../../worker';
 import { UsageError, type FlagSpec, type Flags } from '../args';
 import { EXIT, type CliIO, type Command } from '../command';
-import { adapterFor } from '../model';
+import { modelFlag } from '../model';
 import { printSummary } from '../output';
 import { runVolume, writeVolumeReport, type VolumeJob } from '../runVolume';
 import { cliS3Context, isS3Url } from '../s3';
@@ -94,7 +94,7 @@ async function run(f: Flags, io: CliIO): Promise<number> {
     throw new UsageError(`--volume-id must be one path segment of letters, digits, ".", "_" and "-", starting with a letter or digit, got "${explicitId}"`);
   }
   const asGiven = configOf(f, f.string('input') as string);
-  const adapter = await adapterFor(f.string('model'), asGiven);
+  const adapter = await modelFlag(f.string('model'), asGiven);
   const cfg = { ...asGiven, input: await resolveInput(asGiven.input) };
   const volumeId = explicitId ?? volumeIdOf(cfg.input);
   if (!volumeId || !VOLUME_ID_PATTERN.test(volumeId)) {
