@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
 import { adapterOf, tinyAdapter, CONTENT_SETTINGS, ENGINE_SETTINGS, VOLUME_SETTINGS, contentConfigSha256, defaultConfig, modelAdapter, resolveConfig, resolveEngineConfig, splitSettings, VolumeEngine, type PipelineConfig } from '../src';
 
 const base = { input: 'in/', output: 'out/' };
@@ -43,6 +45,29 @@ describe('resolveConfig', () => {
   it('refuses a key that is not a setting, such as a typo or a setting that no longer exists', () => {
     expect(() => resolveConfig({ ...base, batchsize: 4 } as never)).toThrow(/^config\.batchsize is not a setting \(settings: input, output, /);
     expect(() => resolveConfig({ ...base, s3MaxRetries: 3 } as never)).toThrow(/^config\.s3MaxRetries is not a setting/);
+  });
+});
+
+/**
+ * Whether this machine has the CUDA setup README ("GPU") documents (the provider library beside
+ * onnxruntime-node's libonnxruntime.so or on LD_LIBRARY_PATH, and an NVIDIA device), as batcherTiny.spec checks it.
+ */
+const ortBin = dirname(require.resolve('onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1'));
+const providerDirs = [ortBin, ...(process.env.LD_LIBRARY_PATH ?? '').split(delimiter).filter(Boolean)];
+const cudaSetUp = providerDirs.some((dir) => existsSync(join(dir, 'libonnxruntime_providers_cuda.so'))) && existsSync('/dev/nvidiactl');
+
+describe('device-dependent defaults', () => {
+  const gpu = { inferWorkers: 1, batchesInFlight: 2, batchSize: 32, batcherSlots: 48, inflightPages: 128 };
+
+  it('cuda: one session, batches of 32, more pages in flight', () => {
+    expect(resolveConfig({ ...base, device: 'cuda' })).toMatchObject(gpu);
+  });
+
+  it(`auto: ${cudaSetUp ? "the GPU's (the documented CUDA setup is here)" : "the CPU's, as the run falls back to the CPU (no CUDA here)"}`, () => {
+    const auto = resolveConfig({ ...base, device: 'auto' });
+    if (cudaSetUp) expect(auto).toMatchObject(gpu);
+    else expect(auto).toEqual({ ...defaultConfig, ...base, device: 'auto' });
+    expect(resolveEngineConfig({ device: 'auto', batchSize: 5 }).batchSize).toBe(5); // the caller's setting stands
   });
 });
 

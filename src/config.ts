@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { cudaLoads } from './infer/cudaProbe';
 
 /**
  * The volume's own settings: where it is, where it goes, and its budgets. A process running many
@@ -144,12 +145,14 @@ export const defaultConfig: Omit<PipelineConfig, 'input' | 'output'> = { ...volu
 /**
  * Defaults that depend on the device, under the caller's settings. On the CPU (`defaultConfig`) a
  * thread per core runs the model and one per core analyses pages, sharing the cores (on 2 cores 2
- * analysis threads beat 1: bench/RESULTS.md, issue #21). On `cuda` / `auto` one session feeds the GPU
- * (batches of 32, 2 in flight), the cores left beside decoding analyse pages, and more pages are in
- * flight to keep the batches full.
+ * analysis threads beat 1: bench/RESULTS.md, issue #21). On `cuda`, and on `auto` when the CUDA
+ * provider loads (`cudaLoads`, probed once per process), one session feeds the GPU (batches of 32,
+ * 2 in flight), the cores left beside decoding analyse pages, and more pages are in flight to keep
+ * the batches full; `auto` without CUDA runs on the CPU, with the CPU's defaults.
  */
 function dependentDefaults(partial: Partial<PipelineConfig>): Partial<PipelineConfig> {
-  if ((partial.device ?? engineDefaults.device) === 'cpu') return {};
+  const device = partial.device ?? engineDefaults.device;
+  if (device === 'cpu' || (device === 'auto' && !cudaLoads())) return {};
   const analysisWorkers = Math.max(1, cores - (partial.decodeWorkers ?? engineDefaults.decodeWorkers));
   return { analysisWorkers, inferWorkers: 1, batchesInFlight: 2, batchSize: 32, batcherSlots: 48, inflightPages: 128, transformWorkers: Math.max(1, Math.min(4, cores - 1)) };
 }
