@@ -1,9 +1,10 @@
 /**
- * Child process of the memory figure: runs one volume with the tiny model in a fresh process and
- * prints `{ pages, seconds, peakRssMb, vmHwmMb }` as its last line. Argument: a JSON `MemoryJob`.
+ * Child process of the memory figure: runs one volume at the default settings with the job's model
+ * in a fresh process and prints `{ pages, seconds, peakRssMb, vmHwmMb }` as its last line.
+ * Argument: a JSON `MemoryJob`.
  */
 import { readFileSync } from 'node:fs';
-import { S3Context, resolveConfig, s3ClientConfigFor, tinyAdapter } from '../src';
+import { S3Context, defaultAdapter, resolveConfig, s3ClientConfigFor, tinyAdapter } from '../src';
 import { VolumeWorker } from '../src/worker';
 import { laneFigures, type LaneFigure } from './summary';
 import { runMain } from './fixture';
@@ -13,6 +14,7 @@ export interface MemoryJob {
   input: string;
   output: string;
   volumeId: string;
+  model: 'tiny' | 'default';
 }
 
 export interface MemoryFigure {
@@ -42,7 +44,7 @@ async function main(): Promise<void> {
   let peak = process.memoryUsage().rss;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), SAMPLE_MS);
   try {
-    const worker = new VolumeWorker(cfg, s3, job.volumeId, undefined, { adapter: tinyAdapter(cfg), skipIfPublished: false });
+    const worker = new VolumeWorker(cfg, s3, job.volumeId, undefined, { adapter: job.model === 'tiny' ? tinyAdapter(cfg) : defaultAdapter(cfg), skipIfPublished: false });
     const result = await worker.run();
     peak = Math.max(peak, process.memoryUsage().rss);
     const stats = worker.snapshot();

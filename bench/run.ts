@@ -100,37 +100,45 @@ function cpuFigures(pipeline: PipelineRun[], modelOnly: ModelOnlyRun[], cores: n
 }
 
 /**
- * Peak RSS of the two volume sizes, each run in a fresh child process, `memoryRuns` times. The pages are
- * small (one patch each) so that 2000 of them run in about a minute; what could grow with the
- * volume's length (rows, manifests, stats) does not depend on the page size.
+ * Peak RSS of the two volume sizes with each model (tiny and default), each run in a fresh child
+ * process at the default settings, `memoryRuns` times. The pages are small (one patch each) so that
+ * 2000 of them run in minutes; what could grow with the volume's length (rows, manifests, stats)
+ * does not depend on the page size, and what the model's threads hold does not depend on it either.
  */
 async function memory(opts: BenchOptions, bench: BenchS3) {
   const [small, big] = opts.memoryPages;
   const sizes = [small, big];
   for (const n of sizes) await writeBenchVolume(openLocation(`s3://scans/memory-${n}/`, bench.s3), n, 'small');
-  const figures: Record<number, MemoryFigure[]> = { [small]: [], [big]: [] };
+  const models = ['tiny', 'default'] as const;
+  const figures = new Map<string, MemoryFigure[]>();
   for (let k = 0; k < opts.memoryRuns; k++) {
-    for (const n of sizes) {
-      const job = { endpoint: bench.server.endpoint, input: `s3://scans/memory-${n}/`, output: 's3://tables/memory/', volumeId: `memory-${n}-${k}` };
-      const figure = await measureMemory(job);
-      figures[n].push(figure);
-      log(opts, `memory run ${k + 1}/${opts.memoryRuns}, ${n} pages: peak RSS ${round(figure.peakRssMb, 0)} MB, VmHWM ${round(figure.vmHwmMb, 0)} MB, ${round(figure.pages / figure.seconds)} pages/s`);
+    for (const model of models) {
+      for (const n of sizes) {
+        const job = { endpoint: bench.server.endpoint, input: `s3://scans/memory-${n}/`, output: 's3://tables/memory/', volumeId: `memory-${model}-${n}-${k}`, model };
+        const figure = await measureMemory(job);
+        figures.set(`${model}-${n}`, [...(figures.get(`${model}-${n}`) ?? []), figure]);
+        log(opts, `memory run ${k + 1}/${opts.memoryRuns}, ${model} model, ${n} pages: peak RSS ${round(figure.peakRssMb, 0)} MB, VmHWM ${round(figure.vmHwmMb, 0)} MB, ${round(figure.pages / figure.seconds)} pages/s`);
+      }
     }
   }
-  const peak = (n: number) => median(figures[n].map((f) => Math.max(f.peakRssMb, f.vmHwmMb)));
+  const runsOf = (model: string, n: number) => figures.get(`${model}-${n}`) ?? [];
+  const peak = (model: string, n: number) => median(runsOf(model, n).map((f) => Math.max(f.peakRssMb, f.vmHwmMb)));
+  const byModel = (model: string) => ({
+    [`rss${small}Mb`]: round(peak(model, small), 0),
+    [`rss${big}Mb`]: round(peak(model, big), 0),
+    rssRatio: round(peak(model, big) / peak(model, small), 3),
+    bigVolume: {
+      pagesPerSec: round(median(runsOf(model, big).map((f) => f.pages / f.seconds))),
+      lanes: medianBy(runsOf(model, big).map((f) => f.lanes), 'lane'),
+      batchFill: round(median(runsOf(model, big).map((f) => f.batchFill)), 3),
+    },
+  });
   return {
-    model: 'tiny',
     runs: opts.memoryRuns,
     pages: sizes,
     pageSize: 'small (310×438, one patch a page)',
-    [`rss${small}Mb`]: round(peak(small), 0),
-    [`rss${big}Mb`]: round(peak(big), 0),
-    rssRatio: round(peak(big) / peak(small), 3),
-    bigVolume: {
-      pagesPerSec: round(median(figures[big].map((f) => f.pages / f.seconds))),
-      lanes: medianBy(figures[big].map((f) => f.lanes), 'lane'),
-      batchFill: round(median(figures[big].map((f) => f.batchFill)), 3),
-    },
+    tiny: byModel('tiny'),
+    default: byModel('default'),
   };
 }
 
