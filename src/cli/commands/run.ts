@@ -20,7 +20,7 @@ const flags: FlagSpec[] = [
   { name: 'device', kind: { choices: ['cpu', 'cuda', 'auto'] }, value: '<cpu|cuda|auto>', help: 'inference device (default cpu; auto = cuda when it loads)' },
   { name: 'model', kind: 'string', value: '<path.onnx>', help: 'a text-probability ONNX model (default PP-OCRv4 detector; "tiny" = a tiny generated model, for testing)' },
   { name: 'concurrency', kind: 'int', value: '<n>', help: 'pages in flight at once (default 16 on the CPU, 128 on CUDA)' },
-  { name: 'batch-size', kind: 'int', value: '<n>', help: 'patches per inference batch (default 8 on the CPU, 32 on CUDA)' },
+  { name: 'batch-size', kind: 'int', value: '<n>', help: 'patches per inference batch (default 1 on the CPU, 32 on CUDA)' },
   { name: 'max-pixels', kind: 'int', value: '<n>', help: 'refuse images with more pixels than this (default 120000000)' },
   { name: 'retry-seconds', kind: 'int', value: '<s>', help: 'keep retrying an unreachable or throttling S3 endpoint this long per request (default 30)' },
   { name: 'allow-empty', kind: 'bool', help: 'publish an empty table when --input holds no page images (refused by default)' },
