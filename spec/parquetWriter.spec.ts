@@ -39,6 +39,7 @@ function record(volumeId: string, seq: number, etag = `"e${seq}"`): VolumeRecord
     fetch_ms: seq + 0.5, decode_ms: 1.5, infer_ms: 2.5, transform_ms: 3.5, total_ms: 8 + seq,
     applied_rotation_deg: ok ? 88.75 : null, image_width: ok ? 1500 + seq : null, image_height: ok ? 1000 + seq : null,
     dewarp_points: seq % 4 === 0 ? '{"smoothing":0.00001,"source":[[1.5,2]],"target":[[1.5,2.25]]}' : null,
+    image_key: null,
   };
 }
 

@@ -263,6 +263,6 @@ function toRecord(w: PageWork): VolumeRecord {
     width: ok ? (w.bytes?.length ?? 0) : null, height: null, orientation_deg: null, orientation_confidence: null, skew_deg: null, confidence: null, transform: 'none',
     rejected_transform: null, residual_skew_deg: null, curvature_px: null, residual_curvature_px: null, text_lines: null, text_coverage: null,
     passes: 1, fetch_ms: t.fetchMs, decode_ms: 0, infer_ms: 0, transform_ms: 0, total_ms: t.fetchMs,
-    applied_rotation_deg: null, image_width: null, image_height: null, dewarp_points: null,
+    applied_rotation_deg: null, image_width: null, image_height: null, dewarp_points: null, image_key: null,
   };
 }

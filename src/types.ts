@@ -171,6 +171,8 @@ export interface VolumeRecord {
   image_height: number | null;
   /** The dewarp's control points in full-resolution pixels of the rotated canvas, JSON (see `DewarpPointsJson`); null: no dewarp. */
   dewarp_points: string | null;
+  /** The published corrected page image (its key under the output, in `<volumeId>/pages/<attemptId>/`); null when images are off and on error rows. */
+  image_key: string | null;
 }
 
 /** The seed's name for a row. */

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { Observable, type OperatorFunction } from 'rxjs';
 import { WriteConflictError, type Location, type StagedWrite } from '../store';
 import { manifestSha256 } from '../store/manifest';
-import { isPublished, outputKeys, readMarker, type Marker, type MarkerIdentity } from '../store/marker';
+import { attemptOfKey, attemptStartMs, isPublished, keysUnder, outputKeys, readMarker, type Marker, type MarkerIdentity } from '../store/marker';
 import { VOLUME_RECORD_COLUMNS } from '../store/parquetSchema';
 import type { VolumeRecord } from '../types';
 
@@ -35,6 +35,11 @@ export interface ParquetWriterOptions {
   attemptId?: string;
   /** Publish a table of no rows (default: refuse, see `EmptyVolumeError`). */
   allowEmpty?: boolean;
+  /**
+   * The attempt publishes page images (their format, for the marker): every ok row names one under
+   * `imagePrefix` (written there by the pipeline before the row), and the marker names the set.
+   */
+  images?: { format: string };
 }
 
 /** A volume with no pages is refused unless asked for: a mistyped or emptied input would replace a good table. */
@@ -130,7 +135,7 @@ class GuardedSink {
 export class S3ParquetWriter {
   readonly attemptId: string;
   private readonly stagingKey: string;
-  private readonly keys: { parquet: string; marker: string };
+  private readonly keys: { parquet: string; marker: string; pages: string };
   private readonly stop = new AbortController();
   /** The tail of the serial chain of appends and publish. */
   private work: Promise<unknown> = Promise.resolve();
@@ -141,7 +146,7 @@ export class S3ParquetWriter {
   private adopted = false;
   private published = false;
   private cleanup?: Promise<void>;
-  private readonly counts = { rows: 0, ok: 0, error: 0, transient: 0 };
+  private readonly counts = { rows: 0, ok: 0, error: 0, transient: 0, images: 0 };
   private firstTransient = '';
   private readonly manifest = new Map<string, string>();
 
@@ -149,6 +154,11 @@ export class S3ParquetWriter {
     this.attemptId = opts.attemptId ?? `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
     this.stagingKey = `${opts.volumeId}/${this.attemptId}/part-00000.parquet`;
     this.keys = outputKeys(opts.volumeId, this.attemptId);
+  }
+
+  /** Where this attempt's page images go (`<volumeId>/pages/<attemptId>/` under the output). */
+  get imagePrefix(): string {
+    return this.keys.pages;
   }
 
   /** The volume's marker, if published. */
@@ -160,11 +170,15 @@ export class S3ParquetWriter {
   append(rec: VolumeRecord): Promise<void> {
     return this.serial(async () => {
       if (rec.volume_id !== this.opts.volumeId) throw new Error(`row of volume ${rec.volume_id} given to the writer of ${this.opts.volumeId}`);
+      if (this.opts.images && (rec.status === 'ok') !== (rec.image_key?.startsWith(this.keys.pages) === true)) {
+        throw new Error(`row ${rec.key} (${rec.status}) has image_key ${rec.image_key}: with images every ok row, and no error row, names an image under ${this.keys.pages}`);
+      }
       const rows = await this.open();
       await this.parquetCall(() => rows.appendRow(rec));
       this.counts.rows++;
       if (rec.status === 'ok') this.counts.ok++;
       else this.counts.error++;
+      if (rec.image_key) this.counts.images++;
       if (rec.error_kind === 'transient' && this.counts.transient++ === 0) this.firstTransient = rec.error ?? rec.key;
       this.manifest.set(rec.key, rec.etag);
     });
@@ -214,6 +228,7 @@ export class S3ParquetWriter {
       configSha256: info.configSha256,
       analysisVersion: info.analysisVersion,
       parquet: { key: this.keys.parquet, bytes: file.bytes, etag: file.etag },
+      ...(this.opts.images ? { images: { prefix: this.keys.pages, count: this.counts.images, format: this.opts.images.format } } : {}),
       input: info.input,
       attemptId: this.attemptId,
       startedAt: info.startedAt,
@@ -228,23 +243,30 @@ export class S3ParquetWriter {
     this.published = true;
     const now = await this.currentMarker();
     const superseded = now?.parquet.key !== this.keys.parquet;
-    if (replaced !== undefined && replaced !== this.keys.parquet) await this.retire(replaced);
-    if (superseded) await this.retire(this.keys.parquet);
+    if (replaced !== undefined && replaced !== this.attemptId) await this.retire(replaced);
+    if (superseded) await this.retire(this.attemptId);
+    else await this.removeEarlierAttempts(now as Marker);
     await this.staging.delete(this.stagingKey).catch(() => undefined);
     return { marker: superseded && now ? now : marker, superseded, output: this.output.url, parquetKey: this.keys.parquet, markerKey: this.keys.marker };
   }
 
   /**
    * Writes the marker on the condition that it still is the one read just before (see the class
-   * comment); returns the table key the replaced marker named, if any.
+   * comment); returns the attempt id of the replaced marker, if any. A marker of an attempt that
+   * started later than this one is not replaced (its attempt may have removed this one's output as
+   * stale): nothing is written and the attempt's own id is returned.
    */
   private async writeMarker(text: string): Promise<string | undefined> {
     const signal = this.stop.signal;
+    const ownStart = attemptStartMs(this.attemptId);
     for (let tries = 1; ; tries++) {
       const previous = await this.output.readText(this.keys.marker, { signal });
+      const previousAttempt = previous ? attemptIdOf(previous.text) : undefined;
+      const previousStart = previousAttempt === undefined ? undefined : attemptStartMs(previousAttempt);
+      if (ownStart !== undefined && previousStart !== undefined && previousStart > ownStart) return this.attemptId;
       try {
         await this.output.putText(this.keys.marker, text, previous ? { ifMatch: previous.etag, signal } : { ifNoneMatch: true, signal });
-        return previous ? tableKeyOf(previous.text) : undefined;
+        return previousAttempt;
       } catch (err) {
         if (!(err instanceof WriteConflictError) || tries >= 10) throw err;
       }
@@ -256,11 +278,41 @@ export class S3ParquetWriter {
     return readMarker(this.output, this.opts.volumeId, this.stop.signal).catch(() => undefined);
   }
 
-  /** Deletes a table file of this volume that no marker names any more (only `part-*.parquet` directly under the volume). */
-  private async retire(key: string): Promise<void> {
-    const prefix = `${this.opts.volumeId}/part-`;
-    if (!key.startsWith(prefix) || key.slice(prefix.length).includes('/') || !key.endsWith('.parquet')) return;
-    await this.output.delete(key).catch((err: Error) => console.warn(`rxvolume: could not remove the superseded table ${key}: ${err.message}`));
+  /** Deletes the table and the page images of an attempt of this volume that no marker names any more. */
+  private async retire(attemptId: string): Promise<void> {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(attemptId)) return; // not an id this code makes keys of
+    const keys = outputKeys(this.opts.volumeId, attemptId);
+    await this.output.delete(keys.parquet).catch((err: Error) => console.warn(`rxvolume: could not remove the superseded table ${keys.parquet}: ${err.message}`));
+    await this.removeImages(attemptId).catch((err: Error) => console.warn(`rxvolume: could not remove the superseded images ${keys.pages}: ${err.message}`));
+  }
+
+  /** Deletes the page images of an attempt (everything under its `pages/<attemptId>/`). */
+  private async removeImages(attemptId: string): Promise<void> {
+    const { pages } = outputKeys(this.opts.volumeId, attemptId);
+    for (const key of await keysUnder(this.output, pages)) await this.output.delete(key);
+  }
+
+  /**
+   * After publishing: deletes what attempts that started before this one left behind (a table or
+   * page images no marker names: an attempt killed before its marker, or one whose cleanup failed).
+   * Only earlier attempts: a later one may still be writing; an earlier one that still runs cannot
+   * publish over this marker any more (see `writeMarker`). Attempts with ids given by the caller
+   * carry no start time and are left alone.
+   */
+  private async removeEarlierAttempts(marker: Marker): Promise<void> {
+    const ownStart = attemptStartMs(this.attemptId);
+    if (ownStart === undefined) return;
+    const volume = `${this.opts.volumeId}/`;
+    try {
+      for (const key of await keysUnder(this.output, volume)) {
+        const attempt = attemptOfKey(this.opts.volumeId, key);
+        const started = attempt === undefined ? undefined : attemptStartMs(attempt);
+        if (attempt === marker.attemptId || started === undefined || started >= ownStart) continue;
+        await this.output.delete(key);
+      }
+    } catch (err) {
+      console.warn(`rxvolume: could not remove the leftovers of earlier attempts at ${this.opts.volumeId}: ${(err as Error).message}`);
+    }
   }
 
   /** Opens the staging write and the Parquet writer on first use. */
@@ -311,16 +363,17 @@ export class S3ParquetWriter {
       if (this.staged && !this.stagedDone) await this.staged.abort();
       else if (this.stagedDone) await this.staging.delete(this.stagingKey);
       if (this.adopted && !this.published) await this.output.delete(this.keys.parquet);
+      if (this.opts.images && !this.published) await this.removeImages(this.attemptId);
     })();
     return this.cleanup;
   }
 }
 
-/** The table key a marker's text names, if it parses as one. */
-function tableKeyOf(text: string): string | undefined {
+/** The attempt id a marker's text names, if it parses as one. */
+function attemptIdOf(text: string): string | undefined {
   try {
-    const key = (JSON.parse(text) as Partial<Marker>).parquet?.key;
-    return typeof key === 'string' ? key : undefined;
+    const id = (JSON.parse(text) as Partial<Marker>).attemptId;
+    return typeof id === 'string' ? id : undefined;
   } catch {
     return undefined;
   }

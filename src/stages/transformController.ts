@@ -147,6 +147,7 @@ export function recordOf(work: PageWork, outcome: Outcome, now = performance.now
       work.error || !frame ? undefined : { width: frame.sourceWidth, height: frame.sourceHeight },
       outcome.transform !== 'none' && work.plan && first && frame ? { plan: work.plan, first, corrected: frame } : null,
     ),
+    image_key: null,
   };
 }
 

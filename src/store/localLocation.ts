@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { link, mkdir, open, readFile, readdir, realpath, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, readFile, readdir, realpath, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Stats } from 'node:fs';
 import { EtagMismatchError, InputMissingError, NotFoundError, WriteConflictError } from './errors';
@@ -101,6 +101,38 @@ export class LocalLocation implements Location {
     return { bytes: info.size, etag: localEtag(info) };
   }
 
+  async copy(source: Location, sourceKey: string, key: string, opts: { etag?: string } & SignalOption = {}): Promise<{ bytes: number; etag: string }> {
+    if (!(source instanceof LocalLocation)) throw new Error(`cannot copy from ${source.url} to ${this.url}: both must be local`);
+    opts.signal?.throwIfAborted();
+    const from = source.path(sourceKey);
+    if (opts.etag !== undefined) {
+      const head = await source.head(sourceKey);
+      if (head === undefined) throw new NotFoundError(sourceKey);
+      if (head.etag !== opts.etag) throw new EtagMismatchError(sourceKey, opts.etag, head.etag);
+    }
+    return this.intoPlace(key, (tmp) => copyFile(from, tmp).catch((err: NodeJS.ErrnoException) => {
+      throw err.code === 'ENOENT' ? new NotFoundError(sourceKey) : err;
+    }));
+  }
+
+  async putBytes(key: string, bytes: Uint8Array, opts: SignalOption = {}): Promise<{ bytes: number; etag: string }> {
+    return this.intoPlace(key, (tmp) => writeFile(tmp, bytes, { signal: opts.signal }));
+  }
+
+  /** Makes a temporary file beside `key` with `fill`, then renames it into place (atomic); the temporary file never stays. */
+  private async intoPlace(key: string, fill: (tmp: string) => Promise<void>): Promise<{ bytes: number; etag: string }> {
+    const to = this.path(key);
+    const tmp = tempBeside(to);
+    try {
+      await inFolder(tmp, () => fill(tmp));
+      await inFolder(to, () => rename(tmp, to));
+      const info = await stat(to);
+      return { bytes: info.size, etag: localEtag(info) };
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
   /**
    * Writes a temporary file, then links it into place (`ifNoneMatch`: the link fails if the key
    * exists, atomically) or renames it over the old one. `ifMatch` is checked just before the rename:
@@ -108,7 +140,7 @@ export class LocalLocation implements Location {
    */
   async putText(key: string, text: string, opts: WriteCondition & SignalOption = {}): Promise<void> {
     const to = this.path(key);
-    const tmp = `${to}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`;
+    const tmp = tempBeside(to);
     await inFolder(tmp, () => writeFile(tmp, text, { signal: opts.signal, flush: true }));
     try {
       if (opts.ifNoneMatch) {
@@ -201,6 +233,11 @@ export class LocalLocation implements Location {
       else yield { key, etag: '', size: 0, error: `not a regular file (${fileKind(info)})` };
     }
   }
+}
+
+/** A temporary file's name beside `path`, unique to this process and call. */
+function tempBeside(path: string): string {
+  return `${path}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`;
 }
 
 /** Runs `fn` (which creates `path`) after making its folder; again when a concurrent delete removed the folder in between. */

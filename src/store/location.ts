@@ -54,6 +54,14 @@ export interface Location {
    */
   adopt(source: Location, sourceKey: string, key: string, opts?: SignalOption): Promise<{ bytes: number; etag: string }>;
   /**
+   * Copies `sourceKey` of `source` (a location of the same kind) to `key` here, the source staying:
+   * a server-side CopyObject on S3 (If-Match `etag` when given), a file copy renamed into place
+   * locally (the source's ETag checked when given). A reader never sees a partial copy.
+   */
+  copy(source: Location, sourceKey: string, key: string, opts?: { etag?: string } & SignalOption): Promise<{ bytes: number; etag: string }>;
+  /** Writes a whole object from bytes, atomically (a reader sees no object or all of it). */
+  putBytes(key: string, bytes: Uint8Array, opts?: { contentType?: string } & SignalOption): Promise<{ bytes: number; etag: string }>;
+  /**
    * Writes a small text object atomically (a reader sees the old or the new text, never a mix). A
    * `WriteCondition` the store can enforce that fails throws `WriteConflictError`; see each store.
    */

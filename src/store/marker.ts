@@ -30,12 +30,25 @@ export interface Marker extends MarkerIdentity {
   inputs: number;
   /** The table of this attempt (`<volumeId>/part-00000-<attemptId>.parquet`), its size and ETag as written. */
   parquet: { key: string; bytes: number; etag: string };
+  /**
+   * The corrected page images of this attempt, when the run published them (`images` setting):
+   * the prefix they are under (`<volumeId>/pages/<attemptId>/`, every ok row's `image_key` is in
+   * it), their count (= `okRows`) and format. Absent when the run published no images.
+   */
+  images?: MarkerImages;
   /** The input location the volume was read from. */
   input: string;
   attemptId: string;
   startedAt: string;
   finishedAt: string;
   libraryVersion: string;
+}
+
+/** The page images a marker names. */
+export interface MarkerImages {
+  prefix: string;
+  count: number;
+  format: string;
 }
 
 /**
@@ -51,10 +64,26 @@ export function checkVolumeId(volumeId: string): void {
   }
 }
 
-/** Where a volume's marker and an attempt's table live under the output location. */
-export function outputKeys(volumeId: string, attemptId = ''): { parquet: string; marker: string } {
+/** Where a volume's marker, an attempt's table and an attempt's page images (a prefix) live under the output location. */
+export function outputKeys(volumeId: string, attemptId = ''): { parquet: string; marker: string; pages: string } {
   checkVolumeId(volumeId);
-  return { parquet: `${volumeId}/part-00000-${attemptId}.parquet`, marker: `${volumeId}/_SUCCESS.json` };
+  return { parquet: `${volumeId}/part-00000-${attemptId}.parquet`, marker: `${volumeId}/_SUCCESS.json`, pages: `${volumeId}/pages/${attemptId}/` };
+}
+
+/**
+ * The attempt a key of the volume's output belongs to: its table (`<volumeId>/part-00000-<id>.parquet`)
+ * or one of its page images (`<volumeId>/pages/<id>/…`); undefined for any other key (the marker).
+ */
+export function attemptOfKey(volumeId: string, key: string): string | undefined {
+  if (!key.startsWith(`${volumeId}/`)) return undefined;
+  const rest = key.slice(volumeId.length + 1);
+  return (/^part-00000-([^/]+)\.parquet$/.exec(rest) ?? /^pages\/([^/]+)\/./.exec(rest))?.[1];
+}
+
+/** When an attempt started, from its generated id (`<ms since 1970, base 36>-<random hex>`); undefined for ids given by the caller. */
+export function attemptStartMs(attemptId: string): number | undefined {
+  const m = /^([0-9a-z]{6,11})-[0-9a-f]{12}$/.exec(attemptId);
+  return m ? parseInt(m[1], 36) : undefined;
 }
 
 /** The volume's marker and its ETag, or undefined when it has none (not published). Throws on a malformed one. */
@@ -85,15 +114,30 @@ export async function tableIntact(output: Location, marker: Marker, signal?: Abo
   return head !== undefined && head.bytes === marker.parquet.bytes && head.etag === marker.parquet.etag;
 }
 
+/** The keys under `prefix` of `output` (keys relative to `output`). */
+export async function keysUnder(output: Location, prefix: string, signal?: AbortSignal): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const page of output.child(prefix).list({ pageSize: 1000, signal })) keys.push(...page.filter((e) => !e.error).map((e) => `${prefix}${e.key}`));
+  return keys;
+}
+
+/** Whether the page images a marker names are there: as many objects under its prefix as it records (true when it names none). */
+export async function imagesIntact(output: Location, marker: Marker, signal?: AbortSignal): Promise<boolean> {
+  if (!marker.images) return true;
+  const listed = await keysUnder(output, marker.images.prefix, signal).catch(() => []);
+  return listed.length === marker.images.count;
+}
+
 /**
  * The marker when the volume is already published with the same identity (inputs, every model
- * file, content settings, analysis version) and the table it names is there as written; undefined
- * when it is not published, anything differs, or the table is missing or changed.
+ * file, content settings — the images setting included —, analysis version) and the table and
+ * page images it names are there as written; undefined when it is not published, anything
+ * differs, or the table or an image is missing or changed.
  */
 export async function isPublished(output: Location, volumeId: string, expect: MarkerIdentity, signal?: AbortSignal): Promise<Marker | undefined> {
   const marker = await readMarker(output, volumeId, signal);
   if (marker === undefined || !sameIdentity(marker, expect)) return undefined;
-  return (await tableIntact(output, marker, signal)) ? marker : undefined;
+  return (await tableIntact(output, marker, signal)) && (await imagesIntact(output, marker, signal)) ? marker : undefined;
 }
 
 function sameIdentity(marker: Marker, expect: MarkerIdentity): boolean {

@@ -48,4 +48,5 @@ export const VOLUME_RECORD_COLUMNS: { [K in keyof VolumeRecord]-?: ParquetField 
   image_width: int32(true),
   image_height: int32(true),
   dewarp_points: text(true),
+  image_key: text(true),
 };

@@ -141,6 +141,38 @@ export class S3Location implements Location {
     return { bytes: size, etag: out.CopyObjectResult?.ETag ?? '' };
   }
 
+  async copy(source: Location, sourceKey: string, key: string, opts: { etag?: string } & SignalOption = {}): Promise<{ bytes: number; etag: string }> {
+    if (!(source instanceof S3Location)) throw new Error(`cannot copy from ${source.url} to ${this.url}: both must be S3`);
+    const from = { Bucket: source.bucket, Key: source.objectKey(sourceKey) };
+    const Key = this.objectKey(key);
+    try {
+      const head = await this.call((abortSignal) => this.s3.client.send(new HeadObjectCommand({ ...from, IfMatch: opts.etag }), { abortSignal }), opts.signal);
+      // Some emulators ignore If-Match: the ETag is compared here too.
+      if (opts.etag !== undefined && head.ETag !== opts.etag) throw new EtagMismatchError(sourceKey, opts.etag, head.ETag);
+      const size = head.ContentLength ?? 0;
+      if (size > SINGLE_COPY_LIMIT) return { bytes: size, etag: await copyLargeObject(this.s3, from, { Bucket: this.bucket, Key }, size, { signal: opts.signal, limiter: this.limiter }) };
+      const out = await this.call(
+        (abortSignal) => this.s3.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key, CopySource: copySource(from), CopySourceIfMatch: opts.etag }), { abortSignal }),
+        opts.signal,
+      );
+      return { bytes: size, etag: out.CopyObjectResult?.ETag ?? '' };
+    } catch (err) {
+      const status = httpStatusOf(err);
+      if (status === 404) throw new NotFoundError(sourceKey);
+      if (status === 412 && opts.etag !== undefined) throw new EtagMismatchError(sourceKey, opts.etag, undefined);
+      throw err;
+    }
+  }
+
+  async putBytes(key: string, bytes: Uint8Array, opts: { contentType?: string } & SignalOption = {}): Promise<{ bytes: number; etag: string }> {
+    const Key = this.objectKey(key);
+    const out = await this.call(
+      (abortSignal) => this.s3.client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: bytes, ContentType: opts.contentType }), { abortSignal }),
+      opts.signal,
+    );
+    return { bytes: bytes.length, etag: out.ETag ?? '' };
+  }
+
   /**
    * A PutObject with the condition as If-None-Match: '*' / If-Match: <etag>. A 412 (or 409) means
    * another writer got there first (`WriteConflictError`); a store that does not implement the
