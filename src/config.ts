@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { IMAGES_SETTINGS, type ImagesSetting } from './correct/pageImage';
 import { cudaLoads } from './infer/cudaProbe';
 
 /**
@@ -24,6 +25,8 @@ export interface VolumeSettings {
   rowGroupSize: number;
   /** Publish a volume with no page images (an empty table); refused by default. */
   allowEmpty: boolean;
+  /** Pages corrected at full resolution at once, for the page images (each holds its original and 40–60 MB of pixels). */
+  fullResPages: number;
 }
 
 /**
@@ -52,6 +55,14 @@ export interface ContentSettings {
   minConfidence: number;
   /** Passes through the model at most (1 = never correct). */
   maxPasses: number;
+  /**
+   * Publish each ok page's corrected full-resolution image beside the table
+   * (`<volumeId>/pages/<attemptId>/`): `jpeg`, `png`, `webp`, `tiff`, or `same` (the input's
+   * format); `off` (default): the table only.
+   */
+  images: ImagesSetting;
+  /** JPEG / WebP quality of the page images, 1..100. */
+  imageQuality: number;
 }
 
 /** The engine's own settings: thread pools, device, batching and the model. They change speed, not results. */
@@ -110,6 +121,7 @@ const volumeDefaults: Omit<VolumeSettings, 'input' | 'output'> = {
   prefetchCapacity: 8,
   rowGroupSize: 4096,
   allowEmpty: false,
+  fullResPages: 2 * Math.max(1, cores),
 };
 
 const contentDefaults: ContentSettings = {
@@ -122,6 +134,8 @@ const contentDefaults: ContentSettings = {
   curvatureThresholdPx: 2,
   minConfidence: 0.5,
   maxPasses: 2,
+  images: 'off',
+  imageQuality: 90,
 };
 
 const engineDefaults: EngineSettings = {
@@ -183,6 +197,7 @@ const VOLUME_CHECKS: Checks<VolumeSettings> = {
   prefetchCapacity: int(1),
   rowGroupSize: int(1),
   allowEmpty: { oneOf: [true, false] },
+  fullResPages: int(1),
 };
 
 /** In this order in the marker's config hash: keep it, or every published volume reads as changed. */
@@ -196,6 +211,8 @@ const CONTENT_CHECKS: Checks<ContentSettings> = {
   curvatureThresholdPx: num(0),
   minConfidence: num(0, 1),
   maxPasses: { oneOf: [1, 2] },
+  images: { oneOf: IMAGES_SETTINGS },
+  imageQuality: int(1, 100),
 };
 
 const ENGINE_CHECKS: Checks<EngineSettings> = {

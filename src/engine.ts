@@ -6,9 +6,13 @@ import { GpuBatcher } from './stages/gpuBatcher';
 import { TransformController } from './stages/transformController';
 import { Transformer } from './stages/transformer';
 
-/** sha256 of `cfg`'s content settings (`CONTENT_SETTINGS`, in their order): the marker's `configSha256`. */
+/** The content settings of the page images: hashed only when images are on, so a table-only run keeps the hash it had before images existed. */
+const IMAGE_SETTINGS: ReadonlyArray<keyof ContentSettings> = ['images', 'imageQuality'];
+
+/** sha256 of `cfg`'s content settings (`CONTENT_SETTINGS`, in their order; the image settings only with images on): the marker's `configSha256`. */
 export function contentConfigSha256(cfg: ContentSettings): string {
-  const relevant = Object.fromEntries(CONTENT_SETTINGS.map((key) => [key, cfg[key]]));
+  const settings = cfg.images === 'off' ? CONTENT_SETTINGS.filter((key) => !IMAGE_SETTINGS.includes(key)) : CONTENT_SETTINGS;
+  const relevant = Object.fromEntries(settings.map((key) => [key, cfg[key]]));
   return createHash('sha256').update(JSON.stringify(relevant)).digest('hex');
 }
 

@@ -1,11 +1,12 @@
 import { join } from 'node:path';
-import { Observable, ReplaySubject, Subject, Subscription, concat, defer, from, interval, lastValueFrom, map, mergeMap, of, switchMap, take, takeUntil, tap, finalize } from 'rxjs';
+import { Observable, ReplaySubject, Subject, Subscription, concat, defer, from, identity as unchanged, interval, lastValueFrom, map, mergeMap, of, switchMap, take, takeUntil, tap, finalize } from 'rxjs';
 import { Credits } from '../operators';
 import { stagingUrl, type PipelineConfig } from './config';
 import { VolumeEngine } from './engine';
 import { fileSha256, type ModelAdapter } from './model/adapter';
 import type { S3Context } from './s3/context';
 import type { PageResult } from './stages/transformController';
+import { pageImages } from './stages/pageImages';
 import { writeParquet, S3ParquetWriter, isPublished, EmptyVolumeError, TransientErrorsError, type Marker } from './stages/parquetWriter';
 import { Prefetcher } from './stages/prefetcher';
 import { openLocation, type Location } from './store';
@@ -45,6 +46,8 @@ export interface VolumeResult {
   /** Where the table and the marker are, as URLs. */
   parquet: string;
   markerUrl: string;
+  /** Where the page images of the published attempt are (a prefix URL), when it has them. */
+  images?: string;
   seconds: number;
   pagesPerSecond: number;
 }
@@ -252,11 +255,24 @@ export class VolumeWorker {
         if (marker) return of(this.result('skipped', marker, output, started, { rotate: 0, tps: 0 }, 0));
         const counts = { rotate: 0, tps: 0, rejected: 0 };
         const budget = new Credits(cfg.inflightPages, 'inflightPages');
-        const writer = new S3ParquetWriter(output, staging, { volumeId, rowGroupSize: cfg.rowGroupSize, attemptId: this.opts.attemptId, allowEmpty: cfg.allowEmpty });
+        // The image settings are content settings: the engine's, as its config hash in the marker says.
+        const images = engine.cfg.images === 'off' ? undefined : engine.cfg.images;
+        const writer = new S3ParquetWriter(output, staging, { volumeId, rowGroupSize: cfg.rowGroupSize, attemptId: this.opts.attemptId, allowEmpty: cfg.allowEmpty, images: images && { format: images } });
         const startedAt = new Date(started).toISOString();
         const tasks = this.tasks ? asAsync(this.tasks) : inputSide(prefetcher.tasks(), input.url);
         const { inputManifestSha256: _, ...info } = identity('');
         return volumeRecords(engine, prefetcher, tasks, { budget, stats: this.stats }).pipe(
+          images
+            ? pageImages({
+                input,
+                output,
+                prefix: writer.imagePrefix,
+                format: images,
+                quality: engine.cfg.imageQuality,
+                credits: new Credits(cfg.fullResPages, 'fullResPages'),
+                correct: engine.transformer.fullResolution,
+              })
+            : unchanged,
           tap((page) => {
             this.count(page.record, counts);
             this.pages.next(page);
@@ -295,6 +311,7 @@ export class VolumeWorker {
       marker,
       parquet: urlOf(output, marker.parquet.key),
       markerUrl: urlOf(output, outputKeys(this.volumeId).marker),
+      ...(marker.images ? { images: urlOf(output, marker.images.prefix) } : {}),
       seconds,
       pagesPerSecond: status === 'published' && seconds > 0 ? marker.rows / seconds : 0,
     };

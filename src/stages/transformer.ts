@@ -7,6 +7,7 @@ import { buffersOf } from '../infer/transfer';
 import { failed, type DecodedFrame, type PageSummary, type PageWork, type TextLine } from '../types';
 import { closePool, startPool } from '../workerFile';
 import type { TransformTask } from '../workers/transform';
+import type { FullResolutionImage, FullResolutionTask } from '../correct/pageImage';
 
 /** The summary's text lines in the coordinates of `frame` (the summary may be measured at another size). */
 function linesInFrame(summary: PageSummary | undefined, frame: DecodedFrame): TextLine[] {
@@ -33,10 +34,13 @@ function messageOf(err: unknown): string {
 export class Transformer {
   private readonly pool: Piscina;
   private readonly run: TaskRunner<TransformTask, DecodedFrame>;
+  /** The full-resolution corrected page images (`fullResolutionImage`), on the same threads. */
+  readonly fullResolution: TaskRunner<FullResolutionTask, FullResolutionImage>;
 
   constructor(private readonly cfg: EngineConfig, private readonly layout: PatchLayout) {
     this.pool = startPool('transform', { minThreads: cfg.transformWorkers, maxThreads: cfg.transformWorkers, idleTimeout: Infinity });
     this.run = piscinaRunner(this.pool, { name: 'transform', transfer: (task) => buffersOf(task.pixels) });
+    this.fullResolution = piscinaRunner(this.pool, { name: 'fullResolutionImage', transfer: (task) => buffersOf(task.original) });
   }
 
   /** The operator: pages in, corrected pages out (see the class doc). */

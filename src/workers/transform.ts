@@ -33,3 +33,6 @@ export async function transform(task: TransformTask): Promise<DecodedFrame> {
   const frame = await correctFrame({ width, height, pixels, sourceWidth: task.sourceWidth, sourceHeight: task.sourceHeight }, plan, lines, layout, maxSide);
   return moveWith(frame, buffersOf(frame.pixels, frame.patches.data));
 }
+
+/** The full-resolution corrected page image (see `fullResolutionImage`). */
+export { fullResolutionImage } from '../correct/pageImage';
