@@ -12,6 +12,8 @@ export interface JsonSummary {
   /** Where the table and the marker are. */
   parquet: string;
   marker: string;
+  /** Where the page images are (`--images`). */
+  images?: string;
   seconds: number;
   pagesPerSecond: number;
   /** The HTML report, when one was written. */
@@ -21,7 +23,7 @@ export interface JsonSummary {
 }
 
 /** The `--json` object of a result; `where` overrides the table, marker and report locations (the demo's copies). */
-export function jsonSummary(result: VolumeResult, where: { parquet?: string; marker?: string; report?: string; reportError?: string } = {}): JsonSummary {
+export function jsonSummary(result: VolumeResult, where: { parquet?: string; marker?: string; images?: string; report?: string; reportError?: string } = {}): JsonSummary {
   return {
     volumeId: result.volumeId,
     pages: result.pages,
@@ -31,6 +33,7 @@ export function jsonSummary(result: VolumeResult, where: { parquet?: string; mar
     transformed: result.transformed,
     parquet: where.parquet ?? result.parquet,
     marker: where.marker ?? result.markerUrl,
+    ...(result.images ? { images: where.images ?? result.images } : {}),
     seconds: round(result.seconds, 3),
     pagesPerSecond: round(result.pagesPerSecond, 3),
     ...(where.report ? { report: where.report } : {}),

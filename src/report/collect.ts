@@ -21,21 +21,31 @@ export class ReportCollector {
     pages$.subscribe((page) => this.results.push(page));
   }
 
-  /** The collected pages in `seq` order, with thumbnails. A page whose original cannot be read again keeps its row and says why. */
-  async pages(input: Location, cfg: ControllerConfig): Promise<ReportPage[]> {
+  /**
+   * The collected pages in `seq` order, with thumbnails. "After" is made from the published page
+   * image (`image_key`, read from `output`) when the run published images, so a dewarp shows;
+   * otherwise from the original turned by the applied rotation. A page whose original or image
+   * cannot be read keeps its row and says why.
+   */
+  async pages(input: Location, cfg: ControllerConfig, output?: Location): Promise<ReportPage[]> {
     const sorted = [...this.results].sort((a, b) => a.record.seq - b.record.seq);
     const pages: ReportPage[] = [];
-    for (const result of sorted) pages.push(await this.page(result, input, cfg));
+    for (const result of sorted) pages.push(await this.page(result, input, cfg, output));
     return pages;
   }
 
-  private async page(result: PageResult, input: Location, cfg: ControllerConfig): Promise<ReportPage> {
+  private async page(result: PageResult, input: Location, cfg: ControllerConfig, output?: Location): Promise<ReportPage> {
     const rotateDeg = appliedRotation(result, cfg);
     const { first, final, record } = result;
     if (record.status === 'error' || !first || !final) return { record, rotateDeg };
     try {
       const { bytes } = await input.get(record.key);
-      return { record, rotateDeg, before: await figureOf(bytes, 0, first), after: await figureOf(bytes, rotateDeg, final) };
+      const before = await figureOf(bytes, 0, first);
+      if (record.image_key && output) {
+        const published = await output.get(record.image_key);
+        return { record, rotateDeg, before, after: await figureOf(published.bytes, 0, final), afterFromImage: true };
+      }
+      return { record, rotateDeg, before, after: await figureOf(bytes, rotateDeg, final) };
     } catch (err) {
       return { record, rotateDeg, thumbnailError: (err as Error).message };
     }

@@ -9,8 +9,10 @@ export interface ReportPage {
   rotateDeg: number;
   /** The original, with the first pass's lines. */
   before?: Figure;
-  /** The original turned by `rotateDeg`, with the final pass's lines. */
+  /** The published page image (`afterFromImage`), or else the original turned by `rotateDeg`, with the final pass's lines. */
   after?: Figure;
+  /** `after` is made from the published page image (dewarp included). */
+  afterFromImage?: boolean;
   /** Why an ok page has no thumbnails (its original could not be read again). */
   thumbnailError?: string;
 }
@@ -78,7 +80,7 @@ export function renderReport(report: VolumeReport): string {
     ? `<h2>Skew per page</h2><div class="legend"><span style="background:#1f6fd1"></span>measured skew<span style="background:#d1591f"></span>residual tilt after correction</div>${skewPlotSvg(records)}`
     : '';
   const pages = report.pages.length
-    ? `<h2>Pages</h2><p class="note">Lines are drawn as the model found them. “After” shows the original turned by the applied rotation; pages dewarped with a thin-plate spline (transform tps) show the rotation only.</p>` +
+    ? `<h2>Pages</h2><p class="note">Lines are drawn as the model found them. ${report.pages.some((p) => p.afterFromImage) ? '“After” is the published page image (turned, deskewed and dewarped at full resolution).' : '“After” shows the original turned by the applied rotation; pages dewarped with a thin-plate spline (transform tps) show the rotation only (publish the page images, --images, to see the dewarp).'}</p>` +
       `<table class="pages"><tr><th>#</th><th>key</th><th>before</th><th>after</th><th>measurements</th></tr>${report.pages.map(pageRow).join('')}</table>`
     : '';
   return `<!doctype html>

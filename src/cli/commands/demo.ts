@@ -6,15 +6,18 @@ import { modelAdapter } from '../../model/adapter';
 import { S3Context } from '../../s3/context';
 import { s3ClientConfigFor, startLocalS3Server } from '../../s3/localS3Server';
 import { openLocation, type Location } from '../../store';
+import { keysUnder } from '../../store/marker';
 import type { FlagSpec, Flags } from '../args';
 import { EXIT, type CliIO, type Command } from '../command';
+import { imageFlags, imageSettings } from '../images';
 import { printSummary, say } from '../output';
 import { runVolume, writeVolumeReport, type VolumeJob } from '../runVolume';
 import { jsonSummary, summaryRows } from '../summary';
 
 const flags: FlagSpec[] = [
   { name: 'pages', kind: 'int', value: '<n>', help: 'pages in the synthetic volume (default 24)' },
-  { name: 'out', kind: 'string', value: '<dir>', help: 'where the table, marker and report.html are copied (default ./rxvolume-demo)' },
+  { name: 'out', kind: 'string', value: '<dir>', help: 'where the table, marker, report.html and the page images (pages/) are copied (default ./rxvolume-demo)' },
+  ...imageFlags('jpeg'),
   { name: 'json', kind: 'bool', help: 'print the result as one JSON line (the last line of stdout), no progress' },
 ];
 
@@ -34,7 +37,7 @@ async function demo(f: Flags, io: CliIO): Promise<number> {
   const server = await startLocalS3Server({ buckets: ['scans', 'tables'] });
   const s3 = new S3Context(s3ClientConfigFor(server.endpoint));
   try {
-    const cfg = resolveConfig({ input: `s3://scans/${VOLUME}/`, output: 's3://tables/published/' });
+    const cfg = resolveConfig({ input: `s3://scans/${VOLUME}/`, output: 's3://tables/published/', images: 'jpeg', ...imageSettings(f) });
     say(io, json, `writing ${pageCount} synthetic pages to ${cfg.input} on ${server.endpoint} ...`);
     await writeDemoVolume(openLocation(cfg.input, s3), demoPages(pageCount));
     const adapter = await modelAdapter(cfg);
@@ -47,7 +50,12 @@ async function demo(f: Flags, io: CliIO): Promise<number> {
     const output = openLocation(cfg.output, s3);
     await download(output, outcome.result.marker.parquet.key, files.parquet);
     await download(output, `${VOLUME}/_SUCCESS.json`, files.marker);
-    const summary = jsonSummary(outcome.result, files);
+    const { images } = outcome.result.marker;
+    if (images) {
+      await mkdir(join(out, 'pages'), { recursive: true });
+      for (const key of await keysUnder(output, images.prefix)) await download(output, key, join(out, 'pages', key.slice(images.prefix.length)));
+    }
+    const summary = jsonSummary(outcome.result, { ...files, images: join(out, 'pages') });
     await writeVolumeReport(outcome, job, summaryRows(summary, adapter.name), files.report);
     printSummary(io, summary, adapter.name, json);
     return EXIT.ok;
@@ -61,11 +69,12 @@ async function demo(f: Flags, io: CliIO): Promise<number> {
 export const demoCommand: Command = {
   name: 'demo',
   summary: 'run the pipeline on a generated volume in a local S3 server (s3rver) and write an HTML report',
-  usage: 'rxvolume demo [--pages N] [--out DIR] [--json]',
+  usage: 'rxvolume demo [--pages N] [--out DIR] [--images FORMAT] [--json]',
   details:
     'Starts s3rver on 127.0.0.1 (random port), writes N synthetic pages (straight, skewed, turned, curled and one\n' +
     'corrupt file), runs them through the default model (PP-OCRv4 text detector) and copies the published\n' +
-    'part-00000.parquet, _SUCCESS.json and report.html into DIR. The server is stopped at the end.',
+    'part-00000.parquet, _SUCCESS.json, the corrected page images (pages/, unless --images off) and report.html\n' +
+    'into DIR. The server is stopped at the end.',
   flags,
   run: demo,
 };

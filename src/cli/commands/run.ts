@@ -6,6 +6,7 @@ import { readMarker, VOLUME_ID_PATTERN } from '../../store/marker';
 import { LocationError } from '../../worker';
 import { UsageError, type FlagSpec, type Flags } from '../args';
 import { EXIT, type CliIO, type Command } from '../command';
+import { imageFlags, imageSettings } from '../images';
 import { modelFlag } from '../model';
 import { printSummary } from '../output';
 import { runVolume, writeVolumeReport, type VolumeJob } from '../runVolume';
@@ -24,6 +25,7 @@ const flags: FlagSpec[] = [
   { name: 'max-pixels', kind: 'int', value: '<n>', help: 'refuse images with more pixels than this (default 120000000)' },
   { name: 'retry-seconds', kind: 'int', value: '<s>', help: 'keep retrying an unreachable or throttling S3 endpoint this long per request (default 30)' },
   { name: 'allow-empty', kind: 'bool', help: 'publish an empty table when --input holds no page images (refused by default)' },
+  ...imageFlags('off'),
   { name: 'report', kind: 'string', value: '<file.html>', help: 'also write an HTML report of the run there' },
   { name: 'json', kind: 'bool', help: 'print the result as one JSON line (the last line of stdout), no progress' },
 ];
@@ -62,6 +64,7 @@ function configOf(f: Flags, input: string): PipelineConfig {
     ...(f.has('batch-size') ? { batchSize: f.int('batch-size') } : {}),
     ...(f.has('max-pixels') ? { maxInputPixels: f.int('max-pixels') } : {}),
     ...(f.bool('allow-empty') ? { allowEmpty: true } : {}),
+    ...imageSettings(f),
   });
 }
 
