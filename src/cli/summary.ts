@@ -56,6 +56,7 @@ export function summaryRows(s: JsonSummary, model: string): Array<[string, strin
     ['model', model],
     ['parquet', s.parquet],
     ['marker', s.marker],
+    ...(s.images ? ([['images', s.images]] as Array<[string, string]>) : []),
     ...(s.report ? ([['report', s.report]] as Array<[string, string]>) : []),
     ['time', `${s.seconds.toFixed(1)} s${s.skipped ? '' : ` (${s.pagesPerSecond.toFixed(2)} pages/s)`}`],
   ];
