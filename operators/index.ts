@@ -10,5 +10,6 @@ export { releaseCredit, type ReleaseCreditConfig } from './releaseCredit';
 export { weightedMerge, type Lane, type WeightedMergeConfig } from './weightedMerge';
 export { microBatch, type MicroBatchConfig } from './microBatch';
 export { feedbackLoop, exitLoop, reenterLoop, type LoopStep, type FeedbackLoopConfig } from './feedbackLoop';
+export { bypass } from './bypass';
 export { poolMap, type TaskRunner, type PoolMapConfig } from './poolMap';
 export { piscinaRunner, drainPool, poolCapacity, type PiscinaPool, type PiscinaRunnerOptions, type TransferItem } from './piscinaRunner';

@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestScheduler } from 'rxjs/testing';
-import { Observable, map, merge, mergeMap, tap, timer } from 'rxjs';
+import { Observable, delay, map, merge, mergeMap, tap, timer } from 'rxjs';
 import {
-  acquireCredit, Credits, exitLoop, feedbackLoop, microBatch, poolMap, pullWithCredits, reenterLoop, releaseCredit, weightedMerge,
+  acquireCredit, bypass, Credits, exitLoop, feedbackLoop, microBatch, poolMap, pullWithCredits, reenterLoop, releaseCredit, weightedMerge,
 } from '../../operators';
 
 /**
@@ -110,6 +110,14 @@ describe('the marble diagrams in the operators JSDoc', () => {
           }),
         );
       expectObservable(hot(marble('feedbackLoop.ts', 'source')).pipe(feedbackLoop(body))).toBe(marble('feedbackLoop.ts', 'result'));
+    });
+  });
+
+  it('bypass.ts', () => {
+    testScheduler.run(({ hot, expectObservable }) => {
+      const upper = (x: string): x is 'B' | 'D' => x === x.toUpperCase();
+      const result = hot(marble('bypass.ts', 'source')).pipe(bypass(upper, delay(3)));
+      expectObservable(result).toBe(marble('bypass.ts', 'result'));
     });
   });
 
