@@ -3,9 +3,10 @@ import type { PipelineConfig } from '../src/config';
 import { buffersOf } from '../src/infer/transfer';
 import type { ModelAdapter } from '../src/model/adapter';
 import { byteAdapter } from '../src/model/byteModel';
+import type { BatchResult, BatchTask } from '../src/infer/batchedModel';
+import { inferWorkerData } from '../src/stages/gpuBatcher';
 import type { PatchSet } from '../src/types';
 import { closePool, startPool } from '../src/workerFile';
-import type { BatchResult, BatchTask, InferWorkerData } from '../src/workers/infer';
 import { cpuMeter } from './cpu';
 
 /**
@@ -17,7 +18,7 @@ export class ModelOnly {
 
   /** Starts `cfg.inferWorkers` threads of `cfg.inferThreads` intra-op threads each on `cfg.device` and warms them up. */
   static async start(cfg: PipelineConfig, adapter: ModelAdapter): Promise<ModelOnly> {
-    const workerData: InferWorkerData = { adapter: byteAdapter(adapter), device: cfg.device, threads: cfg.inferThreads, batchSize: cfg.batchSize };
+    const workerData = inferWorkerData(cfg, byteAdapter(adapter));
     const pool = startPool('infer', {
       minThreads: cfg.inferWorkers, maxThreads: cfg.inferWorkers, concurrentTasksPerWorker: cfg.batchesInFlight, idleTimeout: Infinity, workerData,
     });
@@ -33,7 +34,7 @@ export class ModelOnly {
     const tasks: BatchTask[] = [];
     for (let first = 0; first < total; first += batchSize) {
       const count = Math.min(batchSize, total - first);
-      tasks.push({ input: new Uint8Array(batchSize * patch), output: new Uint8Array(batchSize * this.size * this.size), count });
+      tasks.push({ model: 'detector', input: new Uint8Array(batchSize * patch), output: new Uint8Array(batchSize * this.size * this.size), count });
     }
     let at = 0;
     for (const set of patchSets) {

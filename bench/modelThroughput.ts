@@ -14,7 +14,7 @@ import { BatchFill } from '../src/infer/batchFill';
 import { defaultAdapter, tinyAdapter, type ModelAdapter } from '../src/model/adapter';
 import { GpuBatcher } from '../src/stages/gpuBatcher';
 import { renderSyntheticPage } from '../src/synth/pages';
-import { pageWork, type DecodedFrame, type PageWork } from '../src/types';
+import { isFailed, pageWork, type DecodedFrame, type DecodedPage } from '../src/types';
 import { runMain } from './fixture';
 
 const which = process.argv[2] === 'tiny' ? 'tiny' : 'default';
@@ -48,8 +48,9 @@ async function raw(threads: number, batch: number, patches: number): Promise<num
 /** Patches/s and fill ratio of the batcher over `count` copies of a frame. */
 async function batched(base: DecodedFrame, count: number, inferWorkers: number, inferThreads: number) {
   const batcher = await GpuBatcher.create({ ...cfg, inferWorkers, inferThreads }, adapter);
-  const works: PageWork[] = Array.from({ length: count }, (_, seq) => ({
+  const works: DecodedPage[] = Array.from({ length: count }, (_, seq) => ({
     ...pageWork({ volumeId: 'bench', key: String(seq), etag: '', size: 0, seq }),
+    state: 'decoded',
     frame: { ...base, pixels: base.pixels.slice() },
   }));
   const fill = new BatchFill(cfg.batchSize);
@@ -57,7 +58,8 @@ async function batched(base: DecodedFrame, count: number, inferWorkers: number, 
   const out = await lastValueFrom(batcher.run(from(works), EMPTY, { fill }).pipe(toArray()));
   const seconds = (performance.now() - start) / 1000;
   await batcher.close();
-  if (out.some((w) => w.error)) throw new Error(out.find((w) => w.error)?.error);
+  const failure = out.find(isFailed);
+  if (failure) throw new Error(failure.error);
   return { inferWorkers, inferThreads, patchesPerSec: (count * base.patches.count) / seconds, pagesPerSec: count / seconds, fillRatio: fill.ratio, batches: fill.batches, mixedBatches: fill.mixed };
 }
 

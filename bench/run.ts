@@ -14,7 +14,7 @@ import { parseArgs, type BenchOptions } from './args';
 import { startBenchS3, writeBenchVolume, type BenchS3 } from './fixture';
 import { measureMemory } from './memory';
 import type { MemoryFigure } from './memoryChild';
-import type { BatchTask } from '../src/workers/infer';
+import type { BatchTask } from '../src/infer/batchedModel';
 import { ModelOnly } from './modelOnly';
 import { runPipeline, type PipelineRun } from './pipeline';
 import { runSequential, type SequentialRun } from './sequential';

@@ -13,7 +13,10 @@ import { openLocation, type Location } from '../src/store';
 import { ANALYSIS_VERSION } from '../src/store/marker';
 import { modelFilesOf } from '../src/worker';
 import { correctFrame } from '../src/transform/correct';
-import { failed, pageWork, type DecodedFrame, type PageWork, type PatchSet } from '../src/types';
+import { exitLoop } from '../operators';
+import { isResult } from '../src/stages/transformController';
+import { correctedPage } from '../src/stages/transformer';
+import { failed, pageWork, type DecodedFrame, type DecodedPage, type FailedPage, type ListedPage, type PatchSet, type PlannedPage, type SummarisedPage, type UncorrectedPage } from '../src/types';
 
 /** One timed run of the plain loop, and the patch sets it ran (both passes), for the model-only figure. */
 export interface SequentialRun {
@@ -71,19 +74,17 @@ export async function runSequential(engine: VolumeEngine, cfg: PipelineConfig, s
   let pages = 0;
   try {
     for await (const task of new Prefetcher(input, cfg, volumeId).tasks()) {
-      let work = await fetchAndDecode(input, pageWork(task), cfg, adapter);
+      let page = await fetchAndDecode(input, pageWork(task), cfg, adapter);
       for (;;) {
-        if (work.frame && !work.error) {
-          patchSets.push(work.frame.patches);
-          const summary = await model.summarize(work.frame);
-          work = { ...work, summary, first: work.pass === 1 ? summary : work.first };
-        }
-        const decided = controller.decide(work);
-        if ('exit' in decided) {
-          await writer.append(decided.exit.record);
+        if (page.state === 'decoded') patchSets.push(page.frame.patches);
+        const summarised: SummarisedPage | FailedPage = page.state === 'failed' ? page : { ...page, state: 'summarised', summary: await model.summarize(page.frame) };
+        const decided = controller.decide(summarised);
+        const step = isResult(decided) ? exitLoop(decided) : controller.loopStep(await correct(decided, cfg, adapter));
+        if (step.kind === 'exit') {
+          await writer.append(step.value.record);
           break;
         }
-        work = await correct(decided.correct, cfg, adapter);
+        page = step.value;
       }
       pages++;
     }
@@ -98,18 +99,17 @@ export async function runSequential(engine: VolumeEngine, cfg: PipelineConfig, s
   return { seconds, pagesPerSec: pages / seconds, pages, patchSets };
 }
 
-async function fetchAndDecode(input: Location, work: PageWork, cfg: PipelineConfig, adapter: ModelAdapter): Promise<PageWork> {
-  const { bytes } = await input.get(work.task.key, { etag: work.task.etag });
+async function fetchAndDecode(input: Location, page: ListedPage, cfg: PipelineConfig, adapter: ModelAdapter): Promise<DecodedPage | FailedPage> {
+  const { bytes } = await input.get(page.task.key, { etag: page.task.etag });
   const outcome = await decodeImage(bytes, { analysisMaxSide: cfg.analysisMaxSide, maxInputPixels: cfg.maxInputPixels, layout: adapter.layout });
-  return outcome.frame ? { ...work, frame: outcome.frame } : failed(work, outcome.error);
+  return outcome.frame ? { ...page, state: 'decoded', frame: outcome.frame } : failed(page, outcome.error);
 }
 
 /** Applies the plan (the summary was measured on this frame, so its lines are in frame coordinates). */
-async function correct(work: PageWork, cfg: PipelineConfig, adapter: ModelAdapter): Promise<PageWork> {
-  const frame = work.frame as DecodedFrame;
+async function correct(page: PlannedPage, cfg: PipelineConfig, adapter: ModelAdapter): Promise<DecodedPage | UncorrectedPage> {
   try {
-    return { ...work, pass: work.pass + 1, frame: await correctFrame(frame, work.plan!, work.summary?.lines ?? [], adapter.layout, cfg.analysisMaxSide) };
+    return correctedPage(page, await correctFrame(page.frame, page.plan, page.summary.lines, adapter.layout, cfg.analysisMaxSide), 0);
   } catch (err) {
-    return failed(work, `transform: ${(err as Error).message}`);
+    return { ...page, state: 'uncorrected', reason: `transform: ${(err as Error).message}` };
   }
 }

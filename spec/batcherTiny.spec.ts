@@ -7,7 +7,8 @@ import { tilePatches } from '../src/decode/tile';
 import { BatchFill } from '../src/infer/batchFill';
 import { tinyAdapter } from '../src/model/adapter';
 import { GpuBatcher } from '../src/stages/gpuBatcher';
-import { failed, pageWork, type PageSummary, type PageWork } from '../src/types';
+import { Summariser } from '../src/stages/summariser';
+import { failed, isFailed, pageWork, type DecodedPage, type FailedPage, type PageSummary, type TransformPlan } from '../src/types';
 
 const cfg = resolveConfig({
   input: 'unused', output: 'unused',
@@ -24,7 +25,7 @@ const providerDirs = [ortBin, ...(process.env.LD_LIBRARY_PATH ?? '').split(delim
 const cudaSetUp = providerDirs.some((dir) => existsSync(join(dir, 'libonnxruntime_providers_cuda.so'))) && existsSync('/dev/nvidiactl');
 
 /** A white frame with `bars` dark horizontal bars (3 px tall, 20 px apart), tiled for the tiny model. */
-function barsPage(seq: number, width: number, height: number, bars: number, pass = 1): PageWork {
+function barsPage(seq: number, width: number, height: number, bars: number, pass = 1): DecodedPage {
   const pixels = new Uint8Array(width * height * 3).fill(255);
   for (let b = 0; b < bars; b++) {
     for (let y = 10 + 20 * b; y < 13 + 20 * b; y++) pixels.fill(0, (y * width + 10) * 3, (y * width + width - 10) * 3);
@@ -32,6 +33,7 @@ function barsPage(seq: number, width: number, height: number, bars: number, pass
   const work = pageWork({ volumeId: 'v', key: `p${seq}`, etag: 'e', size: 1, seq });
   return {
     ...work,
+    state: 'decoded',
     pass,
     frame: { width, height, channels: 3, pixels, sourceWidth: width, sourceHeight: height, patches: tilePatches(pixels, width, height, adapter.layout) },
   };
@@ -39,20 +41,22 @@ function barsPage(seq: number, width: number, height: number, bars: number, pass
 
 describe('GpuBatcher with the tiny generated model', () => {
   let batcher: GpuBatcher;
-  beforeAll(async () => { batcher = await GpuBatcher.create(cfg, adapter); });
-  afterAll(() => batcher.close());
+  let summariser: Summariser;
+  beforeAll(async () => { [batcher, summariser] = await Promise.all([GpuBatcher.create(cfg, adapter), Summariser.create(cfg, adapter)]); });
+  afterAll(() => Promise.all([batcher.close(), summariser.close()]));
 
   it('runs on the CPU by default', () => expect(batcher.device).toBe('cpu'));
 
-  it('summarizes every frame of both lanes exactly once, in batches that mix frames', async () => {
+  it('runs the model on every frame of both lanes exactly once, in batches that mix frames (then summarised)', async () => {
     const initial = Array.from({ length: 6 }, (_, i) => barsPage(i, 150 + 10 * i, 130, 5));
-    const earlier = { textLines: -1 } as PageSummary;
-    const reprocess = Array.from({ length: 3 }, (_, i) => ({ ...barsPage(10 + i, 120, 110, 4, 2), first: earlier }));
+    const correction = { first: { textLines: -1 } as PageSummary, plan: { kind: 'rotate', rotateDeg: 1, dewarp: false } as TransformPlan };
+    const reprocess = Array.from({ length: 3 }, (_, i) => ({ ...barsPage(10 + i, 120, 110, 4, 2), correction }));
     const broken = failed(pageWork({ volumeId: 'v', key: 'bad', etag: 'e', size: 1, seq: 99 }), 'corrupt jpeg');
     const stats = { merge: new StageStats('merge'), infer: new StageStats('infer'), fill: new BatchFill(cfg.batchSize) };
-    const initial$ = new Subject<PageWork>();
-    const reprocess$ = new Subject<PageWork>();
-    const out = lastValueFrom(batcher.run(initial$, reprocess$, stats).pipe(toArray()));
+    const patches = [...initial, ...reprocess].reduce((n, w) => n + w.frame.patches.count, 0);
+    const initial$ = new Subject<DecodedPage | FailedPage>();
+    const reprocess$ = new Subject<DecodedPage>();
+    const out = lastValueFrom(batcher.run(initial$, reprocess$, stats).pipe(summariser.summarise(), toArray()));
     [...initial, broken].forEach((w) => initial$.next(w));
     reprocess.forEach((w) => reprocess$.next(w));
     initial$.complete();
@@ -60,17 +64,17 @@ describe('GpuBatcher with the tiny generated model', () => {
     const results = await out;
 
     expect(results.map((w) => w.task.seq).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 10, 11, 12, 99]);
-    expect(results.find((w) => w.task.seq === 99)?.error).toBe('corrupt jpeg');
-    for (const w of results.filter((r) => !r.error)) {
+    expect(results.filter(isFailed).map((w) => [w.task.seq, w.error])).toEqual([[99, 'corrupt jpeg']]);
+    for (const w of results) {
+      if (w.state === 'failed') continue;
       const bars = w.pass === 1 ? 5 : 4;
-      expect(w.summary?.textLines).toBe(bars);
-      expect(w.summary?.orientationDeg).toBe(0);
-      expect(Math.abs(w.summary!.skewDeg)).toBeLessThan(0.5);
-      expect(w.first).toBe(w.pass === 1 ? w.summary : earlier);
+      expect(w.summary.textLines).toBe(bars);
+      expect(w.summary.orientationDeg).toBe(0);
+      expect(Math.abs(w.summary.skewDeg)).toBeLessThan(0.5);
+      expect(w.correction).toBe(w.pass === 1 ? undefined : correction);
       expect(w.timings.inferMs).toBeGreaterThan(0);
-      expect(w.frame!.pixels.byteLength).toBe(w.frame!.width * w.frame!.height * 3);
+      expect(w.frame.pixels.byteLength).toBe(w.frame.width * w.frame.height * 3);
     }
-    const patches = [...initial, ...reprocess].reduce((n, w) => n + w.frame!.patches.count, 0);
     expect(stats.fill.patches).toBe(patches);
     expect(stats.fill.mixed).toBeGreaterThan(0);
     expect(stats.fill.ratio).toBeCloseTo(patches / (stats.fill.batches * cfg.batchSize), 10);

@@ -4,7 +4,8 @@ import { Credits } from '../operators';
 import { resolveConfig } from '../src/config';
 import { imagenetLayout } from '../src/model/adapter';
 import { Decoder } from '../src/stages/decoder';
-import { failed, pageWork, type PageWork } from '../src/types';
+import { failed, pageWork, type FailedPage, type FetchedPage } from '../src/types';
+import type { AnyPage } from './helpers/pages';
 
 const cfg = resolveConfig({ input: 'unused', output: 'unused', decodeWorkers: 2, analysisMaxSide: 256, maxInputPixels: 1_000_000, patchSize: 128, patchOverlap: 16 });
 const colour = { r: 200, g: 60, b: 30 };
@@ -59,15 +60,15 @@ describe('Decoder', () => {
     const named = await inputs();
     const names = Object.keys(named);
     const fetched = new Credits(names.length + 1);
-    const works: PageWork[] = names.map((name, seq) => {
+    const works: Array<FetchedPage | FailedPage> = names.map((name, seq) => {
       fetched.tryAcquire();
-      return { ...pageWork({ volumeId: 'v', key: name, etag: 'e', size: named[name].length, seq }), bytes: named[name] };
+      return { ...pageWork({ volumeId: 'v', key: name, etag: 'e', size: named[name].length, seq }), state: 'fetched', bytes: named[name] };
     });
     fetched.tryAcquire();
     works.push(failed(pageWork({ volumeId: 'v', key: 'earlier', etag: 'e', size: 0, seq: 99 }), 'fetch failed: 404'));
 
     const out = await lastValueFrom(from(works).pipe(decoder.decode(fetched), toArray()));
-    const byKey = new Map(out.map((w) => [w.task.key, w]));
+    const byKey = new Map<string, AnyPage>(out.map((w) => [w.task.key, w]));
     expect(out).toHaveLength(works.length);
     expect(fetched.inUse).toBe(0);
     expect(byKey.get('earlier')?.error).toBe('fetch failed: 404');
@@ -85,7 +86,7 @@ describe('Decoder', () => {
       expect({ name, error: w.error }).toEqual({ name, error: undefined });
       const f = w.frame!;
       expect(w.bytes).toBeUndefined();
-      expect(w.timings.decodeMs).toBeGreaterThan(0);
+      expect(w.timings!.decodeMs).toBeGreaterThan(0);
       // Analysis scale: longest side 256, source size kept (after EXIF rotation).
       expect(Math.max(f.width, f.height)).toBe(256);
       // Transferred, not copied: the buffers are their own, exactly the data's size.

@@ -7,11 +7,13 @@ import { resolveConfig } from '../src/config';
 import { defaultAdapter } from '../src/model/adapter';
 import { Decoder } from '../src/stages/decoder';
 import { GpuBatcher } from '../src/stages/gpuBatcher';
+import { Summariser } from '../src/stages/summariser';
 import { renderSyntheticPage } from '../src/synth/pages';
 import { pageWork, type PageSummary } from '../src/types';
+import type { AnyPage } from './helpers/pages';
 
 /**
- * The real PP-OCRv4 detector and direction classifier, end to end (decode → batcher), on
+ * The real PP-OCRv4 detector and direction classifier, end to end (decode → batcher → summariser), on
  * synthetic pages with known skew and orientation and on real book photos. Analysis is at 768 px
  * to keep the run short on two cores.
  */
@@ -24,15 +26,22 @@ const ROTATIONS = [0, 90, 180, 270] as const;
 
 interface Page { key: string; bytes: Uint8Array }
 
-/** Summaries of pages through the decoder and the batcher, by key. */
-async function summarize(decoder: Decoder, batcher: GpuBatcher, pages: AsyncIterable<Page> | Page[]): Promise<Map<string, PageSummary>> {
+/** The stages a page's summary comes from. */
+interface Stages {
+  decoder: Decoder;
+  batcher: GpuBatcher;
+  summariser: Summariser;
+}
+
+/** Summaries of pages through the decoder, the batcher and the summariser, by key. */
+async function summarize({ decoder, batcher, summariser }: Stages, pages: AsyncIterable<Page> | Page[]): Promise<Map<string, PageSummary>> {
   const fetched = new Credits(4);
   const works = from(pages).pipe(
-    mergeMap(async (page, seq) => ({ ...pageWork({ volumeId: 'acc', key: page.key, etag: '', size: page.bytes.length, seq }), bytes: page.bytes })),
+    mergeMap(async (page, seq) => ({ ...pageWork({ volumeId: 'acc', key: page.key, etag: '', size: page.bytes.length, seq }), state: 'fetched' as const, bytes: page.bytes })),
     acquireCredit(fetched),
     decoder.decode(fetched),
   );
-  const out = await lastValueFrom(batcher.run(works, EMPTY).pipe(toArray()));
+  const out: AnyPage[] = await lastValueFrom(batcher.run(works, EMPTY).pipe(summariser.summarise(), toArray()));
   for (const w of out) expect({ key: w.task.key, error: w.error }).toEqual({ key: w.task.key, error: undefined });
   return new Map(out.map((w) => [w.task.key, w.summary as PageSummary]));
 }
@@ -45,17 +54,15 @@ async function* renderAll(): AsyncIterable<Page> {
 }
 
 describe('default model accuracy', () => {
-  let decoder: Decoder;
-  let batcher: GpuBatcher;
+  let stages: Stages;
   let straight: Map<string, PageSummary>;
   beforeAll(async () => {
-    decoder = new Decoder(cfg, defaultAdapter(cfg).layout);
-    batcher = await GpuBatcher.create(cfg, defaultAdapter(cfg));
-    straight = await summarize(decoder, batcher, renderAll());
+    const [batcher, summariser] = await Promise.all([GpuBatcher.create(cfg, defaultAdapter(cfg)), Summariser.create(cfg, defaultAdapter(cfg))]);
+    stages = { decoder: new Decoder(cfg, defaultAdapter(cfg).layout), batcher, summariser };
+    straight = await summarize(stages, renderAll());
   });
   afterAll(async () => {
-    await decoder.close();
-    await batcher.close();
+    await Promise.all([stages.decoder.close(), stages.batcher.close(), stages.summariser.close()]);
   });
 
   it('measures skew in [−15°, 15°] to a median error of 0.1° or better', () => {
@@ -85,7 +92,7 @@ describe('default model accuracy', () => {
 
   it('reports real book photos as curved and tells their orientation', async () => {
     const photo = (name: string) => readFileSync(resolve(REAL, name));
-    const real = await summarize(decoder, batcher, [
+    const real = await summarize(stages, [
       { key: 'boston_a', bytes: photo('boston_cooking_a.jpg') },
       { key: 'boston_b', bytes: photo('boston_cooking_b.jpg') },
       // Upright first (the photo carries EXIF orientation 6), then turned 90° clockwise.

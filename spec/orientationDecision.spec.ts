@@ -1,7 +1,7 @@
 import { ORIENTATION, decideFlip, raggedVote, type OrientationVerdict } from '../src/model/orientation';
 import { profileAxis, type LineFit } from '../src/model/textlines';
-import { ORIENTATION_GATE, TransformController, confirms, planFor, publishedOrientation } from '../src/stages/transformController';
-import { pageWork, type PageSummary, type TransformPlan } from '../src/types';
+import { ORIENTATION_GATE, TransformController, confirms, isResult, planFor, publishedOrientation } from '../src/stages/transformController';
+import { pageWork, type DecodedFrame, type PageSummary, type SummarisedPage, type TransformPlan } from '../src/types';
 
 const cfg = { skewThresholdDeg: 0.3, curvatureThresholdPx: 2, minConfidence: 0.5, maxPasses: 2 as const };
 
@@ -123,10 +123,9 @@ describe('the published orientation', () => {
     const first = summary(180, 0.5);
     // The second pass reads the turned-back page as upside down again and its lines are lost: rejected.
     const second = { ...summary(180, 0.6), textLines: 2 };
-    const work = { ...pageWork({ volumeId: 'v', key: 'k', etag: '', size: 1, seq: 0 }), pass: 2, first, summary: second, plan: rotate(180) };
-    const decided = controller.decide(work);
-    expect('exit' in decided).toBe(true);
-    const { record } = (decided as { exit: { record: { orientation_deg: number | null; orientation_confidence: number | null; rejected_transform: string | null; error: string | null } } }).exit;
+    const decided = controller.decide({ ...summarised(second), pass: 2, correction: { first, plan: rotate(180) } });
+    if (!isResult(decided)) throw new Error('a second pass always leaves');
+    const { record } = decided;
     expect(record).toMatchObject({ orientation_deg: 0, orientation_confidence: 0.6, rejected_transform: 'rotate' });
     expect(record.error).toMatch(/turn by 180° rejected/);
   });
@@ -134,8 +133,13 @@ describe('the published orientation', () => {
   it('keeps the first reading and its confidence on a confirmed or uncorrected page', () => {
     const controller = new TransformController(cfg);
     const straight = summary(0, 0.8);
-    const work = { ...pageWork({ volumeId: 'v', key: 'k', etag: '', size: 1, seq: 0 }), first: straight, summary: straight };
-    const decided = controller.decide(work) as { exit: { record: { orientation_deg: number | null; orientation_confidence: number | null } } };
-    expect(decided.exit.record).toMatchObject({ orientation_deg: 0, orientation_confidence: 0.8 });
+    const decided = controller.decide(summarised(straight));
+    expect(isResult(decided) && decided.record).toMatchObject({ orientation_deg: 0, orientation_confidence: 0.8 });
   });
 });
+
+/** A first-pass page with `summary`, on a small blank frame. */
+function summarised(summary: PageSummary): SummarisedPage {
+  const frame: DecodedFrame = { width: 10, height: 10, channels: 3, pixels: new Uint8Array(300), sourceWidth: 10, sourceHeight: 10, patches: { size: 0, stride: 0, cols: 0, rows: 0, count: 0, data: new Uint8Array(0) } };
+  return { ...pageWork({ volumeId: 'v', key: 'k', etag: '', size: 1, seq: 0 }), state: 'summarised', frame, summary };
+}

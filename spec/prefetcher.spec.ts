@@ -11,7 +11,8 @@ import { s3ClientConfigFor, startLocalS3Server, type LocalS3Server } from '../sr
 import { openLocation } from '../src/store';
 import { S3ParquetWriter, writeParquet } from '../src/stages/parquetWriter';
 import { manifestSha256, Prefetcher } from '../src/stages/prefetcher';
-import { emptyTimings, pageWork, type ImageTask, type PageWork, type VolumeRecord } from '../src/types';
+import { emptyTimings, pageWork, type ImageTask, type ListedPage, type VolumeRecord } from '../src/types';
+import type { AnyPage } from './helpers/pages';
 import { readParquet } from './helpers/duckdb';
 import { isObjectGet, startFaultProxy, type FaultProxy } from './helpers/faultProxy';
 
@@ -24,7 +25,7 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
 }
 
 /** Fetches every task, giving each credit back as the page arrives (as the decoder would). */
-function fetchAll(prefetcher: Prefetcher, tasks: ImageTask[], capacity = 4): Promise<PageWork[]> {
+function fetchAll(prefetcher: Prefetcher, tasks: ImageTask[], capacity = 4): Promise<AnyPage[]> {
   const fetched = new Credits(capacity);
   return lastValueFrom(
     from(tasks).pipe(
@@ -111,7 +112,7 @@ describe('Prefetcher on s3rver', () => {
     expect(pages[4].bytes).toBeUndefined();
     for (const i of [0, 2, 3, 5]) {
       expect(Buffer.from(pages[i].bytes ?? []).toString()).toBe(`mix ${i}`);
-      expect(pages[i].timings.fetchMs).toBeGreaterThan(0);
+      expect(pages[i].timings!.fetchMs).toBeGreaterThan(0);
     }
     expect(proxy.pendingFaults()).toBe(0);
     expect(s3.counters.retries - retriesBefore).toBe(4);
@@ -135,8 +136,8 @@ describe('Prefetcher on s3rver', () => {
     const p = prefetcher('vol/');
     const tasks = (await collect(p.tasks())).slice(0, 10);
     const fetched = new Credits(3);
-    const input = new Subject<PageWork>();
-    const seen: PageWork[] = [];
+    const input = new Subject<ListedPage>();
+    const seen: AnyPage[] = [];
     let arrived: Array<{ n: number; resolve: () => void }> = [];
     const count = (n: number) => new Promise<void>((resolve) => (seen.length >= n ? resolve() : arrived.push({ n, resolve })));
     const sub = input.pipe(p.fetch(fetched)).subscribe((w) => {
@@ -160,7 +161,7 @@ describe('Prefetcher on s3rver', () => {
     const p = prefetcher('vol/');
     const tasks = (await collect(p.tasks())).slice(0, 3);
     proxy.inject('stall', 3, isObjectGet);
-    const seen: PageWork[] = [];
+    const seen: AnyPage[] = [];
     const logFrom = proxy.log.length;
     const sub = from(tasks).pipe(map((t) => pageWork(t)), p.fetch(new Credits(3))).subscribe((w) => seen.push(w));
     for (const t of tasks) await proxy.seen(new RegExp(`^GET /in/vol/${t.key}`), logFrom);
@@ -255,7 +256,7 @@ describe('Prefetcher and writer on local directories', () => {
 });
 
 /** A stand-in for the rest of the pipeline: the byte count as `width`. */
-function toRecord(w: PageWork): VolumeRecord {
+function toRecord(w: AnyPage): VolumeRecord {
   const t = { ...emptyTimings(), ...w.timings };
   const ok = w.error === undefined;
   return {

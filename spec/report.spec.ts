@@ -45,7 +45,7 @@ describe('HTML volume report from a real run (default model, local folders)', ()
     input = cfg.input;
     collector = new ReportCollector(worker.pages$);
     await worker.run();
-    pages = await collector.pages(openLocation(cfg.input), cfg);
+    pages = await collector.pages(openLocation(cfg.input));
     html = renderReport({ volumeId: 'vol_R', summary: [['volume', 'vol_R']], pages });
   });
   afterAll(() => rm(tmp, { recursive: true, force: true }));
@@ -115,7 +115,7 @@ describe('HTML volume report from a real run (default model, local folders)', ()
 
   it('says why a page has no thumbnails when its original is gone', async () => {
     await rm(join(input, 'page-0000.jpg'));
-    const [gone] = await collector.pages(openLocation(input), resolveConfig({ input, output: tmp }));
+    const [gone] = await collector.pages(openLocation(input));
     expect(gone.before).toBeUndefined();
     expect(gone.thumbnailError).toMatch(/page-0000\.jpg|not found|ENOENT/i);
     expect(renderReport({ volumeId: 'vol_R', summary: [], pages: [gone] })).toContain('<th>no thumbnail</th>');

@@ -7,7 +7,8 @@ import { Transformer } from '../src/stages/transformer';
 import { renderSyntheticPage } from '../src/synth/pages';
 import { correctPage } from '../src/transform/correct';
 import { RgbImage } from '../src/transform/image';
-import { pageWork, type DecodedFrame, type PageWork, type TextLine, type TransformPlan } from '../src/types';
+import { pageWork, type DecodedFrame, type PageSummary, type PlannedPage, type TextLine, type TransformPlan } from '../src/types';
+import type { AnyPage } from './helpers/pages';
 
 // The worker runs from dist/: build first (`npx tsc -p .`; `npm test` does).
 
@@ -25,8 +26,11 @@ function frameOf(image: RgbImage): DecodedFrame {
   return { ...image, pixels, channels: 3, sourceWidth: image.width * 2, sourceHeight: image.height * 2, patches: tilePatches(pixels, image.width, image.height, layout) };
 }
 
-function page(seq: number, fields: Partial<PageWork>): PageWork {
-  return { ...pageWork({ volumeId: 'v', key: `p${seq}.png`, etag: 'e', size: 1, seq }), ...fields };
+/** A summary with no lines, measured on `frame`. */
+const noLines = (frame: DecodedFrame): PageSummary => ({ orientationDeg: 0, skewDeg: 0, confidence: 0, textLines: 0, textCoverage: 0, curvaturePx: 0, lines: [], width: frame.width, height: frame.height });
+
+function page(seq: number, frame: DecodedFrame, plan: TransformPlan, summary: PageSummary = noLines(frame)): PlannedPage {
+  return { ...pageWork({ volumeId: 'v', key: `p${seq}.png`, etag: 'e', size: 1, seq }), state: 'planned', frame, plan, summary };
 }
 
 const sameBytes = (a: ArrayBufferView, b: ArrayBufferView) =>
@@ -36,7 +40,7 @@ describe('Transformer', () => {
   const transformer = new Transformer(cfg, layout);
   afterAll(() => transformer.close());
 
-  const run = (works: PageWork[], stats?: StageStats) => lastValueFrom(of(...works).pipe(transformer.apply(stats), toArray()));
+  const run = (pages: PlannedPage[], stats?: StageStats): Promise<AnyPage[]> => lastValueFrom(of(...pages).pipe(transformer.apply(stats), toArray()));
 
   it('turns a page back upright on a worker thread, re-tiled, as the next pass', async () => {
     const spec = { seed: 3, width: 360, height: 500, format: 'png' as const };
@@ -44,12 +48,13 @@ describe('Transformer', () => {
     const frame = frameOf(await decode(await renderSyntheticPage({ ...spec, rotate: 90 })));
     const sent = frame.pixels;
     const stats = new StageStats('transform');
-    const [out] = await run([page(0, { frame, plan: { kind: 'rotate', rotateDeg: 90, dewarp: false } })], stats);
+    const [out] = await run([page(0, frame, { kind: 'rotate', rotateDeg: 90, dewarp: false })], stats);
 
     expect(sent.byteLength).toBe(0); // moved to the worker, not copied
-    expect(out.error).toBeUndefined();
+    expect(out.state).toBe('decoded');
     expect(out.pass).toBe(2);
-    expect(out.timings.transformMs).toBeGreaterThan(0);
+    expect(out.correction?.plan).toEqual({ kind: 'rotate', rotateDeg: 90, dewarp: false });
+    expect(out.timings!.transformMs).toBeGreaterThan(0);
     expect(out.frame).toMatchObject({ width: 360, height: 500, channels: 3, sourceWidth: 1000, sourceHeight: 720 });
     expect(sameBytes(out.frame!.pixels, upright.pixels)).toBe(true);
     const expected = tilePatches(upright.pixels, 360, 500, layout);
@@ -75,32 +80,25 @@ describe('Transformer', () => {
     const halfLines = lines.map((l) => ({ ...l, points: l.points.map(([x, y]): [number, number] => [x / 2, y / 2]) }));
     const summary = { orientationDeg: 0 as const, skewDeg: 3, confidence: 1, textLines: 4, textCoverage: 0.1, curvaturePx: 6, lines: halfLines, width: width / 2, height: height / 2 };
 
-    const [out] = await run([page(1, { frame: frameOf(image), plan, summary })]);
+    const [out] = await run([page(1, frameOf(image), plan, summary)]);
     const expected = await correctPage(image, plan, lines, cfg.analysisMaxSide);
-    expect(out.error).toBeUndefined();
+    expect(out.state).toBe('decoded');
     expect(Math.max(out.frame!.width, out.frame!.height)).toBe(cfg.analysisMaxSide); // grown by the turn, scaled back
     expect([out.frame!.width, out.frame!.height]).toEqual([expected.width, expected.height]);
     expect(sameBytes(out.frame!.pixels, expected.pixels)).toBe(true);
   });
 
-  it('passes pages without a plan or with an error through and turns failures into error items', async () => {
+  it('gives a page it cannot correct back uncorrected, with the reason, and corrects the others', async () => {
     const image = await decode(await renderSyntheticPage({ seed: 9, width: 200, height: 280, format: 'png' }));
     const plan: TransformPlan = { kind: 'rotate', rotateDeg: 2, dewarp: false };
-    const noPlan = page(0, { frame: frameOf(image) });
-    const errored = page(1, { error: 'decode: not an image' });
-    const truncated = page(2, { frame: { ...frameOf(image), height: image.height + 50 }, plan });
-    const frameless = page(3, { plan });
-    const good = page(4, { frame: frameOf(image), plan });
+    const truncated = page(2, { ...frameOf(image), height: image.height + 50 }, plan);
+    const good = page(4, frameOf(image), plan);
 
-    const out = await run([noPlan, errored, truncated, frameless, good]);
-    const bySeq = new Map(out.map((w) => [w.task.seq, w]));
-    expect(out).toHaveLength(5);
-    expect(bySeq.get(0)).toBe(noPlan);
-    expect(bySeq.get(1)).toBe(errored);
-    expect(bySeq.get(2)).toMatchObject({ pass: 1, error: expect.stringMatching(/^transform: frame of 200×330 needs 198000 bytes/) });
-    expect(bySeq.get(2)!.frame).toBeUndefined();
-    expect(bySeq.get(3)!.error).toBe('transform: the page has a plan but no decoded frame');
-    expect(bySeq.get(4)).toMatchObject({ pass: 2, frame: { width: planWidth(200, 280, 2) } });
+    const out = await run([truncated, good]);
+    const bySeq = new Map(out.map((w) => [w.task!.seq, w]));
+    expect(out).toHaveLength(2);
+    expect(bySeq.get(2)).toMatchObject({ state: 'uncorrected', pass: 1, plan, reason: expect.stringMatching(/^transform: frame of 200×330 needs 198000 bytes/) });
+    expect(bySeq.get(4)).toMatchObject({ state: 'decoded', pass: 2, frame: { width: planWidth(200, 280, 2) }, correction: { plan, first: good.summary } });
   });
 });
 

@@ -3,6 +3,7 @@ import { CONTENT_SETTINGS, type ContentSettings, type EngineConfig } from './con
 import { modelAdapter, type ModelAdapter } from './model/adapter';
 import { Decoder } from './stages/decoder';
 import { GpuBatcher } from './stages/gpuBatcher';
+import { Summariser } from './stages/summariser';
 import { TransformController } from './stages/transformController';
 import { Transformer } from './stages/transformer';
 
@@ -17,8 +18,8 @@ export function contentConfigSha256(cfg: ContentSettings): string {
 }
 
 /**
- * The thread pools a process runs volumes on: decoder (sharp), batcher (ONNX sessions, and the
- * analysis threads that summarise pages) and transformer (OpenCV), plus the controller's rules. Start one per process and share it between
+ * The thread pools a process runs volumes on: decoder (sharp), batcher (the inference threads: ONNX
+ * sessions), summariser (the analysis threads) and transformer (OpenCV), plus the controller's rules. Start one per process and share it between
  * volumes (`new VolumeWorker(cfg, s3, id, tasks, { engine })`); a VolumeWorker without one starts
  * its own and closes it when it is done.
  */
@@ -30,6 +31,7 @@ export class VolumeEngine {
     readonly adapter: ModelAdapter,
     readonly decoder: Decoder,
     readonly batcher: GpuBatcher,
+    readonly summariser: Summariser,
     readonly transformer: Transformer,
     readonly controller: TransformController,
   ) {}
@@ -41,10 +43,15 @@ export class VolumeEngine {
   static async create(cfg: EngineConfig, adapter?: ModelAdapter): Promise<VolumeEngine> {
     adapter ??= await modelAdapter(cfg);
     const controller = new TransformController(cfg);
-    const batcher = await GpuBatcher.create(cfg, adapter);
+    // Both pools start at once; when one fails, the other is closed before the failure is thrown.
+    const [batcher, summariser] = await Promise.allSettled([GpuBatcher.create(cfg, adapter), Summariser.create(cfg, adapter)]);
+    if (batcher.status === 'rejected' || summariser.status === 'rejected') {
+      await Promise.all([batcher, summariser].map((s) => (s.status === 'fulfilled' ? s.value.close() : undefined)));
+      throw (batcher.status === 'rejected' ? batcher : (summariser as PromiseRejectedResult)).reason;
+    }
     const decoder = new Decoder(cfg, adapter.layout);
     const transformer = new Transformer(cfg, adapter.layout);
-    return new VolumeEngine(cfg, batcher.adapter, decoder, batcher, transformer, controller);
+    return new VolumeEngine(cfg, batcher.value.adapter, decoder, batcher.value, summariser.value, transformer, controller);
   }
 
   /** sha256 of the settings that change the table's contents (see `contentConfigSha256`). */
@@ -53,6 +60,6 @@ export class VolumeEngine {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.decoder.close(), this.batcher.close(), this.transformer.close()]);
+    await Promise.all([this.decoder.close(), this.batcher.close(), this.summariser.close(), this.transformer.close()]);
   }
 }

@@ -1,9 +1,9 @@
 import { Observable, defer, map } from 'rxjs';
-import { Credits, StageStats, feedbackLoop, pullWithCredits, releaseCredit, type StageSnapshot } from '../operators';
+import { Credits, StageStats, bypass, feedbackLoop, pullWithCredits, releaseCredit, type StageSnapshot } from '../operators';
 import type { VolumeEngine } from './engine';
 import { BatchFill } from './infer/batchFill';
 import type { Prefetcher } from './stages/prefetcher';
-import type { PageResult } from './stages/transformController';
+import { isResult, type PageResult } from './stages/transformController';
 import { pageWork, type ImageTask } from './types';
 
 /** One StageStats per stage of a volume pipeline, plus the batch fill. */
@@ -57,9 +57,9 @@ export interface VolumeRecordsOptions {
  * Record plus the summaries behind it).
  *
  * ```
- * tasks ─pullWithCredits(budget)─► prefetch ─► decode ─► feedbackLoop( batcher(initial 1 : reprocess 3)
- *        ─► TransformController ─┬─► exit: Record
- *                                └─► Transformer ─► reenter (reprocess lane) )
+ * tasks ─pullWithCredits(budget)─► prefetch ─► decode ─► feedbackLoop(
+ *     batcher(initial 1 : reprocess 3) ─► summarise ─► decide ─┬─► exit: PageResult
+ *                                                              └─► transform ─► re-enter (reprocess lane) )
  * ```
  *
  * Bounded sections: pages in flight ≤ budget; fetched-but-undecoded ≤ the volume's
@@ -73,20 +73,23 @@ export function volumeRecords(
   tasks: AsyncIterable<ImageTask>,
   options: VolumeRecordsOptions = {},
 ): Observable<PageResult> {
-  const { cfg, decoder, batcher, transformer, controller } = engine;
+  const { cfg, decoder, batcher, summariser, transformer, controller } = engine;
   const stats = options.stats ?? new VolumeStats(cfg.batchSize);
   return defer(() => {
     const budget = options.budget ?? new Credits(prefetcher.cfg.inflightPages, 'inflightPages');
     const fetched = new Credits(prefetcher.cfg.prefetchCapacity, 'prefetchCapacity');
     const records = pullWithCredits(tasks, budget, stats.ingress).pipe(
       map((task) => pageWork(task)),
-      prefetcher.fetch(fetched, stats.prefetch),
-      decoder.decode(fetched, stats.decode),
+      prefetcher.fetch(fetched, stats.prefetch), // GET the bytes (S3 or a folder)
+      decoder.decode(fetched, stats.decode), // sharp threads: frame + model patches
       feedbackLoop(
         (initial$, reprocess$) =>
-          batcher
-            .run(initial$, reprocess$, { merge: stats.merge, batch: stats.batch, infer: stats.infer, summarize: stats.summarize, fill: stats.fill })
-            .pipe(controller.control(transformer, stats.transform)),
+          batcher.run(initial$, reprocess$, { merge: stats.merge, batch: stats.batch, infer: stats.infer, fill: stats.fill }).pipe( // the model, micro-batched across pages
+            summariser.summarise(stats.summarize), // analysis threads: text lines, skew, orientation
+            map((page) => controller.decide(page)), // pure: the page's result, or a correction plan
+            bypass(isResult, transformer.apply(stats.transform)), // OpenCV threads: rotate / dewarp, re-tile
+            map((page) => controller.loopStep(page)), // a result exits; a corrected page re-enters for its second pass
+          ),
         stats.loop,
       ),
     );

@@ -7,19 +7,19 @@ import { drainPool } from '../operators';
 export const packageRoot = resolve(__dirname, __dirname.includes(`${join('dist', 'src')}`) ? '../..' : '..');
 
 /**
- * The compiled JavaScript file of a worker in `src/workers/<name>.ts`. Worker threads load plain
- * JavaScript, so workers always run from `dist/` (built by `npm run build`, which `npm test` and
+ * The compiled JavaScript file of a thread entry `src/threads/<name>.ts`. Worker threads load plain
+ * JavaScript, so they always run from `dist/` (built by `npm run build`, which `npm test` and
  * `prepare` run), also when the caller is TypeScript under Jest.
  */
-export function workerFile(name: string): string {
-  const file = join(packageRoot, 'dist', 'src', 'workers', `${name}.js`);
-  if (!existsSync(file)) throw new Error(`worker ${name} is not built: run \`npm run build\` (looked for ${file})`);
+export function threadFile(name: string): string {
+  const file = join(packageRoot, 'dist', 'src', 'threads', `${name}.js`);
+  if (!existsSync(file)) throw new Error(`thread entry ${name} is not built: run \`npm run build\` (looked for ${file})`);
   return file;
 }
 
-/** A piscina pool running the worker `src/workers/<name>.ts`. Close it with {@link closePool}. */
+/** A piscina pool of threads running the entry `src/threads/<name>.ts`. Close it with {@link closePool}. */
 export function startPool(name: string, options: Omit<ConstructorParameters<typeof Piscina>[0] & object, 'filename'>): Piscina {
-  return new Piscina({ ...options, filename: workerFile(name) });
+  return new Piscina({ ...options, filename: threadFile(name) });
 }
 
 /**

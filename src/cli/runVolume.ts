@@ -71,7 +71,7 @@ async function runOn(engine: VolumeEngine, job: VolumeJob, io: CliIO): Promise<V
 
 /** Writes the HTML report of a finished run to `file` (a local path). */
 export async function writeVolumeReport(run: VolumeRun, job: VolumeJob, summary: Array<[string, string]>, file: string): Promise<void> {
-  const pages = run.collector ? await run.collector.pages(openLocation(job.cfg.input, job.s3), job.cfg, openLocation(job.cfg.output, job.s3)) : [];
+  const pages = run.collector ? await run.collector.pages(openLocation(job.cfg.input, job.s3), openLocation(job.cfg.output, job.s3)) : [];
   const note = run.result.status === 'skipped' ? 'The volume was already published from the same inputs, model and config; no pages were processed in this run.' : undefined;
   await mkdir(dirname(file), { recursive: true });
   await writeFile(file, renderReport({ volumeId: job.volumeId, summary, pages, note }));

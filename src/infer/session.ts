@@ -23,7 +23,7 @@ export interface OpenSession {
  * bin/napi-v6/linux/x64/libonnxruntime.so (or put their folder on LD_LIBRARY_PATH), with CUDA 13
  * and cuDNN 9 installed, then run with `device: 'cuda'` (or `auto`).
  */
-export async function openSession(adapter: ModelAdapter, device: 'cpu' | 'cuda' | 'auto', threads: number): Promise<OpenSession> {
+export async function openSession(adapter: Pick<ModelAdapter, 'name' | 'modelPath' | 'sha256'>, device: 'cpu' | 'cuda' | 'auto', threads: number): Promise<OpenSession> {
   const bytes = readFileSync(adapter.modelPath);
   const sha = createHash('sha256').update(bytes).digest('hex');
   if (sha !== adapter.sha256) throw new Error(`model ${adapter.modelPath} has sha256 ${sha}, adapter ${adapter.name} expects ${adapter.sha256}`);

@@ -1,13 +1,12 @@
 import type { Observable } from 'rxjs';
-import { planFor, type ControllerConfig, type PageResult } from '../stages/transformController';
+import type { PageResult } from '../stages/transformController';
 import type { Location } from '../store';
 import type { ReportPage } from './html';
 import { figureOf } from './thumbnails';
 
 /** The counter-clockwise rotation a page's kept correction applied (0 when none was kept). */
-export function appliedRotation(page: PageResult, cfg: ControllerConfig): number {
-  if (page.record.transform === 'none' || !page.first) return 0;
-  return planFor(page.first, cfg)?.rotateDeg ?? 0;
+export function appliedRotation(page: PageResult): number {
+  return page.applied?.rotateDeg ?? 0;
 }
 
 /**
@@ -27,15 +26,15 @@ export class ReportCollector {
    * otherwise from the original turned by the applied rotation. A page whose original or image
    * cannot be read keeps its row and says why.
    */
-  async pages(input: Location, cfg: ControllerConfig, output?: Location): Promise<ReportPage[]> {
+  async pages(input: Location, output?: Location): Promise<ReportPage[]> {
     const sorted = [...this.results].sort((a, b) => a.record.seq - b.record.seq);
     const pages: ReportPage[] = [];
-    for (const result of sorted) pages.push(await this.page(result, input, cfg, output));
+    for (const result of sorted) pages.push(await this.page(result, input, output));
     return pages;
   }
 
-  private async page(result: PageResult, input: Location, cfg: ControllerConfig, output?: Location): Promise<ReportPage> {
-    const rotateDeg = appliedRotation(result, cfg);
+  private async page(result: PageResult, input: Location, output?: Location): Promise<ReportPage> {
+    const rotateDeg = appliedRotation(result);
     const { first, final, record } = result;
     if (record.status === 'error' || !first || !final) return { record, rotateDeg };
     try {

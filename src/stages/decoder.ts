@@ -1,19 +1,26 @@
 import Piscina from 'piscina';
-import { Observable, OperatorFunction, catchError, connect, filter, from, map, merge, of } from 'rxjs';
-import { Credits, StageStats, piscinaRunner, poolCapacity, poolMap, releaseCredit, type TaskRunner } from '../../operators';
+import { Observable, OperatorFunction, catchError, from, map, of } from 'rxjs';
+import { Credits, StageStats, bypass, piscinaRunner, poolCapacity, poolMap, releaseCredit, type TaskRunner } from '../../operators';
 import type { EngineConfig } from '../config';
+import type { DecodeOptions, DecodeOutcome } from '../decode/decodeImage';
 import type { PatchLayout } from '../decode/tile';
-import { failed, type PageWork } from '../types';
+import { failed, isFailed, type DecodedPage, type FailedPage, type FetchedPage } from '../types';
 import { closePool, startPool } from '../workerFile';
-import type { DecodeResult, DecodeTask } from '../workers/decode';
+
+/** A decode thread's task (src/threads/decode.ts) and its answer. */
+export interface DecodeTask extends DecodeOptions {
+  bytes: Uint8Array;
+}
+
+export type DecodeResult = DecodeOutcome & { ms: number };
 
 /** Whether a view spans its whole ArrayBuffer, so transferring the buffer moves nothing else. */
 const ownsBuffer = (view: Uint8Array) => view.byteOffset === 0 && view.byteLength === view.buffer.byteLength;
 
 /**
  * Decodes fetched pages on a pool of `cfg.decodeWorkers` sharp threads into analysis-scale frames
- * with their model patches (see `decodeImage`). A page that cannot be decoded becomes an error item;
- * nothing else is affected.
+ * with their model patches (see `decodeImage`). A page that cannot be decoded fails; nothing else
+ * is affected.
  */
 export class Decoder {
   private readonly pool: Piscina;
@@ -23,10 +30,10 @@ export class Decoder {
   }
 
   /**
-   * Sets `frame` and `timings.decodeMs` and drops `bytes`; error items pass through. Gives back one
-   * `fetched` credit per item as it leaves.
+   * Fetched pages in, decoded pages out (`frame` and `timings.decodeMs` set, `bytes` dropped);
+   * failed pages pass. Gives back one `fetched` credit per page as it leaves.
    */
-  decode(fetched: Credits, stats?: StageStats): OperatorFunction<PageWork, PageWork> {
+  decode(fetched: Credits, stats?: StageStats): OperatorFunction<FetchedPage | FailedPage, DecodedPage | FailedPage> {
     const run = piscinaRunner<DecodeTask, DecodeResult>(this.pool, {
       name: 'decode',
       // Only a buffer the bytes own is transferred; a view into a shared one (Node's pool) is copied.
@@ -34,16 +41,7 @@ export class Decoder {
     });
     return (source) =>
       source.pipe(
-        map((work) => (work.error || work.bytes ? work : failed(work, 'no bytes were fetched for this page'))),
-        connect((items) =>
-          merge(
-            items.pipe(filter((work) => !!work.error)),
-            items.pipe(
-              filter((work) => !work.error),
-              poolMap((work: PageWork) => this.decodeOne(work, run), { concurrency: poolCapacity(this.pool), stats }),
-            ),
-          ),
-        ),
+        bypass(isFailed, poolMap((page: FetchedPage) => this.decodeOne(page, run), { concurrency: poolCapacity(this.pool), stats })),
         releaseCredit(fetched),
       );
   }
@@ -52,15 +50,16 @@ export class Decoder {
     await closePool(this.pool);
   }
 
-  private decodeOne(work: PageWork, run: TaskRunner<DecodeTask, DecodeResult>): Observable<PageWork> {
-    const { bytes, ...rest } = work;
-    const task: DecodeTask = { bytes: bytes as Uint8Array, analysisMaxSide: this.cfg.analysisMaxSide, maxInputPixels: this.cfg.maxInputPixels, layout: this.layout };
+  private decodeOne(page: FetchedPage, run: TaskRunner<DecodeTask, DecodeResult>): Observable<DecodedPage | FailedPage> {
+    const { bytes, ...rest } = page;
+    const task: DecodeTask = { bytes, analysisMaxSide: this.cfg.analysisMaxSide, maxInputPixels: this.cfg.maxInputPixels, layout: this.layout };
     return from(run(task)).pipe(
       map((result) => {
-        const timings = { ...work.timings, decodeMs: work.timings.decodeMs + result.ms };
-        return result.frame ? { ...rest, frame: result.frame, timings, ...(result.frame.note ? { note: result.frame.note } : {}) } : failed({ ...work, timings }, result.error);
+        const timings = { ...page.timings, decodeMs: page.timings.decodeMs + result.ms };
+        if (!result.frame) return failed({ ...page, timings }, result.error);
+        return { ...rest, state: 'decoded' as const, frame: result.frame, timings, ...(result.frame.note ? { note: result.frame.note } : {}) };
       }),
-      catchError((err: Error) => of(failed(work, `decode worker failed: ${err.message}`))),
+      catchError((err: Error) => of(failed(page, `decode worker failed: ${err.message}`))),
     );
   }
 }

@@ -1,15 +1,49 @@
 import Piscina from 'piscina';
-import { Observable, catchError, connect, defer, filter, from, map, merge, mergeMap, of, range, tap } from 'rxjs';
-import { Credits, StageStats, microBatch, piscinaRunner, poolMap, releaseCredit, weightedMerge } from '../../operators';
+import { Observable, defer, map } from 'rxjs';
+import { Credits, StageStats, bypass, releaseCredit, weightedMerge } from '../../operators';
 import type { EngineConfig } from '../config';
 import type { ModelAdapter } from '../model/adapter';
 import { byteAdapter } from '../model/byteModel';
-import { BatchFill } from '../infer/batchFill';
-import { buffersOf } from '../infer/transfer';
-import { failed, type PageWork } from '../types';
+import type { BatchFill } from '../infer/batchFill';
+import { BatchedModel, type UnitJob } from '../infer/batchedModel';
+import type { Device } from '../infer/session';
+import { failed, isFailed, type DecodedPage, type FailedPage, type InferredPage } from '../types';
 import { closePool, startPool } from '../workerFile';
-import type { AnalyseWorkerData, SummarizeResult, SummarizeTask } from '../workers/analyse';
-import type { BatchResult, BatchTask, InferWorkerData, PrepareResult } from '../workers/infer';
+
+/** A model an inference thread runs (src/threads/infer.ts): its file, names, input type and one unit's dims. */
+export interface ThreadModel {
+  name: string;
+  modelPath: string;
+  sha256: string;
+  inputName: string;
+  outputName: string;
+  input: 'uint8' | 'float32';
+  /** One unit's input dims (a patch: [3, size, size]). */
+  unit: number[];
+  /** The batch size it is warmed up at (on CUDA, the one shape it runs). */
+  batchSize: number;
+}
+
+/** What each inference thread is started with. */
+export interface InferWorkerData {
+  models: { detector: ThreadModel; classifier?: ThreadModel };
+  device: 'cpu' | 'cuda' | 'auto';
+  threads: number;
+}
+
+/** The inference threads' start data for a byte model (`byteAdapter`): its detector at `cfg.batchSize`. */
+export function inferWorkerData(cfg: EngineConfig, adapter: ModelAdapter): InferWorkerData {
+  const size = adapter.layout.patchSize;
+  const detector: ThreadModel = { ...adapter, input: 'uint8', unit: [3, size, size], batchSize: cfg.batchSize };
+  return { models: { detector }, device: cfg.device, threads: cfg.inferThreads };
+}
+
+/** An inference thread's answer to `prepare`. */
+export interface PrepareResult {
+  threadId: number;
+  device: Device;
+  fallback?: string;
+}
 
 /** Counters of the batcher's parts; all optional. */
 export interface BatcherStats {
@@ -19,128 +53,80 @@ export interface BatcherStats {
   batch?: StageStats;
   /** Batches running on the inference threads. */
   infer?: StageStats;
-  /** Frames being stitched and summarized (on the analysis threads). */
-  summarize?: StageStats;
   fill?: BatchFill;
 }
 
-/** A frame inside the batcher: its patch maps fill in as batches come back. */
-interface FrameJob {
-  work: PageWork & { frame: NonNullable<PageWork['frame']> };
-  /** Byte maps (255·p), patch after patch. */
-  maps: Uint8Array;
-  pending: number;
-  /** The frame's share of its batches' run time. */
-  inferMs: number;
-  /** Set when a batch holding one of its patches failed. */
-  error?: string;
-}
-
-interface PatchRef {
-  job: FrameJob;
-  index: number;
-}
-
-/** A reusable pair of batch buffers (input byte patches and output byte maps). */
-interface BatchBuffers {
-  input: Uint8Array;
-  output: Uint8Array;
-}
-
 /**
- * Runs the model over pages: frames from two lanes (reprocess first, by weight) are admitted into
- * `cfg.batcherSlots` slots, their patches packed into micro-batches that mix frames, each batch run
- * as one `session.run` of the byte-wrapped model (`byteAdapter`) on a pool of inference threads that
- * run nothing else (a batch leaves when one of the `inferWorkers × batchesInFlight` places is free,
- * so it fills up while they are busy instead of queueing half-empty), and each frame, once all its
- * patches are back, stitched and summarized on a pool of analysis threads. Error items pass straight
- * through.
+ * Runs the model over pages: decoded pages from two lanes (reprocess first, by weight) are
+ * admitted into `cfg.batcherSlots` slots, their patches packed into micro-batches that mix pages,
+ * each batch run as one `session.run` of the byte-wrapped model (`byteAdapter`) on a pool of
+ * inference threads that run models and nothing else (a batch leaves when one of the
+ * `inferWorkers × batchesInFlight` places is free, so it fills up while they are busy instead of
+ * queueing half-empty). A page comes out once all its patch maps are back. Failed pages pass.
  *
  * Device: `cfg.device` `cpu` (default); `cuda` fails `create()` if the CUDA provider cannot load;
  * `auto` falls back to the CPU with one warning. See `openSession` for installing the provider.
  */
 export class GpuBatcher {
-  private readonly free: BatchBuffers[] = [];
-  private readonly patchLength: number;
-  private readonly mapLength: number;
+  private readonly detector: BatchedModel;
 
   private constructor(
     private readonly cfg: EngineConfig,
-    private readonly pool: Piscina,
-    private readonly analysis: Piscina,
-    readonly device: 'cpu' | 'cuda',
+    /** The inference threads. */
+    readonly pool: Piscina,
+    readonly device: Device,
     /** The byte model the inference threads run (its sha256 is the table's model identity). */
     readonly adapter: ModelAdapter,
   ) {
     const size = adapter.layout.patchSize;
-    this.patchLength = 3 * size * size;
-    this.mapLength = size * size;
+    this.detector = new BatchedModel(pool, {
+      model: 'detector', unitIn: 3 * size * size, unitOut: size * size, batchSize: cfg.batchSize, maxWaitMs: cfg.batchMaxWaitMs, places: this.places,
+    });
+  }
+
+  /** Batches on the inference threads at a time: `batchesInFlight` per thread, so patches collect into fuller batches while they are busy. */
+  get places(): number {
+    return this.cfg.inferWorkers * this.cfg.batchesInFlight;
   }
 
   /**
-   * Wraps the adapter's model to take and give bytes, starts the inference threads (a session
-   * opened and warmed up on each) and the analysis threads (the summarizer prepared on each), and
-   * settles the device.
+   * Wraps the adapter's model to take and give bytes, starts the inference threads (its sessions
+   * opened and warmed up on each) and settles the device.
    */
   static async create(cfg: EngineConfig, source: ModelAdapter): Promise<GpuBatcher> {
     const adapter = byteAdapter(source);
-    const workerData: InferWorkerData = { adapter, device: cfg.device, threads: cfg.inferThreads, batchSize: cfg.batchSize };
+    const workerData = inferWorkerData(cfg, adapter);
     const pool = startPool('infer', {
       minThreads: cfg.inferWorkers, maxThreads: cfg.inferWorkers, concurrentTasksPerWorker: cfg.batchesInFlight, idleTimeout: Infinity, workerData,
     });
-    const analysisData: AnalyseWorkerData = { adapter };
-    const analysis = startPool('analyse', { minThreads: cfg.analysisWorkers, maxThreads: cfg.analysisWorkers, idleTimeout: Infinity, workerData: analysisData });
-    // Every thread's warm-up settles before a failure closes the pools: a thread is never ended inside a session.
-    const warmUps = (p: Piscina, threads: number) => Array.from({ length: threads }, () => p.run(null, { name: 'prepare' }));
-    const [inferSettled, analysisSettled] = await Promise.all([
-      Promise.allSettled(warmUps(pool, cfg.inferWorkers) as Array<Promise<PrepareResult>>),
-      Promise.allSettled(warmUps(analysis, cfg.analysisWorkers)),
-    ]);
-    const failure = [...inferSettled, ...analysisSettled].find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    // Every thread's warm-up settles before a failure closes the pool: a thread is never ended inside a session.
+    const settled = await Promise.allSettled(Array.from({ length: cfg.inferWorkers }, () => pool.run(null, { name: 'prepare' }) as Promise<PrepareResult>));
+    const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failure) {
-      await Promise.all([closePool(pool), closePool(analysis)]);
+      await closePool(pool);
       throw failure.reason;
     }
-    const prepared = inferSettled.map((s) => (s as PromiseFulfilledResult<PrepareResult>).value);
+    const prepared = settled.map((s) => (s as PromiseFulfilledResult<PrepareResult>).value);
     const fallback = prepared.find((p) => p.fallback)?.fallback;
     if (fallback) console.warn(`rxvolume: device auto: ${fallback}; running on the CPU`);
-    return new GpuBatcher(cfg, pool, analysis, prepared[0].device, adapter);
+    return new GpuBatcher(cfg, pool, prepared[0].device, adapter);
   }
 
-  /** Every page of both lanes, once, with `summary` set (or its error), in completion order. */
-  run(initial$: Observable<PageWork>, reprocess$: Observable<PageWork>, stats: BatcherStats = {}): Observable<PageWork> {
+  /** Every page of both lanes, once, with its patch maps (or failed), in completion order. */
+  run(initial$: Observable<DecodedPage | FailedPage>, reprocess$: Observable<DecodedPage | FailedPage>, stats: BatcherStats = {}): Observable<InferredPage | FailedPage> {
     const { cfg } = this;
     return defer(() => {
       const slots = new Credits(cfg.batcherSlots, 'batcher');
-      // batchesInFlight batches per inference thread at a time: while they are busy, patches collect into fuller batches.
-      const places = cfg.inferWorkers * cfg.batchesInFlight;
-      const inferPlaces = new Credits(places, 'inferPlaces');
       const lanes = [
         { source: reprocess$, weight: cfg.reprocessWeight, name: 'reprocess' },
         { source: initial$, weight: cfg.initialWeight, name: 'initial' },
       ];
-      return weightedMerge(lanes, { credits: slots, stats: stats.merge }).pipe(
-        map((work) => (work.error || work.frame ? work : failed(work, 'no decoded frame reached the model'))),
-        connect((admitted) =>
-          merge(
-            admitted.pipe(filter((work) => !!work.error)),
-            admitted.pipe(
-              filter((work): work is FrameJob['work'] => !work.error),
-              mergeMap((work) => this.patchesOf(work)),
-              microBatch<PatchRef>({ maxSize: cfg.batchSize, maxWaitMs: cfg.batchMaxWaitMs, credits: inferPlaces, stats: stats.batch }),
-              poolMap((batch: PatchRef[]) => this.runBatch(batch, stats.fill), { concurrency: places, stats: stats.infer }),
-              releaseCredit(inferPlaces),
-              mergeMap((done) => from(done)),
-              connect((jobs) =>
-                merge(
-                  jobs.pipe(filter((job) => !!job.error), map((job) => failed(job.work, job.error as string))),
-                  jobs.pipe(
-                    filter((job) => !job.error),
-                    poolMap((job: FrameJob) => this.summarize(job), { concurrency: cfg.analysisWorkers, stats: stats.summarize }),
-                  ),
-                ),
-              ),
-            ),
+      return weightedMerge<DecodedPage | FailedPage>(lanes, { credits: slots, stats: stats.merge }).pipe(
+        bypass(isFailed, (pages: Observable<DecodedPage>) =>
+          pages.pipe(
+            map((page): UnitJob<DecodedPage> => ({ item: page, count: page.frame.patches.count, input: page.frame.patches.data, output: new Uint8Array(page.frame.patches.count * this.mapLength), ms: 0 })),
+            this.detector.run(stats),
+            map((job) => (job.error ? failed(job.item, job.error) : inferred(job))),
           ),
         ),
         releaseCredit(slots),
@@ -149,69 +135,15 @@ export class GpuBatcher {
   }
 
   async close(): Promise<void> {
-    await Promise.all([closePool(this.pool), closePool(this.analysis)]);
+    await closePool(this.pool);
   }
 
-  private patchesOf(work: FrameJob['work']): Observable<PatchRef> {
-    const { count } = work.frame.patches;
-    const job: FrameJob = { work, maps: new Uint8Array(count * this.mapLength), pending: count, inferMs: 0 };
-    return range(0, count).pipe(map((index) => ({ job, index })));
+  private get mapLength(): number {
+    return this.adapter.layout.patchSize ** 2;
   }
+}
 
-  /** Packs a batch into reusable buffers, runs it, scatters the maps back; emits the frames it completed. */
-  private runBatch(batch: PatchRef[], fill?: BatchFill): Observable<FrameJob[]> {
-    const { patchLength, mapLength } = this;
-    const buffers = this.free.pop() ?? {
-      input: new Uint8Array(this.cfg.batchSize * patchLength),
-      output: new Uint8Array(this.cfg.batchSize * mapLength),
-    };
-    batch.forEach(({ job, index }, k) => {
-      buffers.input.set(job.work.frame.patches.data.subarray(index * patchLength, (index + 1) * patchLength), k * patchLength);
-    });
-    const task: BatchTask = { ...buffers, count: batch.length };
-    fill?.record(batch.length, new Set(batch.map((p) => p.job)).size);
-    const run = piscinaRunner<BatchTask, BatchResult>(this.pool, { name: 'runBatch', transfer: (t) => buffersOf(t.input, t.output) });
-    return from(run(task)).pipe(
-      tap((result) => this.free.push({ input: result.input, output: result.output })),
-      map((result) => {
-        const completed: FrameJob[] = [];
-        batch.forEach(({ job, index }, k) => {
-          job.maps.set(result.output.subarray(k * mapLength, (k + 1) * mapLength), index * mapLength);
-          job.inferMs += result.ms / batch.length;
-          if (--job.pending === 0) completed.push(job);
-        });
-        return completed;
-      }),
-      // A failed run fails the frames it held (their buffers went with the task; new ones replace them).
-      catchError((err: Error) => {
-        const completed: FrameJob[] = [];
-        for (const { job } of batch) {
-          job.error ??= `inference failed: ${err.message}`;
-          if (--job.pending === 0) completed.push(job);
-        }
-        return of(completed);
-      }),
-    );
-  }
-
-  /** Stitches and summarizes a completed frame on an analysis thread. */
-  private summarize(job: FrameJob): Observable<PageWork> {
-    const { work, maps } = job;
-    const { frame } = work;
-    const { size, stride, cols, rows, count } = frame.patches;
-    const grid = { size, stride, cols, rows, count };
-    const task: SummarizeTask = { maps, grid, width: frame.width, height: frame.height, pixels: frame.pixels };
-    const run = piscinaRunner<SummarizeTask, SummarizeResult>(this.analysis, { name: 'summarize', transfer: (t) => buffersOf(t.maps, t.pixels) });
-    return from(run(task)).pipe(
-      map(({ summary, pixels, ms }) => ({
-        ...work,
-        // The patches have been read: only the pixels go on (to the transformer, which re-tiles).
-        frame: { ...frame, pixels, patches: { ...grid, count: 0, data: new Uint8Array(0) } },
-        summary,
-        first: work.pass === 1 ? summary : work.first,
-        timings: { ...work.timings, inferMs: work.timings.inferMs + job.inferMs + ms },
-      })),
-      catchError((err: Error) => of(failed(work, `summarizing the page failed: ${err.message}`))),
-    );
-  }
+/** A page whose patch maps are all back: the maps and its share of the batches' time. */
+function inferred({ item: page, output, ms }: UnitJob<DecodedPage>): InferredPage {
+  return { ...page, state: 'inferred', maps: output, timings: { ...page.timings, inferMs: page.timings.inferMs + ms } };
 }

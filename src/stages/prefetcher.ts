@@ -4,7 +4,7 @@ import type { PipelineConfig } from '../config';
 import { describeError, isRetryable } from '../s3/retry';
 import type { Location } from '../store';
 import { manifestSha256 } from '../store/manifest';
-import { failed, type ImageTask, type PageWork } from '../types';
+import { failed, type FailedPage, type FetchedPage, type ImageTask, type ListedPage } from '../types';
 
 export { manifestSha256 };
 
@@ -46,25 +46,25 @@ export class Prefetcher {
 
   /**
    * Takes a `fetched` credit per page, then GETs up to `cfg.prefetchConcurrency` pages at once
-   * (If-Match the listed ETag, and the returned ETag is compared too). Sets `bytes` and
-   * `timings.fetchMs`; a task listed with an error, a missing object, a changed ETag or an error
-   * after retries becomes `failed(work, message, kind)`: kind `transient` when the store could not
+   * (If-Match the listed ETag, and the returned ETag is compared too): listed pages in, fetched
+   * pages out (`bytes` and `timings.fetchMs` set); a task listed with an error, a missing object,
+   * a changed ETag or an error after retries fails (`failed(page, message, kind)`): kind `transient` when the store could not
    * be reached or throttled through all retries, `input` otherwise. The credit is not given back here: the decoder releases it once the
    * bytes are decoded, so fetched-but-undecoded pages never exceed `fetched.capacity`.
    * Unsubscribing aborts the GETs in flight.
    */
-  fetch(fetched: Credits, stats?: StageStats): OperatorFunction<PageWork, PageWork> {
+  fetch(fetched: Credits, stats?: StageStats): OperatorFunction<ListedPage, FetchedPage | FailedPage> {
     return (source) =>
       source.pipe(
         acquireCredit(fetched),
-        poolMap((work: PageWork) => this.fetchOne(work), { concurrency: this.cfg.prefetchConcurrency, stats }),
+        poolMap((page: ListedPage) => this.fetchOne(page), { concurrency: this.cfg.prefetchConcurrency, stats }),
       );
   }
 
-  private fetchOne(work: PageWork): Observable<PageWork> {
-    return new Observable<PageWork>((subscriber) => {
-      if (work.error !== undefined || work.task.error !== undefined) {
-        subscriber.next(work.error !== undefined ? work : failed(work, `${work.task.key}: ${work.task.error}`));
+  private fetchOne(work: ListedPage): Observable<FetchedPage | FailedPage> {
+    return new Observable<FetchedPage | FailedPage>((subscriber) => {
+      if (work.task.error !== undefined) {
+        subscriber.next(failed(work, `${work.task.key}: ${work.task.error}`));
         subscriber.complete();
         return;
       }
@@ -72,7 +72,7 @@ export class Prefetcher {
       const started = performance.now();
       this.location.get(work.task.key, { etag: work.task.etag, signal: abort.signal }).then(
         ({ bytes }) => {
-          subscriber.next({ ...work, bytes, timings: { ...work.timings, fetchMs: performance.now() - started } });
+          subscriber.next({ ...work, state: 'fetched', bytes, timings: { ...work.timings, fetchMs: performance.now() - started } });
           subscriber.complete();
         },
         (err: unknown) => {

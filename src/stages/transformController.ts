@@ -1,9 +1,7 @@
-import { OperatorFunction, connect, defer, filter, map, merge } from 'rxjs';
-import { exitLoop, reenterLoop, type LoopStep, type StageStats } from '../../operators';
+import { exitLoop, reenterLoop, type LoopStep } from '../../operators';
 import type { ContentSettings } from '../config';
-import type { PageSummary, PageWork, TransformKind, TransformPlan, VolumeRecord } from '../types';
 import { correctionColumns } from '../correct/columns';
-import type { Transformer } from './transformer';
+import type { DecodedPage, FailedPage, PageSummary, PlannedPage, SummarisedPage, TransformKind, TransformPlan, UncorrectedPage, VolumeRecord } from '../types';
 
 /** The thresholds the controller decides with (content settings). */
 export type ControllerConfig = Pick<ContentSettings, 'skewThresholdDeg' | 'curvatureThresholdPx' | 'minConfidence' | 'maxPasses'>;
@@ -87,15 +85,18 @@ export function confirms(first: PageSummary, second: PageSummary, plan: Transfor
   return linesKept && tiltOk && straighter;
 }
 
-/** A page leaving the loop: its row, and the summaries behind it (for reports and inspection). */
+/** A page leaving the loop: its row, the summaries behind it and the correction it kept (for reports and inspection). */
 export interface PageResult {
   record: VolumeRecord;
   /** The first pass's summary (absent for pages that never reached the model). */
   first?: PageSummary;
   /** The summary of the geometry the page ends with. */
   final?: PageSummary;
+  /** The correction the page kept (absent when it keeps its original geometry). */
+  applied?: TransformPlan;
 }
 
+/** How a page leaves the loop. */
 interface Outcome {
   transform: TransformKind;
   rejected: TransformKind | null;
@@ -106,24 +107,42 @@ interface Outcome {
   orientation?: { deg: number; confidence: number | null };
 }
 
+/** The states a page leaves the loop in. */
+export type LeavingPage = SummarisedPage | UncorrectedPage | FailedPage;
+
+/** The first pass's summary of a leaving page (undefined when it never reached the model). */
+function firstOf(page: LeavingPage): PageSummary | undefined {
+  if (page.state === 'failed') return undefined;
+  return page.state === 'summarised' ? page.correction?.first ?? page.summary : page.summary;
+}
+
+/** The correction a leaving page keeps: its second pass's plan, when the outcome keeps a transform. */
+function appliedPlan(page: LeavingPage, outcome: Outcome): TransformPlan | undefined {
+  return outcome.transform !== 'none' && page.state === 'summarised' ? page.correction?.plan : undefined;
+}
+
 /** The result of a page leaving the loop. */
-export function resultOf(work: PageWork, outcome: Outcome): PageResult {
-  return { record: recordOf(work, outcome), first: work.first, final: outcome.final };
+export function resultOf(page: LeavingPage, outcome: Outcome): PageResult {
+  const applied = appliedPlan(page, outcome);
+  return { record: recordOf(page, outcome), first: firstOf(page), final: outcome.final, ...(applied ? { applied } : {}) };
 }
 
 /** The Parquet row for a page leaving the loop. */
-export function recordOf(work: PageWork, outcome: Outcome, now = performance.now()): VolumeRecord {
-  const { task, timings, frame } = work;
-  const first = work.first;
+export function recordOf(page: LeavingPage, outcome: Outcome, now = performance.now()): VolumeRecord {
+  const { task, timings } = page;
+  const error = page.state === 'failed' ? page : undefined;
+  const frame = page.state === 'failed' ? undefined : page.frame;
+  const first = firstOf(page);
   const final = outcome.final;
+  const applied = appliedPlan(page, outcome);
   return {
     volume_id: task.volumeId,
     seq: task.seq,
     key: task.key,
     etag: task.etag,
-    status: work.error ? 'error' : 'ok',
-    error: work.error ?? ([outcome.note, work.note].filter(Boolean).join('; ') || null),
-    error_kind: work.error ? work.errorKind ?? 'input' : null,
+    status: error ? 'error' : 'ok',
+    error: error ? error.error : [outcome.note, page.note].filter(Boolean).join('; ') || null,
+    error_kind: error ? error.errorKind : null,
     width: frame?.sourceWidth ?? null,
     height: frame?.sourceHeight ?? null,
     orientation_deg: outcome.orientation?.deg ?? first?.orientationDeg ?? null,
@@ -137,31 +156,38 @@ export function recordOf(work: PageWork, outcome: Outcome, now = performance.now
     residual_curvature_px: final?.curvaturePx ?? null,
     text_lines: final?.textLines ?? null,
     text_coverage: final?.textCoverage ?? null,
-    passes: first ? work.pass : 0,
+    passes: first ? page.pass : 0,
     fetch_ms: timings.fetchMs,
     decode_ms: timings.decodeMs,
     infer_ms: timings.inferMs,
     transform_ms: timings.transformMs,
-    total_ms: now - work.enteredAt,
+    total_ms: now - page.enteredAt,
     ...correctionColumns(
-      work.error || !frame ? undefined : { width: frame.sourceWidth, height: frame.sourceHeight },
-      outcome.transform !== 'none' && work.plan && first && frame ? { plan: work.plan, first, corrected: frame } : null,
+      frame && { width: frame.sourceWidth, height: frame.sourceHeight },
+      applied && first && frame ? { plan: applied, first, corrected: frame } : null,
     ),
     image_key: null,
   };
 }
 
+/** Whether the controller's decision is the page's result (it leaves) rather than a plan. */
+export function isResult(decided: PageResult | PlannedPage): decided is PageResult {
+  return !('state' in decided);
+}
+
 /**
- * Reads each page's summary and decides where it goes next: out of the loop as its final Record,
- * or corrected (rotate / thin-plate-spline dewarp, by the Transformer) and back in through the
- * reprocess lane for a second pass, whose summary the quality gate then checks.
+ * The controller's rules: reads each page's summary and decides where it goes next (`decide`):
+ * out of the loop with its result, or, with a correction plan, to the Transformer (rotate /
+ * thin-plate-spline dewarp) and back in through the reprocess lane for a second pass, whose summary
+ * the quality gate then checks (`decide` again). `loopStep` turns what comes back from the
+ * Transformer into the loop's step. volumeRecords wires them:
  *
  * ```
  * summaries:  -s1(straight)--s1(skewed)---------------s2(confirmed)--|
- * result:     -exit(R none)--(transform ⇢ reenter)----exit(R rotate)-|
+ * decide:     -exit(R none)--plan ⇢ transform ⇢ reenter--exit(R rotate)-|
  * ```
  *
- * Every page leaves exactly once: error items leave as error rows; a page whose correction fails
+ * Every page leaves exactly once: failed pages leave as error rows; a page whose correction fails
  * or is not confirmed leaves with its original geometry (`transform: 'none'`, the attempt in
  * `rejected_transform`). A page is corrected at most once (`maxPasses` 2; 1 turns corrections off).
  */
@@ -170,56 +196,27 @@ export class TransformController {
     if (cfg.maxPasses !== 1 && cfg.maxPasses !== 2) throw new Error(`config.maxPasses must be 1 or 2, got ${cfg.maxPasses}`);
   }
 
-  /** The controller as an operator: summarized pages in, loop steps out. */
-  control(transformer: Transformer, stats?: StageStats): OperatorFunction<PageWork, LoopStep<PageWork, PageResult>> {
-    return (source) =>
-      defer(() => {
-        // Pages being corrected, by seq: a failed correction falls back to the page as it was.
-        const beforeCorrection = new Map<number, PageWork>();
-        return source.pipe(
-          map((work) => this.decide(work)),
-          connect((decided) =>
-            merge(
-              decided.pipe(
-                filter((d): d is { exit: PageResult } => 'exit' in d),
-                map((d) => exitLoop(d.exit)),
-              ),
-              decided.pipe(
-                filter((d): d is { correct: PageWork } => 'correct' in d),
-                map(({ correct }) => {
-                  beforeCorrection.set(correct.task.seq, correct);
-                  return correct;
-                }),
-                transformer.apply(stats),
-                map((corrected): LoopStep<PageWork, PageResult> => {
-                  const before = beforeCorrection.get(corrected.task.seq) as PageWork;
-                  beforeCorrection.delete(corrected.task.seq);
-                  if (!corrected.error) return reenterLoop(corrected);
-                  const plan = before.plan as TransformPlan;
-                  const timings = { ...before.timings, transformMs: corrected.timings.transformMs };
-                  return exitLoop(resultOf({ ...before, timings }, { transform: 'none', rejected: plan.kind, final: before.summary, note: corrected.error }));
-                }),
-              ),
-            ),
-          ),
-        );
-      });
-  }
-
-  /** Exit with a Record, or correct the page (with its plan set). */
-  decide(work: PageWork): { exit: PageResult } | { correct: PageWork } {
-    const { summary, first } = work;
-    if (work.error || !summary || !first) return { exit: resultOf(work, { transform: 'none', rejected: null }) };
-    if (work.pass === 1) {
+  /** The page's result, or (a first pass that calls for a correction) the page with its plan. A pure function of the page. */
+  decide(page: SummarisedPage | FailedPage): PageResult | PlannedPage {
+    if (page.state === 'failed') return resultOf(page, { transform: 'none', rejected: null });
+    const { summary, correction } = page;
+    if (!correction) {
       const plan = this.cfg.maxPasses > 1 ? planFor(summary, this.cfg) : undefined;
-      if (plan) return { correct: { ...work, plan } };
+      if (plan) return { ...page, state: 'planned', plan };
       const orientation = publishedOrientation(summary, undefined, undefined, false);
-      return { exit: resultOf(work, { transform: 'none', rejected: null, final: summary, orientation }) };
+      return resultOf(page, { transform: 'none', rejected: null, final: summary, orientation });
     }
-    const plan = work.plan as TransformPlan;
-    if (confirms(first, summary, plan, this.cfg)) return { exit: resultOf(work, { transform: plan.kind, rejected: null, final: summary, orientation: publishedOrientation(first, summary, plan, true) }) };
+    const { first, plan } = correction;
+    if (confirms(first, summary, plan, this.cfg)) return resultOf(page, { transform: plan.kind, rejected: null, final: summary, orientation: publishedOrientation(first, summary, plan, true) });
     const orientation = publishedOrientation(first, summary, plan, false);
     const note = orientation.deg !== first.orientationDeg ? `turn by ${first.orientationDeg}° rejected by the second pass; orientation ${orientation.deg}° published (confidence ${(orientation.confidence ?? 0).toFixed(2)})` : undefined;
-    return { exit: resultOf(work, { transform: 'none', rejected: plan.kind, final: first, orientation, note }) };
+    return resultOf(page, { transform: 'none', rejected: plan.kind, final: first, orientation, note });
+  }
+
+  /** A decided page after the Transformer: a result exits, a corrected page re-enters, an uncorrectable one exits as it was. */
+  loopStep(page: PageResult | DecodedPage | UncorrectedPage): LoopStep<DecodedPage, PageResult> {
+    if (!('state' in page)) return exitLoop(page);
+    if (page.state === 'decoded') return reenterLoop(page);
+    return exitLoop(resultOf(page, { transform: 'none', rejected: page.plan.kind, final: page.summary, note: page.reason }));
   }
 }

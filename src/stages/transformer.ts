@@ -4,18 +4,39 @@ import { StageStats, TaskRunner, piscinaRunner, poolCapacity, poolMap } from '..
 import type { EngineConfig } from '../config';
 import type { PatchLayout } from '../decode/tile';
 import { buffersOf } from '../infer/transfer';
-import { failed, type DecodedFrame, type PageSummary, type PageWork, type TextLine } from '../types';
+import type { DecodedFrame, DecodedPage, PageSummary, PlannedPage, TextLine, TransformPlan, UncorrectedPage } from '../types';
 import { closePool, startPool } from '../workerFile';
-import type { TransformTask } from '../workers/transform';
 import type { FullResolutionImage, FullResolutionTask } from '../correct/pageImage';
 
+/** A transform thread's task (src/threads/transform.ts): a frame and the correction to apply. */
+export interface TransformTask {
+  /** Interleaved RGB, width × height × 3 bytes (transferred). */
+  pixels: Uint8Array;
+  width: number;
+  height: number;
+  /** The source image's size, carried into the new frame. */
+  sourceWidth: number;
+  sourceHeight: number;
+  plan: TransformPlan;
+  /** The detected text lines, in this frame's coordinates. */
+  lines: TextLine[];
+  layout: PatchLayout;
+  /** The new frame's longest side at most (the analysis scale). */
+  maxSide: number;
+}
+
 /** The summary's text lines in the coordinates of `frame` (the summary may be measured at another size). */
-function linesInFrame(summary: PageSummary | undefined, frame: DecodedFrame): TextLine[] {
-  if (!summary) return [];
+function linesInFrame(summary: PageSummary, frame: DecodedFrame): TextLine[] {
   const sx = frame.width / summary.width;
   const sy = frame.height / summary.height;
   if (sx === 1 && sy === 1) return summary.lines;
   return summary.lines.map((line) => ({ ...line, points: line.points.map(([x, y]): [number, number] => [x * sx, y * sy]), height: line.height * sy }));
+}
+
+/** A planned page after its correction: decoded again, with the new frame, for its next pass. */
+export function correctedPage(page: PlannedPage, frame: DecodedFrame, transformMs: number): DecodedPage {
+  const { plan, summary, state: _planned, frame: _before, ...rest } = page;
+  return { ...rest, state: 'decoded', pass: page.pass + 1, timings: { ...page.timings, transformMs: page.timings.transformMs + transformMs }, frame, correction: { plan, first: summary } };
 }
 
 /** An error's message; errors from worker threads may come from another realm, so no `instanceof`. */
@@ -25,11 +46,11 @@ function messageOf(err: unknown): string {
 }
 
 /**
- * Applies each page's correction plan on a pool of `cfg.transformWorkers` OpenCV threads: the
- * page comes back with a new frame (rotated, dewarped, re-tiled, at analysis scale), `pass` + 1
- * and the time spent added to `timings.transformMs`, ready for the model's next pass. Pages with
- * an error or without a plan pass through unchanged; a page the worker fails on becomes an error
- * item. Results come in completion order.
+ * Applies each planned page's correction on a pool of `cfg.transformWorkers` OpenCV threads: the
+ * page comes back decoded again, with a new frame (rotated, dewarped, re-tiled, at analysis
+ * scale), its `correction` (the plan and the first pass's summary), `pass` + 1 and the time spent
+ * added to `timings.transformMs`, ready for the model's next pass. A page the worker fails on
+ * comes back `uncorrected`, with the reason. Results come in completion order.
  */
 export class Transformer {
   private readonly pool: Piscina;
@@ -43,9 +64,9 @@ export class Transformer {
     this.fullResolution = piscinaRunner(this.pool, { name: 'fullResolutionImage', transfer: (task) => buffersOf(task.original) });
   }
 
-  /** The operator: pages in, corrected pages out (see the class doc). */
-  apply(stats?: StageStats): OperatorFunction<PageWork, PageWork> {
-    return poolMap((work: PageWork) => this.transformPage(work), { concurrency: poolCapacity(this.pool), stats });
+  /** The operator: planned pages in, corrected (or uncorrectable) pages out (see the class doc). */
+  apply(stats?: StageStats): OperatorFunction<PlannedPage, DecodedPage | UncorrectedPage> {
+    return poolMap((page: PlannedPage) => this.transformPage(page), { concurrency: poolCapacity(this.pool), stats });
   }
 
   /** Stops the threads once their running tasks are done. */
@@ -53,10 +74,8 @@ export class Transformer {
     return closePool(this.pool);
   }
 
-  private transformPage(work: PageWork): Observable<PageWork> {
-    const { plan, frame } = work;
-    if (work.error || !plan) return of(work);
-    if (!frame) return of(failed(work, 'transform: the page has a plan but no decoded frame'));
+  private transformPage(page: PlannedPage): Observable<DecodedPage | UncorrectedPage> {
+    const { plan, frame, summary } = page;
     const task: TransformTask = {
       pixels: frame.pixels,
       width: frame.width,
@@ -64,19 +83,14 @@ export class Transformer {
       sourceWidth: frame.sourceWidth,
       sourceHeight: frame.sourceHeight,
       plan,
-      lines: linesInFrame(work.summary, frame),
+      lines: linesInFrame(summary, frame),
       layout: this.layout,
       maxSide: this.cfg.analysisMaxSide,
     };
     const started = performance.now();
     return from(this.run(task)).pipe(
-      map((corrected): PageWork => ({
-        ...work,
-        frame: corrected,
-        pass: work.pass + 1,
-        timings: { ...work.timings, transformMs: work.timings.transformMs + (performance.now() - started) },
-      })),
-      catchError((err: unknown) => of(failed(work, `transform: ${messageOf(err)}`))),
+      map((frame) => correctedPage(page, frame, performance.now() - started)),
+      catchError((err: unknown) => of<UncorrectedPage>({ ...page, state: 'uncorrected', reason: `transform: ${messageOf(err)}` })),
     );
   }
 }

@@ -1,30 +1,14 @@
-import type { PatchLayout } from '../decode/tile';
 import { buffersOf, moveWith } from '../infer/transfer';
 import { correctFrame } from '../transform/correct';
-import type { DecodedFrame, TextLine, TransformPlan } from '../types';
+import type { TransformTask } from '../stages/transformer';
+import type { DecodedFrame } from '../types';
 
 /**
  * Transform worker: applies a page's correction plan (rotation, then optional thin-plate-spline
  * dewarp) on OpenCV, initialised once per thread on first use, and re-tiles the corrected frame
  * into model patches. Pixels come in transferred and the new frame's buffers go back transferred.
- */
-export interface TransformTask {
-  /** Interleaved RGB, width × height × 3 bytes (transferred). */
-  pixels: Uint8Array;
-  width: number;
-  height: number;
-  /** The source image's size, carried into the new frame. */
-  sourceWidth: number;
-  sourceHeight: number;
-  plan: TransformPlan;
-  /** The detected text lines, in this frame's coordinates. */
-  lines: TextLine[];
-  layout: PatchLayout;
-  /** The new frame's longest side at most (the analysis scale). */
-  maxSide: number;
-}
-
-/** The corrected frame, at analysis scale, with its patches. */
+ *
+ * The corrected frame, at analysis scale, with its patches. */
 export async function transform(task: TransformTask): Promise<DecodedFrame> {
   const { pixels, width, height, plan, lines, layout, maxSide } = task;
   if (!(width > 0 && height > 0) || pixels.length < width * height * 3) {

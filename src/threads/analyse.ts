@@ -1,34 +1,14 @@
 import Piscina from 'piscina';
-import type { ModelAdapter } from '../model/adapter';
 import type { Summarizer, SummaryOptions } from '../model/summarizers';
-import type { PageSummary } from '../types';
-import { stitchProbabilities, type PatchGrid } from '../infer/stitch';
+import type { AnalyseWorkerData, SummarizeResult, SummarizeTask } from '../stages/summariser';
+import { stitchProbabilities } from '../infer/stitch';
 import { buffersOf, moveWith } from '../infer/transfer';
 
 /**
- * Analysis worker: turns a frame's byte patch maps into a PageSummary off the inference threads —
+ * Analysis thread: turns a frame's byte patch maps into a PageSummary off the inference threads —
  * stitches them into one probability map of the frame's size and runs the adapter's summarizer
  * (text lines, skew, and for the default model the direction classifier on line crops).
  */
-export interface AnalyseWorkerData {
-  adapter: ModelAdapter;
-}
-
-export interface SummarizeTask {
-  /** The frame's patch maps, patch after patch, as bytes (255·p). */
-  maps: Uint8Array;
-  grid: PatchGrid;
-  width: number;
-  height: number;
-  pixels: Uint8Array;
-}
-
-export interface SummarizeResult {
-  summary: PageSummary;
-  pixels: Uint8Array;
-  ms: number;
-}
-
 const { adapter } = Piscina.workerData as AnalyseWorkerData;
 let summarizer: Summarizer | undefined;
 

@@ -1,5 +1,6 @@
 import sharp from 'sharp';
-import { decodeImage, type DecodeOptions, type DecodeOutcome } from '../decode/decodeImage';
+import { decodeImage } from '../decode/decodeImage';
+import type { DecodeResult, DecodeTask } from '../stages/decoder';
 import { buffersOf, moveWith } from '../infer/transfer';
 
 /**
@@ -8,12 +9,6 @@ import { buffersOf, moveWith } from '../infer/transfer';
  */
 sharp.concurrency(1);
 sharp.cache(false);
-
-export interface DecodeTask extends DecodeOptions {
-  bytes: Uint8Array;
-}
-
-export type DecodeResult = DecodeOutcome & { ms: number };
 
 /** Decodes one image; the frame's pixel and patch buffers are moved back, not copied. */
 export async function decode(task: DecodeTask): Promise<DecodeResult> {
