@@ -1,0 +1,88 @@
+import type { PageSummary, TextLine } from '../../types';
+import { decideFlip, raggedVote, type OrientationVerdict } from '../orientation';
+import { skewedFrame, type LineFit, type PageGeometry } from './geometry';
+import { projectionSkew } from './skewSearch';
+import { LINE_TUNING } from './tuning';
+
+/** Step 5 of the text-line analysis: the page's skew, curl and orientation from its measured lines. */
+
+/** The weighted median of `values`. */
+export function weightedMedian(values: number[], weights: number[]): number {
+  const order = values.map((_, i) => i).sort((a, b) => values[a] - values[b]);
+  const half = weights.reduce((s, w) => s + w, 0) / 2;
+  let acc = 0;
+  for (const i of order) {
+    acc += weights[i];
+    if (acc >= half) return values[i];
+  }
+  return values[order[order.length - 1]] ?? 0;
+}
+
+/** Lines long enough to measure the page by: at least `share` of the longest line. */
+function measuringLines(lines: LineFit[], share: number = LINE_TUNING.measuringLineShare): LineFit[] {
+  const longest = Math.max(0, ...lines.map((l) => l.length));
+  return lines.filter((l) => l.length >= share * longest);
+}
+
+/**
+ * Skew and agreement of the (whole) lines: the length-weighted median of their angles (each the
+ * robust slope over the whole line, so a bowed line counts with its chord's angle, not with the
+ * opposite tilts of its halves), refined by the length-weighted mean of the angles within
+ * LINE_TUNING.agreeDeg of it, then (given the ink) by the sharpest projection profile near that
+ * (global, so a capital or descenders on one line barely move it).
+ * Confidence is the share of line length that agrees within agreeDeg, scaled down below
+ * LINE_TUNING.fullConfidenceLines lines.
+ */
+export function estimateSkew(lines: LineFit[], ink?: Float32Array): { skewDeg: number; confidence: number } {
+  const used = measuringLines(lines);
+  if (used.length === 0) return { skewDeg: 0, confidence: 0 };
+  const median = weightedMedian(used.map((l) => l.regressionDeg), used.map((l) => l.length));
+  const near = used.filter((l) => Math.abs(l.regressionDeg - median) <= LINE_TUNING.agreeDeg);
+  const nearLength = near.reduce((s, l) => s + l.length, 0);
+  const lineSkew = near.reduce((s, l) => s + l.regressionDeg * l.length, 0) / nearLength;
+  const totalLength = used.reduce((s, l) => s + l.length, 0);
+  const skewDeg = ink && ink.length > 0 ? projectionSkew(ink, lineSkew) : lineSkew;
+  return { skewDeg, confidence: (nearLength / totalLength) * Math.min(1, used.length / LINE_TUNING.fullConfidenceLines) };
+}
+
+/**
+ * The page summary of a geometry, with the base orientation turned by 180° when `flipped` (a
+ * boolean, or the direction classifier's verdict, see `readsUpsideDown`). The orientation
+ * confidence is the lesser of the line direction's (`axisAgreement`) and the classifier's; without
+ * a verdict, the line direction's alone.
+ */
+export function summarizeGeometry(geometry: PageGeometry, width: number, height: number, direction: boolean | OrientationVerdict): PageSummary {
+  const axisConfidence = geometry.lines.length === 0 ? 0 : geometry.axisAgreement;
+  let flipped: boolean;
+  let orientationConfidence: number;
+  if (typeof direction === 'boolean') {
+    flipped = direction;
+    orientationConfidence = axisConfidence;
+  } else {
+    const { e, n } = skewedFrame(geometry.baseOrientation, estimateSkew(geometry.lines).skewDeg);
+    const decided = decideFlip(direction, raggedVote(geometry.fragments, e, n));
+    flipped = decided.flipped;
+    orientationConfidence = Math.min(axisConfidence, decided.confidence);
+  }
+  const long = measuringLines(geometry.lines, LINE_TUNING.curlLineShare).map((l) => l.line.curvaturePx);
+  const curvaturePx = long.length ? weightedMedian(long, long.map(() => 1)) : 0;
+  const { skewDeg, confidence } = estimateSkew(geometry.lines, geometry.ink);
+  const lines = geometry.lines.map(({ line }) => (flipped ? reverseLine(line) : line));
+  return {
+    orientationDeg: ((geometry.baseOrientation + (flipped ? 180 : 0)) % 360) as PageSummary['orientationDeg'],
+    orientationConfidence,
+    skewDeg,
+    confidence,
+    textLines: lines.length,
+    textCoverage: geometry.coverage,
+    curvaturePx,
+    lines,
+    width,
+    height,
+  };
+}
+
+function reverseLine(line: TextLine): TextLine {
+  const angle = line.angleDeg > 0 ? line.angleDeg - 180 : line.angleDeg + 180;
+  return { ...line, points: [...line.points].reverse(), angleDeg: angle };
+}

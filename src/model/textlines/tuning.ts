@@ -1,0 +1,72 @@
+/**
+ * The tuning of the text-line analysis, in one place: every number the steps below decide by
+ * (components → fragments, line fits, fragment chaining, the projection-profile skew search, the
+ * page summary). Lengths "in line heights" scale with the fragment's thickness, so they hold at any
+ * analysis size; pixel figures are analysis-frame pixels.
+ */
+export const LINE_TUNING = {
+  // --- Components → fragments (findTextLines) ---
+  /**
+   * How many times more line-to-line modulation one axis' profile must show than the other's for
+   * the profiles to overrule the components' direction (`profileAxis`): where the detector merged
+   * a column's lines into one blob, the blob runs along the column, not along its lines.
+   */
+  profileOverrule: 5,
+  /** A component is line-shaped (a fragment) when it is at least this many times longer than thick. */
+  minLengthThickness: 3,
+  /** A fragment's centre path is binned along the line in bins of max(minBinPx, thickness, length / pathBins). */
+  pathBins: 32,
+  minBinPx: 2,
+
+  // --- Line fits (fits.ts) ---
+  /** The robust slope pairs interior bins at least 1/slopePairParts of the line's length apart ... */
+  slopePairParts: 4,
+  /** ... and needs at least this many such pairs (else the least-squares slope stands in). */
+  minSlopePairs: 3,
+  /** A fragment's end slope (where a neighbour may join) is fitted over 1/endSlopeParts of its bins ... */
+  endSlopeParts: 3,
+  /** ... and over at least this many bins. */
+  minEndBins: 3,
+  /** Where two fragments of a chain meet, their end bins are dropped, if a fragment has at least this many. */
+  minBinsToTrim: 5,
+
+  // --- Fragment chaining (chaining.ts) ---
+  /** Two fragments of one line: the thinner at least this share of the thicker. */
+  minHeightShare: 0.6,
+  /** How far apart (in line heights) two fragments of one line may be along the line. */
+  maxGapHeights: 24,
+  /** How much (in line heights) two fragments of one line may overlap along the line. */
+  maxOverlapHeights: 1,
+  /** How far (in line heights) their paths may disagree where they meet. */
+  maxOffsetHeights: 0.5,
+
+  // --- Projection-profile skew search (skewSearch.ts) ---
+  /** Width (σ, px) of the Gaussian each ink point is spread by in the skew search's profiles. */
+  profileSigma: 0.7,
+  /**
+   * How far (°) from the lines' own angle the projection search looks. At ±15° the lines' angle
+   * can be 0.7° off, so not narrower (±0.3° doubled the dev set's p95); but on a multi-column page
+   * whose baselines step across the gutters, a tilt that lines up neighbouring columns makes a
+   * second, false peak of the whole-page profile inside this window (a synthetic 8-column page at
+   * 1.3° reads 0.4°; the 1853 Weekly Journal reads ≈ 0.4° off): still open.
+   */
+  projectionSpanDeg: 0.8,
+  /** The search's steps (°), coarse to fine: each searches ± the previous step around the best so far. */
+  projectionSteps: [0.1, 0.02, 0.005],
+  /** The coarsest step scores every this-many-th ink pixel: it only has to land near the peak. */
+  coarseSample: 4,
+
+  // --- Page summary (summary.ts) ---
+  /** Lines that measure the page's skew: at least this share of the longest line. */
+  measuringLineShare: 0.25,
+  /**
+   * Lines that show the page's curl: at least this share of the longest, so that a column's share
+   * of a line that did not chain across the gutter, or a short last line of a paragraph, does not
+   * hide the bow of the whole lines.
+   */
+  curlLineShare: 0.6,
+  /** Lines within this many degrees of the median line angle agree on the skew. */
+  agreeDeg: 0.5,
+  /** The skew confidence is scaled down below this many measuring lines. */
+  fullConfidenceLines: 5,
+};
