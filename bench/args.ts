@@ -1,4 +1,5 @@
 import type { PipelineConfig } from '../src/config';
+import { UsageError, flagHelp, parseFlags, type FlagSpec } from '../src/cli/args';
 
 /** Command-line options of `npm run bench`. */
 export interface BenchOptions {
@@ -17,52 +18,57 @@ export interface BenchOptions {
   config: Partial<PipelineConfig>;
   /** Skip the memory figure (two child processes). */
   skipMemory: boolean;
+  /** `--help`: print `BENCH_USAGE` and run nothing. */
+  help: boolean;
 }
 
-const USAGE = 'usage: npm run bench -- [--pages N] [--model tiny|default] [--runs K] [--config JSON] [--memory-pages A,B] [--memory-runs K] [--no-memory] [--json]';
+const FLAGS: FlagSpec[] = [
+  { name: 'pages', kind: 'int', value: '<n>', help: 'pages of the throughput volume (default 16)' },
+  { name: 'model', kind: { choices: ['tiny', 'default'] }, value: '<tiny|default>', help: 'the model (default: default, PP-OCRv4)' },
+  { name: 'runs', kind: 'int', value: '<k>', help: 'repetitions of each figure; the median is reported (default 3)' },
+  { name: 'config', kind: 'string', value: '<json>', help: 'PipelineConfig fields to try instead of the defaults, e.g. \'{"batchSize":6}\'' },
+  { name: 'memory-pages', kind: 'string', value: '<a,b>', help: 'the two volume sizes of the memory figure, smaller first (default 200,2000)' },
+  { name: 'memory-runs', kind: 'int', value: '<k>', help: 'repetitions of the memory figure (default 2)' },
+  { name: 'no-memory', kind: 'bool', help: 'skip the memory figure (two child processes)' },
+  { name: 'json', kind: 'bool', help: 'print one JSON object as the last line (and only that on stdout)' },
+];
 
-function positiveInt(flag: string, value: string | undefined): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer, got ${value ?? 'nothing'}\n${USAGE}`);
-  return n;
-}
+const SEE_HELP = 'npm run bench -- --help';
+/** `npm run bench -- --help`. */
+export const BENCH_USAGE = `usage: npm run bench -- [flags]\n\n${flagHelp(FLAGS)}`;
 
-function configJson(value: string | undefined): Partial<PipelineConfig> {
+function configJson(value: string): Partial<PipelineConfig> {
   try {
-    const parsed = JSON.parse(value ?? '') as unknown;
+    const parsed = JSON.parse(value) as unknown;
     if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Partial<PipelineConfig>;
   } catch {
     // reported below
   }
-  throw new Error(`--config needs a JSON object of PipelineConfig fields, got ${value ?? 'nothing'}\n${USAGE}`);
+  throw new UsageError(`--config needs a JSON object of PipelineConfig fields, got ${value}`);
 }
 
-/** Parses `argv` (without node and the script); throws a one-line message with the usage on a bad flag. */
-export function parseArgs(argv: string[]): BenchOptions {
-  const opts: BenchOptions = { pages: 16, model: 'default', json: false, runs: 3, memoryPages: [200, 2000], memoryRuns: 2, skipMemory: false, config: {} };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    switch (flag) {
-      case '--pages': opts.pages = positiveInt(flag, argv[++i]); break;
-      case '--runs': opts.runs = positiveInt(flag, argv[++i]); break;
-      case '--memory-runs': opts.memoryRuns = positiveInt(flag, argv[++i]); break;
-      case '--config': opts.config = configJson(argv[++i]); break;
-      case '--json': opts.json = true; break;
-      case '--no-memory': opts.skipMemory = true; break;
-      case '--model': {
-        const model = argv[++i];
-        if (model !== 'tiny' && model !== 'default') throw new Error(`--model must be tiny or default, got ${model ?? 'nothing'}\n${USAGE}`);
-        opts.model = model;
-        break;
-      }
-      case '--memory-pages': {
-        const [a, b] = (argv[++i] ?? '').split(',').map((v) => positiveInt(flag, v));
-        if (!(a < b)) throw new Error(`--memory-pages needs two sizes, smaller first (e.g. 200,2000)\n${USAGE}`);
-        opts.memoryPages = [a, b];
-        break;
-      }
-      default: throw new Error(`unknown option ${flag}\n${USAGE}`);
-    }
+function memoryPages(value: string): [number, number] {
+  const [a, b, ...rest] = value.split(',').map(Number);
+  if (rest.length > 0 || !Number.isSafeInteger(a) || !Number.isSafeInteger(b) || !(0 < a && a < b)) {
+    throw new UsageError(`--memory-pages needs two sizes, smaller first (e.g. 200,2000), got "${value}"`);
   }
-  return opts;
+  return [a, b];
+}
+
+/** Parses `argv` (without node and the script) with the CLI's parser; a bad flag throws a UsageError naming it. */
+export function parseBenchArgs(argv: readonly string[]): BenchOptions {
+  const f = parseFlags(argv, FLAGS, 'bench', SEE_HELP);
+  const memory = f.string('memory-pages');
+  const config = f.string('config');
+  return {
+    pages: f.int('pages') ?? 16,
+    model: (f.string('model') ?? 'default') as BenchOptions['model'],
+    json: f.bool('json'),
+    runs: f.int('runs') ?? 3,
+    memoryPages: memory === undefined ? [200, 2000] : memoryPages(memory),
+    memoryRuns: f.int('memory-runs') ?? 2,
+    config: config === undefined ? {} : configJson(config),
+    skipMemory: f.bool('no-memory'),
+    help: f.bool('help'),
+  };
 }

@@ -10,7 +10,8 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { openLocation, resolveConfig, modelAdapter, VolumeEngine } from '../src';
-import { parseArgs, type BenchOptions } from './args';
+import { UsageError } from '../src/cli/args';
+import { BENCH_USAGE, parseBenchArgs, type BenchOptions } from './args';
 import { startBenchS3, writeBenchVolume, type BenchS3 } from './fixture';
 import { measureMemory } from './memory';
 import type { MemoryFigure } from './memoryChild';
@@ -143,7 +144,11 @@ async function memory(opts: BenchOptions, bench: BenchS3) {
 }
 
 async function main(): Promise<void> {
-  const opts = parseArgs(process.argv.slice(2));
+  const opts = parseBenchArgs(process.argv.slice(2));
+  if (opts.help) {
+    console.log(BENCH_USAGE);
+    return;
+  }
   const loadBefore = load();
   log(opts, `${opts.pages} pages, ${opts.model} model, ${opts.runs} runs, load ${loadBefore.join(' ')}`);
   const bench = await startBenchS3();
@@ -197,5 +202,5 @@ async function main(): Promise<void> {
 
 main().catch((err) => {
   console.error(err instanceof Error ? err.message : err);
-  process.exitCode = 1;
+  process.exitCode = err instanceof UsageError ? 2 : 1;
 });

@@ -1,3 +1,4 @@
+import { parseBenchArgs } from '../bench/args';
 import { UsageError, parseFlags, type FlagSpec } from '../src/cli/args';
 import { volumeIdOf } from '../src/cli/commands/run';
 import { progressLine } from '../src/cli/progress';
@@ -39,6 +40,25 @@ describe('parseFlags', () => {
   it.each(bad)('rejects %j', (argv, message) => {
     expect(() => parseFlags(argv, specs, 'x')).toThrow(UsageError);
     expect(() => parseFlags(argv, specs, 'x')).toThrow(message);
+  });
+});
+
+describe('parseBenchArgs (the same parser for npm run bench)', () => {
+  it('reads the flags, with the defaults for the rest', () => {
+    expect(parseBenchArgs(['--pages', '8', '--model=tiny', '--config', '{"batchSize":6}', '--memory-pages', '10,20', '--no-memory', '--json'])).toEqual({
+      pages: 8, model: 'tiny', runs: 3, config: { batchSize: 6 }, memoryPages: [10, 20], memoryRuns: 2, skipMemory: true, json: true, help: false,
+    });
+    expect(parseBenchArgs([])).toMatchObject({ pages: 16, model: 'default', memoryPages: [200, 2000], config: {} });
+  });
+
+  it.each([
+    [['--pages', 'x'], /^--pages must be a positive integer, got "x"$/],
+    [['--runs'], /^--runs needs a value/],
+    [['--modle', 'tiny'], /^unknown flag --modle for bench \(see npm run bench -- --help\)$/],
+    [['--config', '[1]'], /^--config needs a JSON object/],
+    [['--memory-pages', '20,10'], /^--memory-pages needs two sizes, smaller first/],
+  ])('rejects %j naming the flag', (argv, message) => {
+    expect(() => parseBenchArgs(argv)).toThrow(message);
   });
 });
 

@@ -1,3 +1,5 @@
+import { parseArgs } from 'node:util';
+
 /** A bad command line: the message names the flag; the CLI prints it on one line and exits 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -54,35 +56,37 @@ function parseValue(spec: FlagSpec, raw: string): Value {
 }
 
 /**
- * Parses `--name value`, `--name=value` and boolean `--name` switches against `specs`. Unknown
- * flags, positional arguments, missing or malformed values and missing required flags throw a
- * UsageError naming the flag. `--help` is always accepted (as the boolean `help`).
+ * Parses `--name value`, `--name=value` and boolean `--name` switches against `specs`, with
+ * `node:util`'s `parseArgs` as the tokenizer. Unknown flags, positional arguments, missing or
+ * malformed values and missing required flags throw a UsageError naming the flag, pointing to
+ * `seeHelp`. `--help` is always accepted (as the boolean `help`).
  */
-export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[], command: string): Flags {
+export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[], command: string, seeHelp = `rxvolume ${command} --help`): Flags {
+  const options = Object.fromEntries(specs.map((s) => [s.name, { type: s.kind === 'bool' ? ('boolean' as const) : ('string' as const) }]));
+  const { tokens } = parseArgs({ args: [...argv], options: { ...options, help: { type: 'boolean' } }, strict: false, allowPositionals: true, tokens: true });
   const values = new Map<string, Value>();
   const byName = new Map(specs.map((s) => [s.name, s]));
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const m = /^--([a-z][a-z0-9-]*)(?:=(.*))?$/s.exec(arg);
-    if (!m) throw new UsageError(`unexpected argument "${arg}" for ${command} (flags start with --; see rxvolume ${command} --help)`);
-    const [, name, inline] = m;
+  for (const token of tokens) {
+    if (token.kind !== 'option' || !token.rawName.startsWith('--')) {
+      throw new UsageError(`unexpected argument "${argv[token.index]}" for ${command} (flags start with --; see ${seeHelp})`);
+    }
+    const { name, value, inlineValue } = token;
     if (name === 'help') {
       values.set('help', true);
       continue;
     }
     const spec = byName.get(name);
-    if (!spec) throw new UsageError(`unknown flag --${name} for ${command} (see rxvolume ${command} --help)`);
+    if (!spec) throw new UsageError(`unknown flag --${name} for ${command} (see ${seeHelp})`);
     if (spec.kind === 'bool') {
-      if (inline !== undefined) throw new UsageError(`--${name} takes no value`);
+      if (inlineValue) throw new UsageError(`--${name} takes no value`);
       values.set(name, true);
       continue;
     }
-    const raw = inline ?? argv[++i];
-    if (raw === undefined || (inline === undefined && raw.startsWith('--'))) throw new UsageError(`--${name} needs a value ${spec.value ?? ''}`.trimEnd());
-    values.set(name, parseValue(spec, raw));
+    if (value === undefined || (!inlineValue && value.startsWith('--'))) throw new UsageError(`--${name} needs a value ${spec.value ?? ''}`.trimEnd());
+    values.set(name, parseValue(spec, value));
   }
   if (!values.has('help')) {
-    for (const spec of specs) if (spec.required && !values.has(spec.name)) throw new UsageError(`missing --${spec.name} ${spec.value ?? ''}`.trimEnd() + ` (see rxvolume ${command} --help)`);
+    for (const spec of specs) if (spec.required && !values.has(spec.name)) throw new UsageError(`missing --${spec.name} ${spec.value ?? ''}`.trimEnd() + ` (see ${seeHelp})`);
   }
   return new Flags(values);
 }
