@@ -5,11 +5,11 @@
  *   npm run build && node dist/bench/s3Throughput.js [objects=300] [kib=200]
  */
 import { randomBytes } from 'node:crypto';
+import { from, lastValueFrom, mergeMap } from 'rxjs';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { S3Context } from '../src/s3/context';
 import { s3ClientConfigFor, startLocalS3Server } from '../src/s3/localS3Server';
 import { openLocation, type ObjectEntry } from '../src/store';
-import { Limiter } from '../src/s3/limiter';
 import { runMain } from './fixture';
 
 async function main(): Promise<void> {
@@ -19,30 +19,22 @@ async function main(): Promise<void> {
   const s3 = new S3Context({ ...s3ClientConfigFor(server.endpoint), maxInflightGlobal: 64 });
   try {
     const body = randomBytes(kib * 1024);
-    const uploads = new Limiter(16);
-    await Promise.all(
-      Array.from({ length: objects }, (_, i) =>
-        uploads.run(() => s3.client.send(new PutObjectCommand({ Bucket: 'bench', Key: `pages/p${String(i).padStart(5, '0')}.jpg`, Body: body }))),
-      ),
-    );
+    const put = (i: number) => s3.client.send(new PutObjectCommand({ Bucket: 'bench', Key: `pages/p${String(i).padStart(5, '0')}.jpg`, Body: body }));
+    await lastValueFrom(from(Array.from({ length: objects }, (_, i) => i)).pipe(mergeMap(put, 16)), { defaultValue: undefined });
     const input = openLocation('s3://bench/pages/', s3);
     const entries: ObjectEntry[] = [];
     for await (const page of input.list({ pageSize: 1000 })) entries.push(...page);
 
     const results = [];
     for (const concurrency of [1, 8, 32]) {
-      const limiter = new Limiter(concurrency);
       const before = { ...s3.counters };
       const started = performance.now();
       let bytes = 0;
-      await Promise.all(
-        entries.map((e) =>
-          limiter.run(async () => {
-            const got = await input.get(e.key, { etag: e.etag });
-            bytes += got.bytes.length;
-          }),
-        ),
-      );
+      const get = async (e: ObjectEntry) => {
+        const got = await input.get(e.key, { etag: e.etag });
+        bytes += got.bytes.length;
+      };
+      await lastValueFrom(from(entries).pipe(mergeMap(get, concurrency)), { defaultValue: undefined });
       const seconds = (performance.now() - started) / 1000;
       results.push({
         concurrency,

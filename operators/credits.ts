@@ -28,6 +28,8 @@ export class Credits {
   private used = 0;
   private peakUsed = 0;
   private readonly freed = new Subject<void>();
+  /** `acquire` callers waiting for a credit, first first. */
+  private readonly queue: Array<() => void> = [];
   /** Emits (synchronously) each time credits are given back. */
   readonly released$: Observable<void> = this.freed.asObservable();
   readonly stallMs: number;
@@ -55,10 +57,35 @@ export class Credits {
     return true;
   }
 
+  /**
+   * Waits for a credit and takes it (for code outside a pipeline, e.g. a request limit). Waiters
+   * are served in the order they asked: a credit given back goes to the first of them at once, so
+   * no newcomer can jump the queue. Aborting `signal` while waiting leaves the queue and rejects
+   * with its reason. Give the credit back with `release()`.
+   */
+  acquire(signal?: AbortSignalLike): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.queue.length === 0 && this.tryAcquire()) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        this.queue.splice(this.queue.indexOf(take), 1);
+        reject(signal?.reason);
+      };
+      const take = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.queue.push(take);
+    });
+  }
+
   /** Gives `n` credits back and wakes whoever waits for them. */
   release(n = 1): void {
     if (n > this.used) throw new Error(`${this.name}: released ${n} credit(s) but only ${this.used} are held`);
     this.used -= n;
+    // Promise waiters first, in order, so that none is overtaken; then the operators.
+    while (this.queue.length > 0 && this.tryAcquire()) this.queue.shift()?.();
     this.freed.next();
   }
 
@@ -97,6 +124,14 @@ export class Credits {
       stop,
     };
   }
+}
+
+/** What `Credits.acquire` needs of an `AbortSignal` (typed structurally: no DOM or Node types needed). */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
 }
 
 /** See {@link Credits.stallWatch}. */

@@ -2,7 +2,7 @@
  * Generic RxJS operators for bounded, weighted, feedback pipelines. They know nothing of S3,
  * images or ONNX. See README.md ("Backpressure") for how credits bound memory.
  */
-export { Credits, type CreditsOptions, type StallWatch } from './credits';
+export { Credits, type AbortSignalLike, type CreditsOptions, type StallWatch } from './credits';
 export { StageStats, type StageSnapshot } from './stageStats';
 export { pullWithCredits, type PullWithCreditsConfig } from './pullWithCredits';
 export { acquireCredit, type AcquireCreditConfig } from './acquireCredit';

@@ -7,7 +7,6 @@ import { defer, lastValueFrom, map, merge, toArray } from 'rxjs';
 import { Credits, pullWithCredits } from '../operators';
 import { resolveConfig } from '../src/config';
 import { S3Context } from '../src/s3/context';
-import { Limiter } from '../src/s3/limiter';
 import { s3ClientConfigFor, startLocalS3Server, type LocalS3Server } from '../src/s3/localS3Server';
 import { httpStatusOf } from '../src/s3/retry';
 import { NotFoundError, WriteConflictError, openLocation, type Location } from '../src/store';
@@ -179,24 +178,5 @@ describe('startLocalS3Server', () => {
     client.destroy();
     await server.stop();
     expect(existsSync(server.dir)).toBe(false);
-  });
-});
-
-describe('Limiter', () => {
-  it('admits in order, at most `limit` at once, and drops an aborted waiter', async () => {
-    const limiter = new Limiter(1);
-    const first = await limiter.acquire();
-    const abort = new AbortController();
-    const order: string[] = [];
-    const second = limiter.acquire(abort.signal).then(() => order.push('aborted one ran'), () => order.push('aborted'));
-    const third = limiter.acquire().then((release) => { order.push('third'); release(); });
-    expect(limiter.waiting).toBe(2);
-    abort.abort();
-    await second;
-    first();
-    await third;
-    expect(order).toEqual(['aborted', 'third']);
-    expect(limiter.peak).toBe(1);
-    expect(limiter.active).toBe(0);
   });
 });

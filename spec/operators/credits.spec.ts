@@ -18,6 +18,24 @@ describe('Credits', () => {
   it('rejects a capacity below 1', () => {
     expect(() => new Credits(0)).toThrow(/positive integer/);
   });
+
+  it('acquire() waits in order, at most capacity at once, and drops an aborted waiter', async () => {
+    const credits = new Credits(1);
+    await credits.acquire();
+    const abort = new AbortController();
+    const order: string[] = [];
+    const second = credits.acquire(abort.signal).then(() => order.push('aborted one ran'), (err: unknown) => order.push(`aborted: ${String(err)}`));
+    const third = credits.acquire().then(() => order.push('third'));
+    abort.abort('stop');
+    await second;
+    credits.release();
+    expect(credits.tryAcquire()).toBe(false); // the freed credit went to the waiter, not to a newcomer
+    await third;
+    credits.release();
+    expect(order).toEqual(['aborted: stop', 'third']);
+    expect([credits.peak, credits.inUse]).toEqual([1, 0]);
+    await expect(credits.acquire(abort.signal)).rejects.toBe('stop');
+  });
 });
 
 describe('acquireCredit / releaseCredit', () => {

@@ -1,5 +1,5 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { Limiter } from './limiter';
+import { Credits } from '../../operators';
 import { backoffMs, isRetryable, sleep } from './retry';
 
 export interface S3ContextOptions {
@@ -38,8 +38,8 @@ export interface S3Counters {
 /** Per-call options. */
 export interface CallOptions {
   signal?: AbortSignal;
-  /** The volume's own limit, taken before the global one. */
-  limiter?: Limiter;
+  /** The volume's own request limit (`volumeLimiter`), taken before the global one. */
+  limiter?: Credits;
 }
 
 /**
@@ -55,7 +55,8 @@ export interface CallOptions {
  */
 export class S3Context {
   readonly client: S3Client;
-  readonly global: Limiter;
+  /** Requests in flight in this process (`maxInflightGlobal`). */
+  readonly global: Credits;
   readonly counters: S3Counters = { requests: 0, retries: 0, failures: 0 };
   private readonly maxRetries: number;
   private readonly retryForMs: number;
@@ -64,7 +65,7 @@ export class S3Context {
 
   constructor(opts: S3ContextOptions = {}) {
     const maxInflight = opts.maxInflightGlobal ?? 64;
-    this.global = new Limiter(maxInflight, 's3MaxInflightGlobal');
+    this.global = new Credits(maxInflight, 's3MaxInflightGlobal');
     this.maxRetries = opts.maxRetries ?? Infinity;
     this.retryForMs = opts.retryForMs ?? 30_000;
     this.retryBaseMs = opts.retryBaseMs ?? 100;
@@ -73,8 +74,8 @@ export class S3Context {
   }
 
   /** A per-volume limit (`prefetchConcurrency`-sized, or whatever the volume allows itself). */
-  volumeLimiter(limit: number, volumeId: string): Limiter {
-    return new Limiter(limit, `s3 volume ${volumeId}`);
+  volumeLimiter(limit: number, volumeId: string): Credits {
+    return new Credits(limit, `s3 volume ${volumeId}`);
   }
 
   /**
@@ -100,18 +101,18 @@ export class S3Context {
     }
   }
 
-  private async once<T>(attempt: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal, limiter?: Limiter): Promise<T> {
-    const releaseVolume = limiter ? await limiter.acquire(signal) : undefined;
+  private async once<T>(attempt: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal, limiter?: Credits): Promise<T> {
+    await limiter?.acquire(signal);
     try {
-      const releaseGlobal = await this.global.acquire(signal);
+      await this.global.acquire(signal);
       try {
         this.counters.requests++;
         return await attempt(signal ?? new AbortController().signal);
       } finally {
-        releaseGlobal();
+        this.global.release();
       }
     } finally {
-      releaseVolume?.();
+      limiter?.release();
     }
   }
 

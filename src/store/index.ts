@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { S3Context } from '../s3/context';
-import type { Limiter } from '../s3/limiter';
+import type { Credits } from '../../operators';
 import { LocalLocation } from './localLocation';
 import type { Location } from './location';
 import { S3Location } from './s3Location';
@@ -22,7 +22,7 @@ export function parseS3Url(url: string): { bucket: string; prefix: string } | un
  * Opens `s3://bucket/prefix/` (needs `s3`; `limiter` is the volume's own request limit) or a local
  * directory (a path or `file://` URL).
  */
-export function openLocation(url: string, s3?: S3Context, opts: { limiter?: Limiter } = {}): Location {
+export function openLocation(url: string, s3?: S3Context, opts: { limiter?: Credits } = {}): Location {
   const s3Url = parseS3Url(url);
   if (s3Url) {
     if (!s3) throw new Error(`${url}: an S3Context is needed to open an s3:// location`);

@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { S3Context } from '../s3/context';
-import type { Limiter } from '../s3/limiter';
+import type { Credits } from '../../operators';
 import { httpStatusOf } from '../s3/retry';
 import { trackedClient } from '../s3/trackedClient';
 import { copyLargeObject, copySource, SINGLE_COPY_LIMIT } from './s3Copy';
@@ -21,7 +21,7 @@ export class S3Location implements Location {
   readonly kind = 's3' as const;
 
   /** `prefix` is '' or ends with '/'. */
-  constructor(readonly bucket: string, readonly prefix: string, private readonly s3: S3Context, private readonly limiter?: Limiter) {}
+  constructor(readonly bucket: string, readonly prefix: string, private readonly s3: S3Context, private readonly limiter?: Credits) {}
 
   get url(): string {
     return `s3://${this.bucket}/${this.prefix}`;
