@@ -17,7 +17,7 @@ const VOLUMES: Record<string, number> = { vol_a: 12, vol_b: 16, vol_c: 10, vol_d
 const PIPELINE = { analysisMaxSide: 512, decodeWorkers: 1, inferWorkers: 1, transformWorkers: 1 };
 const INPUT = 's3://scans/batch/';
 const OUTPUT = 's3://tables/out/';
-const WORKER_MAIN = join(packageRoot, 'dist', 'src', 'fleet', 'workerMain.js');
+const CONSUMER_MAIN = join(packageRoot, 'dist', 'src', 'fleet', 'consumerMain.js');
 
 const pageKey = (i: number) => `page-${String(i).padStart(4, '0')}.jpg`;
 
@@ -40,7 +40,7 @@ describe('a fleet of worker processes on Redis (BullMQ) and s3rver', () => {
       redisUrl: redis.url, queueName: queue, volumesPerProcess, model: 'tiny', configOverrides: PIPELINE, s3: s3ClientConfigFor(server.endpoint),
       lockDurationMs: 3000, stalledIntervalMs: 1000, progressIntervalMs: 100,
     };
-    const child = spawn(process.execPath, [WORKER_MAIN, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CONSUMER_MAIN, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-8000)));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -264,7 +264,7 @@ describe('a fleet of worker processes on Redis (BullMQ) and s3rver', () => {
   });
 
   it('a worker process with no Redis URL exits 1 and says why', async () => {
-    const child = spawn(process.execPath, [WORKER_MAIN, '{}'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [CONSUMER_MAIN, '{}'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));

@@ -18,7 +18,7 @@ export interface VolumeJobContext {
   volumeDefaults: Partial<VolumeSettings>;
   s3?: S3Context;
   /** `<hostname>:<pid>`, reported in the progress. */
-  workerName: string;
+  consumerName: string;
   /** sha256 of the model file the engine was started with (before wrapping): a job for another model is refused. */
   modelSha256: string;
   progressIntervalMs: number;
@@ -88,7 +88,7 @@ export async function runVolumeJob(job: Job<VolumeJobData>, ctx: VolumeJobContex
   await sweepStaging(cfg, ctx.s3, volumeId);
   const volume = new VolumeWorker(cfg, ctx.s3, volumeId, undefined, { engine: ctx.engine });
   const report = () => {
-    const progress: VolumeJobProgress = { done: volume.done, total: pages, errors: volume.errors, worker: ctx.workerName };
+    const progress: VolumeJobProgress = { done: volume.done, total: pages, errors: volume.errors, worker: ctx.consumerName };
     return job.updateProgress(progress as unknown as object).catch(() => undefined);
   };
   await report();

@@ -1,4 +1,4 @@
-import { enqueueVolumes, fleetStatus, runFleetWorker } from '../../fleet';
+import { enqueueVolumes, fleetStatus, runFleetConsumer } from '../../fleet';
 import { resolveEngineConfig } from '../../config';
 import { InputMissingError } from '../../store';
 import type { FlagSpec, Flags } from '../args';
@@ -84,7 +84,7 @@ export const workerCommand: Command = {
     const model = await modelFlag(f.string('model'), cfg);
     const s3 = cliS3Context(f.string('endpoint'));
     try {
-      await runFleetWorker({
+      await runFleetConsumer({
         ...connection(f),
         volumesPerProcess: f.has('volumes-per-process') ? f.int('volumes-per-process') : 1,
         device,

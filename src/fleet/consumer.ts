@@ -9,7 +9,8 @@ import { checkRedis, connectionOf, VOLUME_QUEUE, type ConfigOverrides, type Flee
 import { s3From } from './s3';
 import { runVolumeJob } from './volumeJob';
 
-export interface FleetWorkerOptions extends FleetConnection {
+/** A fleet consumer: a process's loop that takes volume jobs from the queue and runs them. */
+export interface FleetConsumerOptions extends FleetConnection {
   /** Volumes this process runs at once (BullMQ concurrency), all on one engine. Default 1. */
   volumesPerProcess?: number;
   device?: PipelineConfig['device'];
@@ -22,22 +23,22 @@ export interface FleetWorkerOptions extends FleetConnection {
   configOverrides?: ConfigOverrides;
   /** Needed for s3:// volumes: a context, or options to build one. Shared by every job of the process. */
   s3?: S3Context | S3ContextOptions;
-  /** Stops the worker: the jobs in progress finish, no new ones are taken, then it resolves. Without one it runs until the process ends. */
+  /** Stops the consumer: the jobs in progress finish, no new ones are taken, then it resolves. Without one it runs until the process ends. */
   signal?: AbortSignal;
   /**
    * A job's lock lasts this long and is renewed every half of it; a process that dies holds it at
    * most this long (default 30 000 ms).
    */
   lockDurationMs?: number;
-  /** How often this worker looks for jobs whose lock ran out, and puts them back (default 30 000 ms). */
+  /** How often this consumer looks for jobs whose lock ran out, and puts them back (default 30 000 ms). */
   stalledIntervalMs?: number;
   /** Times a job may lose its worker before it is failed (default 2). */
   maxStalledCount?: number;
   /** At most one progress update per job this often (default 1000 ms). */
   progressIntervalMs?: number;
-  /** Called once the engine is up and the worker is taking jobs. */
+  /** Called once the engine is up and the consumer is taking jobs. */
   onReady?: () => void;
-  /** One line per event (job started, done, failed; worker errors). Default: stderr. */
+  /** One line per event (job started, done, failed; BullMQ worker errors). Default: stderr. */
   log?: (line: string) => void;
 }
 
@@ -46,13 +47,13 @@ export interface FleetWorkerOptions extends FleetConnection {
  * when Redis cannot be reached. One process has one VolumeEngine (one set
  * of thread pools and model sessions) and one S3Context, shared by its `volumesPerProcess` jobs.
  *
- * Stopping (`signal`, e.g. on SIGTERM): `worker.close()` lets the jobs in progress finish and
+ * Stopping (`signal`, e.g. on SIGTERM): the BullMQ worker's `close()` lets the jobs in progress finish and
  * publish, takes no new ones, then the engine is closed and the promise resolves. A process killed
- * outright keeps its job's lock until `lockDurationMs` runs out; another worker's stalled check
+ * outright keeps its job's lock until `lockDurationMs` runs out; another consumer's stalled check
  * (every `stalledIntervalMs`) then puts the job back and it runs again from the start. The
  * publish is atomic and idempotent (see README.md, "Running a fleet"), so a volume is published once, never half.
  */
-export async function runFleetWorker(opts: FleetWorkerOptions): Promise<void> {
+export async function runFleetConsumer(opts: FleetConsumerOptions): Promise<void> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const reached = await checkRedis(opts, opts.signal).then(() => true, (err: unknown) => {
     if (opts.signal?.aborted) return false; // stopped before it started: nothing to finish
@@ -67,30 +68,30 @@ export async function runFleetWorker(opts: FleetWorkerOptions): Promise<void> {
     release();
     throw err;
   });
-  const workerName = `${hostname()}:${process.pid}`;
-  const ctx = { engine, volumeDefaults, s3, workerName, modelSha256: adapter.sha256, progressIntervalMs: opts.progressIntervalMs ?? 1000 };
-  const worker = new Worker<VolumeJobData, VolumeResult>(opts.queueName ?? VOLUME_QUEUE, (job, _token, signal) => runVolumeJob(job, ctx, signal), {
+  const consumerName = `${hostname()}:${process.pid}`;
+  const ctx = { engine, volumeDefaults, s3, consumerName, modelSha256: adapter.sha256, progressIntervalMs: opts.progressIntervalMs ?? 1000 };
+  const consumer = new Worker<VolumeJobData, VolumeResult>(opts.queueName ?? VOLUME_QUEUE, (job, _token, signal) => runVolumeJob(job, ctx, signal), {
     connection: connectionOf(opts),
     concurrency: opts.volumesPerProcess ?? 1,
     lockDuration: opts.lockDurationMs ?? 30_000,
     stalledInterval: opts.stalledIntervalMs ?? 30_000,
     maxStalledCount: opts.maxStalledCount ?? 2,
-    name: workerName,
+    name: consumerName,
   });
-  worker.on('active', (job) => log(`${workerName} started ${job.id} (try ${job.attemptsStarted})`));
-  worker.on('completed', (job, r) => log(`${workerName} ${r.status} ${job.id}: ${r.pages} rows, ${r.errors} errors, ${r.seconds.toFixed(1)} s`));
-  worker.on('failed', (job, err) => log(`${workerName} failed ${job?.id}: ${err.message}`));
-  worker.on('error', (err) => log(`${workerName} error: ${err.message}`));
+  consumer.on('active', (job) => log(`${consumerName} started ${job.id} (try ${job.attemptsStarted})`));
+  consumer.on('completed', (job, r) => log(`${consumerName} ${r.status} ${job.id}: ${r.pages} rows, ${r.errors} errors, ${r.seconds.toFixed(1)} s`));
+  consumer.on('failed', (job, err) => log(`${consumerName} failed ${job?.id}: ${err.message}`));
+  consumer.on('error', (err) => log(`${consumerName} error: ${err.message}`));
   const stopped = new Promise<void>((resolve) => {
     if (opts.signal?.aborted) resolve();
     opts.signal?.addEventListener('abort', () => resolve(), { once: true });
   });
   try {
     // A stop while Redis is still being reached is honoured too.
-    await Promise.race([worker.waitUntilReady().then(() => opts.onReady?.()), stopped]);
+    await Promise.race([consumer.waitUntilReady().then(() => opts.onReady?.()), stopped]);
     await stopped;
   } finally {
-    await worker.close();
+    await consumer.close();
     await engine.close();
     release();
   }
