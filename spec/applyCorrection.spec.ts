@@ -11,10 +11,12 @@ import { corruptJpeg } from '../src/demoVolume';
 import { readParquet } from './helpers/duckdb';
 
 /**
- * The published rows make the corrections reproducible: `applyCorrection(original, row)` on each
- * original, with its row read back from the Parquet table by DuckDB, gives a full-resolution image
- * that the default model, run again on it, reads as upright, unskewed and (for curled pages)
- * straighter; canvas expanded, DPI kept, corners in the page's margin colour.
+ * Issue 16: the volume is run with `images: 'jpeg'`, so each ok page's corrected full-resolution
+ * image is published beside the table. Each published image is what `applyCorrection(original,
+ * row)` rebuilds from the original and its row as DuckDB reads it back (the same bytes where the
+ * page was re-encoded, the same pixels where it was copied), and the default model, run again on
+ * the published images, reads them as upright, unskewed and (for curled pages) straighter; canvas
+ * expanded, DPI kept, corners in the page's margin colour.
  */
 
 const REAL_PAGES = join(__dirname, 'fixtures', 'real-pages');
@@ -34,9 +36,11 @@ const SYNTHETIC: Array<{ key: string; kind: Kind; spec: PageSpec }> = [
   { key: 'straight.png', kind: 'straight', spec: { seed: 41, format: 'png' } },
 ];
 
-/** Runs a folder through the default model; returns its rows as DuckDB reads them from the table, by key. */
-async function runVolume(input: string, output: string, maxPasses: 1 | 2): Promise<{ rows: Map<string, Record<string, unknown>>; types: Record<string, string> }> {
-  const result = await new VolumeWorker(resolveConfig({ input, output, maxPasses }), undefined, 'vol').run();
+const QUALITY = 92;
+
+/** Runs a folder through the default model (publishing JPEG page images when `images`); returns its rows as DuckDB reads them from the table, by key. */
+async function runVolume(input: string, output: string, maxPasses: 1 | 2, images = false): Promise<{ rows: Map<string, Record<string, unknown>>; types: Record<string, string> }> {
+  const result = await new VolumeWorker(resolveConfig({ input, output, maxPasses, ...(images ? { images: 'jpeg', imageQuality: QUALITY } : {}) }), undefined, 'vol').run();
   expect(result.status).toBe('published');
   const path = result.parquet.startsWith('file:') ? fileURLToPath(result.parquet) : result.parquet;
   const { rows, types } = await readParquet(path);
@@ -64,7 +68,8 @@ describe('applyCorrection: the published rows rebuild the corrections at full re
   let first: Map<string, Record<string, unknown>>;
   let types: Record<string, string>;
   let again: Map<string, Record<string, unknown>>;
-  const outputs = new Map<string, { bytes: Buffer; original: Buffer; row: Record<string, unknown> }>();
+  /** By input key: the published image, its original, its row and what applyCorrection rebuilds from them. */
+  const outputs = new Map<string, { bytes: Buffer; original: Buffer; row: Record<string, unknown>; rebuilt: Buffer }>();
 
   beforeAll(async () => {
     tmp = await mkdtemp(join(tmpdir(), 'rxvolume-apply-'));
@@ -82,13 +87,14 @@ describe('applyCorrection: the published rows rebuild the corrections at full re
       kinds.set(page.key, page.kind);
     }
     await writeFile(join(input, 'corrupt.jpg'), corruptJpeg());
-    ({ rows: first, types } = await runVolume(input, join(tmp, 'out'), 2));
+    ({ rows: first, types } = await runVolume(input, join(tmp, 'out'), 2, true));
 
     for (const [key, row] of first) {
       if (row.status !== 'ok') continue;
       const original = await readFile(join(input, key));
-      const bytes = await applyCorrection(original, row as unknown as CorrectionRow, { format: 'jpeg', quality: 92 });
-      outputs.set(key, { bytes, original, row });
+      const bytes = await readFile(join(tmp, 'out', String(row.image_key)));
+      const rebuilt = await applyCorrection(original, row as unknown as CorrectionRow, { format: 'jpeg', quality: QUALITY });
+      outputs.set(key, { bytes, original, row, rebuilt });
       await writeFile(join(corrected, key.replace(/\.\w+$/, '.jpg')), bytes);
     }
     // The default model once more, measuring only (no correction of its own).
@@ -98,14 +104,30 @@ describe('applyCorrection: the published rows rebuild the corrections at full re
   afterAll(() => rm(tmp, { recursive: true, force: true }));
 
   it('DuckDB reads the correction columns; error rows have none, pages kept as they are have 0° and their own size', () => {
-    expect(types).toMatchObject({ applied_rotation_deg: 'DOUBLE', image_width: 'INTEGER', image_height: 'INTEGER', dewarp_points: 'VARCHAR' });
-    expect(first.get('corrupt.jpg')).toMatchObject({ status: 'error', applied_rotation_deg: null, image_width: null, image_height: null, dewarp_points: null });
+    expect(types).toMatchObject({ applied_rotation_deg: 'DOUBLE', image_width: 'INTEGER', image_height: 'INTEGER', dewarp_points: 'VARCHAR', image_key: 'VARCHAR' });
+    expect(first.get('corrupt.jpg')).toMatchObject({ status: 'error', applied_rotation_deg: null, image_width: null, image_height: null, dewarp_points: null, image_key: null });
     for (const row of first.values()) {
       if (row.status !== 'ok') continue;
       expect(row.dewarp_points === null).toBe(row.transform !== 'tps');
       if (row.transform === 'none') expect(row).toMatchObject({ applied_rotation_deg: 0, image_width: row.width, image_height: row.height });
     }
     expect(first.get('straight.png')).toMatchObject({ transform: 'none' });
+  });
+
+  it('applyCorrection reproduces every published image: the same bytes where the page was re-encoded, the same pixels where its original was copied', async () => {
+    const copied: string[] = [];
+    for (const [key, { bytes, original, rebuilt, row }] of outputs) {
+      if (Buffer.compare(bytes, original) === 0) {
+        copied.push(key);
+        expect({ key, transform: row.transform, rotation: row.applied_rotation_deg }).toEqual({ key, transform: 'none', rotation: 0 });
+        // A copy keeps the original's EXIF orientation: upright, it has the pixels applyCorrection starts from.
+        const [published, rebuiltPixels] = await Promise.all([sharp(bytes).rotate().raw().toBuffer(), sharp(original).rotate().raw().toBuffer()]);
+        expect({ key, same: Buffer.compare(published, rebuiltPixels) === 0 }).toEqual({ key, same: true });
+      } else expect({ key, sameBytes: Buffer.compare(bytes, rebuilt) === 0 }).toEqual({ key, sameBytes: true });
+    }
+    // The straight PNG is re-encoded as JPEG; the JPEG pages kept as they are are copied.
+    expect(copied).not.toContain('straight.png');
+    expect(copied.length).toBeGreaterThanOrEqual(1);
   });
 
   it('corrects every turned, skewed and curled synthetic page; a page kept as it is comes back as its upright original', async () => {
@@ -115,7 +137,7 @@ describe('applyCorrection: the published rows rebuild the corrections at full re
     expect(kept.length).toBeGreaterThanOrEqual(1);
     for (const [key, { bytes, original }] of kept) {
       const upright = await sharp(original).rotate().raw().toBuffer({ resolveWithObject: true });
-      const rebuilt = await sharp(bytes).raw().toBuffer({ resolveWithObject: true });
+      const rebuilt = await sharp(bytes).rotate().raw().toBuffer({ resolveWithObject: true });
       expect({ key, width: rebuilt.info.width, height: rebuilt.info.height }).toEqual({ key, width: upright.info.width, height: upright.info.height });
       let diff = 0;
       for (let i = 0; i < upright.data.length; i++) diff += Math.abs(upright.data[i] - rebuilt.data[i]);
@@ -123,13 +145,14 @@ describe('applyCorrection: the published rows rebuild the corrections at full re
     }
   });
 
-  it('the model reads each rebuilt image upright, with the tilt the pipeline verified at analysis size (±0.15°: the skew estimate repeats to about 0.1° across decodes)', () => {
+  it('the model reads each published image upright, with the tilt the pipeline verified at analysis size (±0.15°: the skew estimate repeats to about 0.1° across decodes)', () => {
     const read = [...again].map(([key, row]) => ({ key, status: row.status, orientation: row.orientation_deg, skew: row.skew_deg as number, verified: first.get(key)?.residual_skew_deg as number }));
+    console.log(`published images, re-analysed: ${read.map((r) => `${r.key} ${r.orientation}° skew ${r.skew?.toFixed(3)}°`).join('; ')}`);
     expect(read).toHaveLength(kinds.size); // every page but the corrupt one, which has no image
     expect(read.filter((r) => r.status !== 'ok' || r.orientation !== 0 || !(Math.abs(r.skew - r.verified) <= 0.15))).toEqual([]);
   });
 
-  it('|skew| ≤ 0.2° on the rebuilt images of the pages the pipeline corrected to within 0.2°, most of them', () => {
+  it('|skew| ≤ 0.2° on the published images of the pages the pipeline corrected to within 0.2°, most of them', () => {
     const corrected = [...again].filter(([key]) => first.get(key)?.transform !== 'none');
     const within = corrected.filter(([key]) => Math.abs(first.get(key)?.residual_skew_deg as number) <= 0.2);
     expect(within.length).toBeGreaterThanOrEqual(corrected.length - 1);
@@ -140,21 +163,23 @@ describe('applyCorrection: the published rows rebuild the corrections at full re
     const curled = [...kinds].filter(([key, kind]) => kind === 'curled' || (kind === 'real' && first.get(key)?.transform === 'tps'));
     expect(curled.length).toBeGreaterThanOrEqual(4);
     const bends = curled.map(([key]) => ({ key, before: first.get(key)?.curvature_px as number, after: again.get(key)?.curvature_px as number }));
+    console.log(`curvature before → on the published image: ${bends.map((b) => `${b.key} ${b.before.toFixed(1)} → ${b.after.toFixed(1)} px`).join('; ')}`);
     expect(bends.filter((b) => !(b.after <= b.before / 2))).toEqual([]);
   });
 
-  it('each image has the canvas-expanded size, the original DPI and corners in the margin colour', async () => {
+  it('each published image has the canvas-expanded size, the original DPI and corners in the margin colour', async () => {
     for (const [key, { bytes, original, row }] of outputs) {
       const meta = await sharp(bytes).metadata();
       const [width, height] = expandedSize(row.width as number, row.height as number, row.applied_rotation_deg as number);
-      expect({ key, width: meta.width, height: meta.height }).toEqual({ key, width, height });
+      const swapped = (meta.orientation ?? 1) >= 5; // a copied original keeps its EXIF orientation
+      expect({ key, width: swapped ? meta.height : meta.width, height: swapped ? meta.width : meta.height }).toEqual({ key, width, height });
       expect({ key, width: row.image_width, height: row.image_height }).toEqual({ key, width, height });
       expect({ key, density: meta.density }).toEqual({ key, density: (await sharp(original).metadata()).density });
       const quarterTurn = (row.applied_rotation_deg as number) % 90 === 0;
       if (kinds.get(key) === 'real' && quarterTurn) continue; // a photo's own corners (the desk) stay
       const upright = await sharp(original).rotate().raw().toBuffer({ resolveWithObject: true });
       const margin = marginColour({ width: upright.info.width, height: upright.info.height, pixels: upright.data });
-      const decoded = await sharp(bytes).raw().toBuffer({ resolveWithObject: true });
+      const decoded = await sharp(bytes).rotate().raw().toBuffer({ resolveWithObject: true });
       const far = cornerColours(decoded.data, decoded.info.width, decoded.info.height).filter((corner) => corner.some((v, c) => Math.abs(v - margin[c]) > 16));
       expect({ key, margin, far }).toEqual({ key, margin, far: [] });
     }

@@ -21,4 +21,5 @@ export { volumeRecords, VolumeStats, type VolumeStatsSnapshot, type VolumeRecord
 export { VolumeWorker, LocationError, modelFilesOf, type VolumeWorkerOptions, type VolumeResult } from './worker';
 export * from './fleet';
 export { applyCorrection, type CorrectionRow, type EncodeOptions } from './correct/applyCorrection';
+export { type ImagesSetting, type ImageFormat } from './correct/pageImage';
 export { correctionColumns, type CorrectionColumns, type DewarpPointsJson } from './correct/columns';
