@@ -62,12 +62,11 @@ export interface FullResolutionImage {
 }
 
 /**
- * Transform-thread task: the page's correction applied to its original at full resolution
- * (`applyCorrection`: EXIF orientation baked in, turn + deskew on the expanded canvas filled with
- * the margin colour, the dewarp from the row's control points, DPI kept), encoded. The bytes are
- * moved back, not copied.
+ * A page's correction applied to its original at full resolution (`applyCorrection`: EXIF
+ * orientation baked in, turn + deskew on the expanded canvas filled with the margin colour, the
+ * dewarp from the row's control points, DPI kept), encoded.
  */
-export async function fullResolutionImage(task: FullResolutionTask): Promise<FullResolutionImage> {
+export async function correctedPageImage(task: FullResolutionTask): Promise<FullResolutionImage> {
   let format = task.format;
   if (format === 'same') {
     const input = (await sharp(task.original).metadata()).format;
@@ -78,5 +77,11 @@ export async function fullResolutionImage(task: FullResolutionTask): Promise<Ful
   const encoded = await applyCorrection(task.original, task.row, { format, quality: task.quality });
   const bytes = new Uint8Array(new ArrayBuffer(encoded.length));
   bytes.set(encoded);
-  return moveWith({ bytes, format }, [bytes.buffer]);
+  return { bytes, format };
+}
+
+/** Transform-thread task: `correctedPageImage`, its bytes moved back to the caller, not copied. */
+export async function fullResolutionImage(task: FullResolutionTask): Promise<FullResolutionImage> {
+  const image = await correctedPageImage(task);
+  return moveWith(image, [image.bytes.buffer]);
 }
