@@ -17,6 +17,8 @@ export class VolumeStats {
   readonly summarize = new StageStats('summarize');
   readonly transform = new StageStats('transform');
   readonly loop = new StageStats('loop');
+  /** The page images (`--images`), after the loop: outside `volumeRecords`, in the VolumeWorker. */
+  readonly images = new StageStats('images');
   readonly fill: BatchFill;
 
   constructor(batchSize: number) {
@@ -24,7 +26,7 @@ export class VolumeStats {
   }
 
   get stages(): StageStats[] {
-    return [this.ingress, this.prefetch, this.decode, this.merge, this.batch, this.infer, this.summarize, this.transform, this.loop];
+    return [this.ingress, this.prefetch, this.decode, this.merge, this.batch, this.infer, this.summarize, this.transform, this.loop, this.images];
   }
 
   snapshot(): VolumeStatsSnapshot {

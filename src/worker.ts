@@ -271,6 +271,7 @@ export class VolumeWorker {
                 quality: engine.cfg.imageQuality,
                 credits: new Credits(cfg.fullResPages, 'fullResPages'),
                 correct: engine.transformer.fullResolution,
+                stats: this.stats.images,
               })
             : unchanged,
           tap((page) => {

@@ -1,5 +1,5 @@
-import { Observable, type OperatorFunction, catchError, connect, from, map, merge, mergeMap, of, partition, throwError } from 'rxjs';
-import { acquireCredit, poolMap, releaseCredit, type Credits, type StageStats, type TaskRunner } from '../../operators';
+import { Observable, type OperatorFunction, catchError, from, map, mergeMap, of, throwError } from 'rxjs';
+import { acquireCredit, bypass, poolMap, releaseCredit, type Credits, type StageStats, type TaskRunner } from '../../operators';
 import { contentTypeOf, formatOfKey, imageName, type FullResolutionImage, type FullResolutionTask, type ImageFormat, type ImagesSetting } from '../correct/pageImage';
 import { describeError, isRetryable } from '../s3/retry';
 import { EtagMismatchError, NotFoundError, type Location } from '../store';
@@ -73,20 +73,14 @@ function inputSide(key: string, err: unknown): never {
  * write errors the stream (the volume is not published).
  */
 export function pageImages(opts: PageImagesOptions): OperatorFunction<PageResult, PageResult> {
-  return (source) =>
-    source.pipe(
-      connect((pages) => {
-        const [ok, errors] = partition(pages, (page) => page.record.status === 'ok');
-        return merge(
-          errors,
-          ok.pipe(
-            acquireCredit(opts.credits),
-            poolMap((page: PageResult) => publishImage(page, opts), { concurrency: opts.credits.capacity, stats: opts.stats }),
-            releaseCredit(opts.credits),
-          ),
-        );
-      }),
-    );
+  const isErrorRow = (page: PageResult): page is PageResult => page.record.status !== 'ok';
+  return bypass(isErrorRow, (ok: Observable<PageResult>) =>
+    ok.pipe(
+      acquireCredit(opts.credits),
+      poolMap((page: PageResult) => publishImage(page, opts), { concurrency: opts.credits.capacity, stats: opts.stats }),
+      releaseCredit(opts.credits),
+    ),
+  );
 }
 
 /** The promise `run` makes as an Observable; unsubscribing aborts its signal. */
