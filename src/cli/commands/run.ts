@@ -132,7 +132,8 @@ export const runCommand: Command = {
   summary: 'process one volume: page images in S3 or a folder -> published Parquet table',
   usage: 'rxvolume run --input <s3://bucket/prefix/|dir> --output <s3://bucket/prefix/|dir> [flags]',
   details:
-    'Publishes <output>/<volume-id>/part-00000-<attempt>.parquet and then _SUCCESS.json, which names it. A volume\n' +
+    'Publishes <output>/<volume-id>/part-00000-<attempt>.parquet (with --images, also each ok page\'s corrected\n' +
+    'image under <output>/<volume-id>/pages/<attempt>/) and then _SUCCESS.json, which names them. A volume\n' +
     'already published from the same inputs, models, content settings and analysis version is skipped. S3\n' +
     'credentials and region come from the AWS SDK default chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY,\n' +
     'AWS_PROFILE, SSO, instance role; AWS_REGION).\n' +
