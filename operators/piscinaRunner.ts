@@ -12,6 +12,11 @@ export interface PiscinaRunnerOptions<T> {
    * ArrayBuffers, MessagePorts, ...; typed structurally so Node's types are not needed).
    */
   transfer?: (item: T) => TransferItem[];
+  /**
+   * When a thread frees, the waiting task of the highest priority among every runner of the pool
+   * starts first (in arrival order among equals). Default 0.
+   */
+  priority?: number;
 }
 
 /**
@@ -26,6 +31,7 @@ export interface PiscinaPool {
 
 /** A task waiting for a place in its pool. */
 interface Waiting {
+  priority: number;
   start(): void;
   fail(err: Error): void;
 }
@@ -51,9 +57,16 @@ function gateOf(pool: PiscinaPool): Gate {
   return gate;
 }
 
+/** The waiting task to start next: the first of the highest priority. */
+function nextWaiting(gate: Gate): Waiting | undefined {
+  let next: Waiting | undefined;
+  for (const waiting of gate.waiting) if (!next || waiting.priority > next.priority) next = waiting;
+  return next;
+}
+
 /** A running task ended: its place goes to the next waiting task, or back to the pool. */
 function release(gate: Gate): void {
-  const [next] = gate.waiting;
+  const next = nextWaiting(gate);
   if (next) {
     gate.waiting.delete(next);
     next.start();
@@ -69,6 +82,8 @@ const closedError = (name: string | undefined) => new Error(`${name ?? 'task'}: 
  * shares that gate), so piscina's own queue stays empty and cancelling is safe:
  * - unsubscribing from a task that waits for a thread drops it: it never reaches the pool;
  * - a task that runs is never interrupted: its thread finishes it, and its result is ignored.
+ * Waiting tasks start in arrival order, those of a runner with a higher `priority` first (e.g. the
+ * work that feeds a model before bulk work that only leaves the pipeline).
  *
  * Threads are never terminated mid-task: native code such as ONNX Runtime's `session.run` aborts
  * the whole process when its thread is ended under it. Close a pool with {@link drainPool}, then
@@ -86,6 +101,7 @@ export function piscinaRunner<T, R>(pool: PiscinaPool, options: PiscinaRunnerOpt
   return (item) =>
     new Observable<R>((subscriber) => {
       const waiting: Waiting = {
+        priority: options.priority ?? 0,
         start: () =>
           void pool
             .run(item, { name: options.name, transferList: options.transfer?.(item) })

@@ -51,6 +51,21 @@ describe('piscinaRunner', () => {
     }
   });
 
+  it('starts the waiting task of the highest priority first when a thread frees, in arrival order among equals', async () => {
+    const one = new Piscina({ filename: worker, maxThreads: 1, minThreads: 1 });
+    try {
+      const low = piscinaRunner<number, number>(one, { name: 'slow' });
+      const high = piscinaRunner<number, number>(one, { name: 'slow', priority: 1 });
+      const done: number[] = [];
+      const all = [low(0), low(1), low(2), high(3), high(4)].map((task) => lastValueFrom(from(task)).then((r) => done.push(r)));
+      await Promise.all(all);
+      // 0 took the free thread; then both high ones, then the low ones in order.
+      expect(done).toEqual([0, 3, 4, 1, 2]);
+    } finally {
+      await one.close();
+    }
+  });
+
   it('drainPool waits for every running task on every thread, and fails the waiting ones', async () => {
     const two = new Piscina({ filename: worker, maxThreads: 2, minThreads: 2 });
     const run = piscinaRunner<number, number>(two, { name: 'slow' });

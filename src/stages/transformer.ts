@@ -60,7 +60,8 @@ export class Transformer {
 
   constructor(private readonly cfg: EngineConfig, private readonly layout: PatchLayout) {
     this.pool = startPool('transform', { minThreads: cfg.transformWorkers, maxThreads: cfg.transformWorkers, idleTimeout: Infinity });
-    this.run = piscinaRunner(this.pool, { name: 'transform', transfer: (task) => buffersOf(task.pixels) });
+    // A page being corrected for its second pass goes before the page images: the model waits for it.
+    this.run = piscinaRunner(this.pool, { name: 'transform', transfer: (task) => buffersOf(task.pixels), priority: 1 });
     this.fullResolution = piscinaRunner(this.pool, { name: 'fullResolutionImage', transfer: (task) => buffersOf(task.original) });
   }
 
