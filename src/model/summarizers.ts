@@ -22,8 +22,8 @@ export type SummaryOptions = Record<string, string | number | boolean>;
 export type Summarizer = (input: SummaryInput, options: SummaryOptions) => Promise<PageSummary> | PageSummary;
 
 /** Geometry only: orientation 0 or 90 from the line direction, no upside-down test. */
-export const summarizeTextGeometry: Summarizer = ({ prob, width, height }) =>
-  summarizeGeometry(findTextLines(prob, width, height), width, height, false);
+export const summarizeTextGeometry: Summarizer = ({ prob, width, height, pixels }) =>
+  summarizeGeometry(findTextLines(prob, width, height, pixels), width, height, false);
 
 const classifiers = new Map<string, Promise<CropClassifier>>();
 
@@ -57,7 +57,7 @@ export async function prepare(options: SummaryOptions): Promise<void> {
  * longest lines, which tells 0 from 180 and 90 from 270.
  */
 export const summarizeTextPage: Summarizer = async ({ prob, width, height, pixels }, options) => {
-  const geometry = findTextLines(prob, width, height);
+  const geometry = findTextLines(prob, width, height, pixels);
   const classify = await directionClassifier(String(options.classifierPath));
   const flipped = await readsUpsideDown(geometry.fragments, pixels, width, height, classify);
   return summarizeGeometry(geometry, width, height, flipped);

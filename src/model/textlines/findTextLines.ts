@@ -2,6 +2,7 @@ import { groupFragments } from './chaining';
 import { centrePaths, componentSums, dominantAxis, labelComponents, profileAxis, type PathBins } from './components';
 import { fitOf, type Fragment } from './fits';
 import { baseFrame, type PageGeometry, type Vec } from './geometry';
+import { pageInk } from './pageInk';
 import { inkOf } from './skewSearch';
 import { LINE_TUNING } from './tuning';
 
@@ -18,9 +19,11 @@ export const defaultLineOptions: LineOptions = { threshold: 0.3, minArea: 24 };
 
 /**
  * Finds the text lines of a probability map in the base orientation its components suggest: the
- * line-shaped components (`fragments`) and the whole lines they chain into (`lines`).
+ * line-shaped components (`fragments`) and the whole lines they chain into (`lines`). Given the
+ * frame's RGB `pixels`, the skew search reads the page's own ink around the lines (`pageInk`);
+ * without them (or on a page without contrast), the map's.
  */
-export function findTextLines(prob: Float32Array, width: number, height: number, options: LineOptions = defaultLineOptions): PageGeometry {
+export function findTextLines(prob: Float32Array, width: number, height: number, pixels?: Uint8Array, options: LineOptions = defaultLineOptions): PageGeometry {
   const mask = new Uint8Array(width * height);
   let on = 0;
   for (let i = 0; i < mask.length; i++) if (prob[i] > options.threshold) { mask[i] = 1; on++; }
@@ -65,12 +68,15 @@ export function findTextLines(prob: Float32Array, width: number, height: number,
     }
     if (centres.length >= 2) fragments.push({ centres, height: fit.thickness, length: fit.length, area: sums[label].area, slope: fit.slope });
   });
+  const thicknesses = fragments.map((f) => f.height).sort((a, b) => a - b);
+  const reach = LINE_TUNING.inkReachThickness * (thicknesses[thicknesses.length >> 1] ?? 0);
   return {
     baseOrientation,
     axisAgreement,
     fragments: fragments.map((f) => fitOf([f], e, n)),
     lines: groupFragments(fragments).map((chain) => fitOf(chain, e, n)),
     ink: inkOf(prob, labels, width, e, n, keep, inkCount),
+    glyphInk: pixels && fragments.length > 0 ? pageInk(pixels, width, height, labels, keep, e, n, reach) : undefined,
     coverage: on / (width * height),
   };
 }

@@ -28,6 +28,11 @@ export interface PageGeometry {
   lines: LineFit[];
   /** Text pixels of the measured lines in the base frame: u, v, probability, triple after triple. */
   ink: Float32Array;
+  /**
+   * The page's own dark pixels around the measured lines, in the base frame: u, v, darkness
+   * (`pageInk`); absent without the frame's pixels or on a page without contrast.
+   */
+  glyphInk?: Float32Array;
   /** Fraction of pixels above the threshold. */
   coverage: number;
 }

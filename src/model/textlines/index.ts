@@ -7,7 +7,8 @@
  * 2. `fits.ts` — a line's robust slope, bow and `LineFit`;
  * 3. `chaining.ts` — fragments of one text line (split at a gutter, a wide word gap, a curl)
  *    chained back into a whole line;
- * 4. `skewSearch.ts` — the projection-profile skew search over the lines' ink;
+ * 4. `skewSearch.ts` — the projection-profile skew search over the lines' ink: the map's, then
+ *    the page's own dark pixels around the lines (`pageInk.ts`);
  * 5. `summary.ts` — the page's skew, curl and orientation (`PageSummary`).
  *
  * `findTextLines.ts` runs steps 1–3; `geometry.ts` holds the frames and shapes they share.

@@ -28,12 +28,15 @@ function measuringLines(lines: LineFit[], share: number = LINE_TUNING.measuringL
  * Skew and agreement of the (whole) lines: the length-weighted median of their angles (each the
  * robust slope over the whole line, so a bowed line counts with its chord's angle, not with the
  * opposite tilts of its halves), refined by the length-weighted mean of the angles within
- * LINE_TUNING.agreeDeg of it, then (given the ink) by the sharpest projection profile near that
- * (global, so a capital or descenders on one line barely move it).
+ * LINE_TUNING.agreeDeg of it, then (given the map's `ink`) by the sharpest projection profile near
+ * that (global, so a capital or descenders on one line barely move it), then (given the page's
+ * `glyphInk`) by the sharpest profile of the page's own dark pixels within
+ * LINE_TUNING.refineSpanDeg of that: the glyphs' baselines and x-height edges, not the detector's
+ * blobs, which are less tilted than the glyphs on a skewed page.
  * Confidence is the share of line length that agrees within agreeDeg, scaled down below
  * LINE_TUNING.fullConfidenceLines lines.
  */
-export function estimateSkew(lines: LineFit[], ink?: Float32Array): { skewDeg: number; confidence: number } {
+export function estimateSkew(lines: LineFit[], ink?: Float32Array, glyphInk?: Float32Array): { skewDeg: number; confidence: number } {
   const used = measuringLines(lines);
   if (used.length === 0) return { skewDeg: 0, confidence: 0 };
   const median = weightedMedian(used.map((l) => l.regressionDeg), used.map((l) => l.length));
@@ -41,7 +44,8 @@ export function estimateSkew(lines: LineFit[], ink?: Float32Array): { skewDeg: n
   const nearLength = near.reduce((s, l) => s + l.length, 0);
   const lineSkew = near.reduce((s, l) => s + l.regressionDeg * l.length, 0) / nearLength;
   const totalLength = used.reduce((s, l) => s + l.length, 0);
-  const skewDeg = ink && ink.length > 0 ? projectionSkew(ink, lineSkew) : lineSkew;
+  const mapSkew = ink && ink.length > 0 ? projectionSkew(ink, lineSkew) : lineSkew;
+  const skewDeg = glyphInk && glyphInk.length > 0 ? projectionSkew(glyphInk, mapSkew, LINE_TUNING.refineSpanDeg) : mapSkew;
   return { skewDeg, confidence: (nearLength / totalLength) * Math.min(1, used.length / LINE_TUNING.fullConfidenceLines) };
 }
 
@@ -66,7 +70,7 @@ export function summarizeGeometry(geometry: PageGeometry, width: number, height:
   }
   const long = measuringLines(geometry.lines, LINE_TUNING.curlLineShare).map((l) => l.line.curvaturePx);
   const curvaturePx = long.length ? weightedMedian(long, long.map(() => 1)) : 0;
-  const { skewDeg, confidence } = estimateSkew(geometry.lines, geometry.ink);
+  const { skewDeg, confidence } = estimateSkew(geometry.lines, geometry.ink, geometry.glyphInk);
   const lines = geometry.lines.map(({ line }) => (flipped ? reverseLine(line) : line));
   return {
     orientationDeg: ((geometry.baseOrientation + (flipped ? 180 : 0)) % 360) as PageSummary['orientationDeg'],

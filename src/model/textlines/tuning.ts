@@ -48,13 +48,30 @@ export const LINE_TUNING = {
    * can be 0.7° off, so not narrower (±0.3° doubled the dev set's p95); but on a multi-column page
    * whose baselines step across the gutters, a tilt that lines up neighbouring columns makes a
    * second, false peak of the whole-page profile inside this window (a synthetic 8-column page at
-   * 1.3° reads 0.4°; the 1853 Weekly Journal reads ≈ 0.4° off): still open.
+   * 1.3° reads 0.4°; the 1853 Weekly Journal read ≈ 0.4° off until the page's own ink refined the
+   * map's peak, see refineSpanDeg: now 0.06°).
    */
   projectionSpanDeg: 0.8,
   /** The search's steps (°), coarse to fine: each searches ± the previous step around the best so far. */
   projectionSteps: [0.1, 0.02, 0.005],
   /** The coarsest step scores every this-many-th ink pixel: it only has to land near the peak. */
   coarseSample: 4,
+  /**
+   * How far (°) from the map's profile peak the page's own ink refines it (see `estimateSkew`):
+   * wide enough for the map's pull toward 0° at ±15° (≤ 0.4° on the dev set), narrow enough that
+   * a dense small-print page, whose glyph profile has no clear peak, stays near the map's.
+   */
+  refineSpanDeg: 0.4,
+  /**
+   * The page's ink (pageInk.ts): the text regions widened across the lines by this many fragment
+   * thicknesses (the detector's regions are the lines' shrunk cores; the glyphs reach beyond).
+   */
+  inkReachThickness: 1,
+  /** The region's ink and paper levels: these quantiles of its grey levels. */
+  inkQuantile: 0.05,
+  paperQuantile: 0.9,
+  /** Grey levels between ink and paper below which the region has no usable contrast (the map's reading stands). */
+  minInkContrast: 24,
 
   // --- Page summary (summary.ts) ---
   /** Lines that measure the page's skew: at least this share of the longest line. */

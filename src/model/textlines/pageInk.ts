@@ -1,0 +1,104 @@
+import type { Vec } from './geometry';
+import { LINE_TUNING } from './tuning';
+
+/**
+ * The page's own ink around its text lines, for the skew search: the dark pixels of the page
+ * (not the detector's map) within the text-line regions widened across the lines, each weighted by
+ * how dark it is between the page's paper and ink levels. The detector's regions of a tilted line
+ * are word blobs less tilted than the glyphs (on the dev set's book pages they pulled the map's
+ * profile 0.15–0.35° toward 0° at ±15°); the glyphs' own baselines and x-height edges are not, and
+ * a page's horizontal rules near its text count too.
+ */
+
+/**
+ * Marks the pixels within `reach` px, across the lines (along n: y for base 0, x for base 90), of
+ * a kept component's pixel.
+ */
+function widenedRegion(labels: Int32Array, keep: Array<unknown>, width: number, height: number, acrossY: boolean, reach: number): Uint8Array {
+  const region = new Uint8Array(width * height);
+  const kept = (p: number) => labels[p] >= 0 && keep[labels[p]] !== undefined;
+  if (acrossY) {
+    // Row by row (memory order), each column's distance to its last kept pixel above, then below.
+    const last = new Float64Array(width);
+    last.fill(-Infinity);
+    for (let y = 0, p = 0; y < height; y++)
+      for (let x = 0; x < width; x++, p++) {
+        if (kept(p)) last[x] = y;
+        if (y - last[x] <= reach) region[p] = 1;
+      }
+    last.fill(Infinity);
+    for (let y = height - 1; y >= 0; y--)
+      for (let x = 0, p = y * width; x < width; x++, p++) {
+        if (kept(p)) last[x] = y;
+        if (last[x] - y <= reach) region[p] = 1;
+      }
+    return region;
+  }
+  for (let y = 0; y < height; y++) {
+    let last = -Infinity;
+    for (let x = 0, p = y * width; x < width; x++, p++) {
+      if (kept(p)) last = x;
+      if (x - last <= reach) region[p] = 1;
+    }
+    last = Infinity;
+    for (let x = width - 1, p = y * width + x; x >= 0; x--, p--) {
+      if (kept(p)) last = x;
+      if (last - x <= reach) region[p] = 1;
+    }
+  }
+  return region;
+}
+
+/** The grey level below which `q` of the region's pixels lie. */
+function quantile(hist: Uint32Array, total: number, q: number): number {
+  let acc = 0;
+  for (let g = 0; g < hist.length; g++) if ((acc += hist[g]) > q * total) return g;
+  return hist.length - 1;
+}
+
+/**
+ * The page's ink around the kept components as (u, v, weight) triples in the base frame (e, n),
+ * centred on their mean, or undefined when the region has no contrast (paper and ink levels closer
+ * than LINE_TUNING.minInkContrast). `reach` is how far across the lines the region extends.
+ */
+export function pageInk(pixels: Uint8Array, width: number, height: number, labels: Int32Array, keep: Array<unknown>, e: Vec, n: Vec, reach: number): Float32Array | undefined {
+  const region = widenedRegion(labels, keep, width, height, n[1] !== 0, Math.max(1, Math.round(reach)));
+  const grey = new Uint8Array(width * height);
+  const hist = new Uint32Array(256);
+  let total = 0;
+  for (let p = 0; p < region.length; p++) {
+    if (!region[p]) continue;
+    const g = ((pixels[3 * p] + pixels[3 * p + 1] + pixels[3 * p + 2]) / 3) | 0;
+    grey[p] = g;
+    hist[g]++;
+    total++;
+  }
+  const ink = quantile(hist, total, LINE_TUNING.inkQuantile);
+  const paper = quantile(hist, total, LINE_TUNING.paperQuantile);
+  if (paper - ink < LINE_TUNING.minInkContrast) return undefined;
+  // Pixels lighter than half-way between ink and paper weigh nothing: paper, its noise, bleed-through.
+  const middle = (ink + paper) / 2;
+  const spread = middle - ink;
+  let count = 0;
+  for (let p = 0; p < region.length; p++) if (region[p] && grey[p] < middle) count++;
+  if (count === 0) return undefined;
+  const out = new Float32Array(3 * count);
+  let sumU = 0;
+  let sumV = 0;
+  for (let y = 0, p = 0, i = 0; y < height; y++)
+    for (let x = 0; x < width; x++, p++) {
+      if (!region[p] || grey[p] >= middle) continue;
+      const u = x * e[0] + y * e[1];
+      const v = x * n[0] + y * n[1];
+      out[i++] = u;
+      out[i++] = v;
+      out[i++] = Math.min(1, (middle - grey[p]) / spread);
+      sumU += u;
+      sumV += v;
+    }
+  for (let i = 0; i < out.length; i += 3) {
+    out[i] -= sumU / count;
+    out[i + 1] -= sumV / count;
+  }
+  return out;
+}
