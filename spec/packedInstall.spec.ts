@@ -37,7 +37,8 @@ describe('the packed package installed in a fresh project', () => {
     const { stdout } = await inApp('npx', ['rxvolume', 'demo', '--pages', '3', '--json', '--out', 'demo']);
     const result = JSON.parse(stdout.trim().split('\n').pop() as string);
     expect(result).toMatchObject({ volumeId: 'demo-volume', pages: 3, ok: 3, errors: 0, skipped: false });
-    expect(readdirSync(join(app, 'demo')).sort()).toEqual(['_SUCCESS.json', 'part-00000.parquet', 'report.html']);
+    expect(readdirSync(join(app, 'demo')).sort()).toEqual(['_SUCCESS.json', 'pages', 'part-00000.parquet', 'report.html']);
+    expect(readdirSync(join(app, 'demo', 'pages'))).toHaveLength(3);
   });
 
   it('installed globally (npm i -g), the rxvolume command finds its default model', async () => {

@@ -1,6 +1,5 @@
-import type Piscina from 'piscina';
 import { Observable, OperatorFunction, catchError, defer, from, map, mergeMap, of, range, tap } from 'rxjs';
-import { Credits, StageStats, microBatch, piscinaRunner, poolMap, releaseCredit } from '../../operators';
+import { Credits, StageStats, microBatch, piscinaRunner, poolMap, releaseCredit, type PiscinaPool } from '../../operators';
 import type { BatchFill } from './batchFill';
 import { buffersOf } from './transfer';
 
@@ -79,7 +78,7 @@ export interface BatchedModelStats {
 export class BatchedModel {
   private readonly free: BatchResult[] = [];
 
-  constructor(private readonly pool: Piscina, private readonly opts: BatchedModelOptions) {}
+  constructor(private readonly pool: PiscinaPool, private readonly opts: BatchedModelOptions) {}
 
   /** Jobs in, the same jobs out with their outputs (or `error`) once every unit is back. */
   run<T>(stats: BatchedModelStats = {}): OperatorFunction<UnitJob<T>, UnitJob<T>> {

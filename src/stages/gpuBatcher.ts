@@ -73,7 +73,7 @@ export class GpuBatcher {
   private constructor(
     private readonly cfg: EngineConfig,
     /** The inference threads. */
-    readonly pool: Piscina,
+    private readonly pool: Piscina,
     readonly device: Device,
     /** The byte model the inference threads run (its sha256 is the table's model identity). */
     readonly adapter: ModelAdapter,
