@@ -32,7 +32,7 @@ function row(key: string, etag: string, seq: number, size: { width: number; heig
 }
 
 /** Runs the stage; `running.max` is the most full-resolution corrections that ran at once. */
-async function run(input: Location, output: Location, pages: PageResult[], credits: Credits, format: 'jpeg' | 'png' = 'jpeg', running = { now: 0, max: 0 }): Promise<Map<string, VolumeRecord>> {
+async function run(input: Location, output: Location, pages: PageResult[], credits: Credits, format: 'jpeg' | 'png' | 'same' = 'jpeg', running = { now: 0, max: 0 }): Promise<Map<string, VolumeRecord>> {
   const correct = async (task: FullResolutionTask) => {
     running.max = Math.max(running.max, ++running.now);
     try {
@@ -112,6 +112,14 @@ for (const where of ['a folder', 's3rver'] as const) {
       expect(listed.sort()).toEqual(['000000-kept.jpg', '000001-kept.jpg', '000002-skewed.jpg']);
       expect(credits.peak).toBeLessThanOrEqual(2);
       expect(credits.inUse).toBe(0);
+    }, 60_000);
+
+    it('same: each page in its own format, kept pages copied byte for byte', async () => {
+      const rows = await run(input, output, pages.slice(0, 3), new Credits(2, 'fullResPages'), 'same');
+      expect([...rows.values()].map((r) => r.image_key)).toEqual(expect.arrayContaining(['vol/pages/a1/000000-kept.jpg', 'vol/pages/a1/000001-kept.png', 'vol/pages/a1/000002-skewed.jpg']));
+      const published = async (key: string) => Buffer.from((await output.get(rows.get(key)?.image_key as string)).bytes);
+      expect(Buffer.compare(await published('kept.png'), originals.get('kept.png') as Buffer)).toBe(0);
+      expect((await sharp(await published('skewed.jpg')).metadata()).format).toBe('jpeg');
     }, 60_000);
 
     it('corrects at most credits.capacity pages at once', async () => {
