@@ -1,4 +1,5 @@
-import { S3Context, VolumeEngine, openLocation, s3ClientConfigFor, startLocalS3Server, type Location, type ModelAdapter, type PipelineConfig } from '../src';
+import { S3Context, VolumeEngine, openLocation, type Location, type ModelAdapter, type PipelineConfig } from '../src';
+import { s3ClientConfigFor, startLocalS3Server } from '../src/demo';
 import { corruptJpeg, demoPages } from '../src/demoVolume';
 import type { LocalS3Server } from '../src/s3/localS3Server';
 import { renderSyntheticPage } from '../src/synth/pages';

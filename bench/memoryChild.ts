@@ -4,7 +4,8 @@
  * Argument: a JSON `MemoryJob`.
  */
 import { readFileSync } from 'node:fs';
-import { S3Context, defaultAdapter, resolveConfig, s3ClientConfigFor, tinyAdapter } from '../src';
+import { S3Context, defaultAdapter, resolveConfig, tinyAdapter } from '../src';
+import { s3ClientConfigFor } from '../src/demo';
 import { VolumeWorker } from '../src/worker';
 import { laneFigures, type LaneFigure } from './summary';
 import { runMain } from './fixture';

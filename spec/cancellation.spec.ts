@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, watch } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { VolumeWorker, demoPages, openLocation, resolveConfig, writeDemoVolume } from '../src';
+import { VolumeWorker, openLocation, resolveConfig } from '../src';
+import { demoPages, writeDemoVolume } from '../src/demo';
 import { BIN, cli } from './helpers/cli';
 
 /** Every file under `dir`, relative to it. */

@@ -1,7 +1,8 @@
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { VolumeWorker, renderSyntheticPage, resolveConfig, type PageResult } from '../src';
+import { VolumeWorker, resolveConfig, type PageResult } from '../src';
+import { renderSyntheticPage } from '../src/demo';
 import type { PageSpec } from '../src/synth/pages';
 
 /**

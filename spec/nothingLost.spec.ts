@@ -4,7 +4,8 @@ import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:f
 import sharp from 'sharp';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { S3Context, openLocation, s3ClientConfigFor, startLocalS3Server } from '../src';
+import { S3Context, openLocation } from '../src';
+import { s3ClientConfigFor, startLocalS3Server } from '../src/demo';
 import { demoPages, writeDemoVolume } from '../src/demoVolume';
 import { S3ParquetWriter, type Marker } from '../src/stages/parquetWriter';
 import { tableIntact } from '../src/store/marker';

@@ -1,4 +1,5 @@
-import { S3Context, VolumeEngine, VolumeWorker, openLocation, resolveConfig, s3ClientConfigFor, startLocalS3Server, tinyAdapter, type Location } from '../src';
+import { S3Context, VolumeEngine, VolumeWorker, openLocation, resolveConfig, tinyAdapter, type Location } from '../src';
+import { s3ClientConfigFor, startLocalS3Server } from '../src/demo';
 import { writeDemoVolume, type DemoPage } from '../src/demoVolume';
 import { S3ParquetWriter, TransientErrorsError } from '../src/stages/parquetWriter';
 import { readParquet } from './helpers/duckdb';

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -58,18 +58,28 @@ describe('the packed package installed in a fresh project', () => {
     expect(readdirSync(join(pkg, 'operators'))).toContain('index.ts');
   });
 
-  it('require() and import of rxvolume, rxvolume/operators and rxvolume/package.json', async () => {
-    const cjs = `const rx = require('rxvolume'); const ops = require('rxvolume/operators');
-      console.log(JSON.stringify([typeof rx.VolumeWorker, typeof ops.weightedMerge, require('rxvolume/package.json').version]));`;
-    const esm = `import * as rx from 'rxvolume'; import * as ops from 'rxvolume/operators';
+  it('require() and import of rxvolume, rxvolume/operators, rxvolume/demo and rxvolume/package.json; the demo helpers only in rxvolume/demo', async () => {
+    const cjs = `const rx = require('rxvolume'); const ops = require('rxvolume/operators'); const demo = require('rxvolume/demo');
+      console.log(JSON.stringify([typeof rx.VolumeWorker, typeof ops.weightedMerge, typeof demo.startLocalS3Server, typeof rx.startLocalS3Server, typeof rx.renderSyntheticPage, require('rxvolume/package.json').version]));`;
+    const esm = `import * as rx from 'rxvolume'; import * as ops from 'rxvolume/operators'; import * as demo from 'rxvolume/demo';
       import { createRequire } from 'node:module';
-      console.log(JSON.stringify([typeof rx.VolumeWorker, typeof ops.weightedMerge, createRequire(import.meta.url)('rxvolume/package.json').version]));`;
+      console.log(JSON.stringify([typeof rx.VolumeWorker, typeof ops.weightedMerge, typeof demo.startLocalS3Server, typeof rx.startLocalS3Server, typeof rx.renderSyntheticPage, createRequire(import.meta.url)('rxvolume/package.json').version]));`;
     writeFileSync(join(app, 'use.cjs'), cjs);
     writeFileSync(join(app, 'use.mjs'), esm);
     for (const file of ['use.cjs', 'use.mjs']) {
       const { stdout } = await inApp(process.execPath, [file]);
-      expect(JSON.parse(stdout)).toEqual(['function', 'function', version]);
+      expect(JSON.parse(stdout)).toEqual(['function', 'function', 'function', 'undefined', 'undefined', version]);
     }
+  });
+
+  it('installs s3rver as an optional dependency, and without it the demo says how to get it', async () => {
+    const pkg = JSON.parse(readFileSync(join(app, 'node_modules', 'rxvolume', 'package.json'), 'utf8')) as { dependencies: object; optionalDependencies: object };
+    expect(Object.keys(pkg.dependencies)).not.toContain('s3rver');
+    expect(Object.keys(pkg.optionalDependencies)).toEqual(['s3rver']);
+    const s3rver = join(app, 'node_modules', 's3rver');
+    renameSync(s3rver, `${s3rver}.away`); // as after npm i --omit=optional (which would also drop sharp's binaries)
+    const demo = inApp('npx', ['rxvolume', 'demo', '--pages', '1', '--json']).finally(() => renameSync(`${s3rver}.away`, s3rver));
+    await expect(demo).rejects.toMatchObject({ code: 1, stdout: expect.stringContaining('needs s3rver, an optional dependency of rxvolume that is not installed here: npm i s3rver') });
   });
 
   it.each([

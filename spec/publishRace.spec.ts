@@ -1,7 +1,8 @@
 import { readdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { S3Context, VolumeEngine, VolumeWorker, openLocation, resolveConfig, resolveEngineConfig, s3ClientConfigFor, startLocalS3Server, tinyAdapter, type Location } from '../src';
+import { S3Context, VolumeEngine, VolumeWorker, openLocation, resolveConfig, resolveEngineConfig, tinyAdapter, type Location } from '../src';
+import { s3ClientConfigFor, startLocalS3Server } from '../src/demo';
 import { writeDemoVolume, type DemoPage } from '../src/demoVolume';
 import { S3ParquetWriter, type Marker } from '../src/stages/parquetWriter';
 import { manifestSha256 } from '../src/store/manifest';

@@ -1,8 +1,6 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import {
-  S3Context, VolumeEngine, VolumeWorker, defaultAdapter, openLocation, renderSyntheticPage, resolveConfig, s3ClientConfigFor,
-  startLocalS3Server, tinyAdapter, type VolumeResult, type VolumeStatsSnapshot,
-} from '../src';
+import { S3Context, VolumeEngine, VolumeWorker, defaultAdapter, openLocation, resolveConfig, tinyAdapter, type VolumeResult, type VolumeStatsSnapshot } from '../src';
+import { renderSyntheticPage, s3ClientConfigFor, startLocalS3Server } from '../src/demo';
 import { corruptJpeg, demoPages, writeDemoVolume, type DemoPage } from '../src/demoVolume';
 import { readParquet } from './helpers/duckdb';
 

@@ -1,4 +1,4 @@
-/** rxvolume: everything — the generic operators plus the volume pipeline's domain parts. */
+/** rxvolume: the generic operators plus the volume pipeline's domain parts (demo and test helpers: `rxvolume/demo`). */
 export * from '../operators';
 export * from './types';
 export * from './config';
@@ -14,8 +14,6 @@ export { BatchFill } from './infer/batchFill';
 export { defaultAdapter, tinyAdapter, customAdapter, modelAdapter, adapterOf, type ModelAdapter } from './model/adapter';
 export { Transformer } from './stages/transformer';
 export { TransformController, planFor, confirms, tiltDeg, recordOf, type PageResult } from './stages/transformController';
-export { renderSyntheticPage, type PageSpec } from './synth/pages';
-export { demoPages, writeDemoVolume, type DemoPage } from './demoVolume';
 export { VolumeEngine, contentConfigSha256 } from './engine';
 export { volumeRecords, VolumeStats, type VolumeStatsSnapshot, type VolumeRecordsOptions } from './volumePipeline';
 export { VolumeWorker, LocationError, modelFilesOf, type VolumeWorkerOptions, type VolumeResult } from './worker';

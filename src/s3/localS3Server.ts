@@ -30,12 +30,13 @@ const START_TIMEOUT_MS = 30_000;
 
 /**
  * Starts s3rver (a local S3 emulator) in a child process on 127.0.0.1 with a free port and creates
- * `buckets`. Used by the tests and by the CLI demo. The child runs the compiled
+ * `buckets`. Used by the tests and by the CLI demo; needs s3rver, an optional dependency. The child runs the compiled
  * `dist/src/s3/s3rverChild.js` (build first) under `node --openssl-legacy-provider`.
  */
 export async function startLocalS3Server(opts: LocalS3ServerOptions): Promise<LocalS3Server> {
   const script = join(packageRoot, 'dist', 'src', 's3', 's3rverChild.js');
   if (!existsSync(script)) throw new Error(`s3rver child is not built: run \`npm run build\` (looked for ${script})`);
+  if (!s3rverInstalled()) throw new Error('the local S3 server needs s3rver, an optional dependency of rxvolume that is not installed here: npm i s3rver');
   const ownDir = opts.dir === undefined;
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'rxvolume-s3-')));
   const child = spawn(process.execPath, ['--openssl-legacy-provider', script, JSON.stringify({ dir, buckets: opts.buckets })], {
@@ -80,6 +81,16 @@ export async function startLocalS3Server(opts: LocalS3ServerOptions): Promise<Lo
         if (ownDir) await rm(dir, { recursive: true, force: true });
       })()),
   };
+}
+
+/** Whether s3rver (an optional dependency) can be loaded from here, where the child loads it. */
+function s3rverInstalled(): boolean {
+  try {
+    require.resolve('s3rver');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Client settings for s3rver; fits both `new S3Client(...)` and `new S3Context(...)`. */
