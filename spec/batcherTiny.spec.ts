@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { delimiter, dirname, join } from 'node:path';
 import { Subject, lastValueFrom, toArray } from 'rxjs';
 import { StageStats } from '../operators';
 import { resolveConfig } from '../src/config';
@@ -8,6 +6,7 @@ import { BatchFill } from '../src/infer/batchFill';
 import { tinyAdapter } from '../src/model/adapter';
 import { GpuBatcher } from '../src/stages/gpuBatcher';
 import { Summariser } from '../src/stages/summariser';
+import { cudaSetUp } from './helpers/cuda';
 import { failed, isFailed, pageWork, type DecodedPage, type FailedPage, type PageSummary, type TransformPlan } from '../src/types';
 
 const cfg = resolveConfig({
@@ -16,13 +15,6 @@ const cfg = resolveConfig({
 });
 const adapter = tinyAdapter(cfg);
 
-/**
- * Whether this machine has the CUDA setup README ("GPU") documents: the provider library beside
- * onnxruntime-node's libonnxruntime.so (or on LD_LIBRARY_PATH) and an NVIDIA device.
- */
-const ortBin = dirname(require.resolve('onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1'));
-const providerDirs = [ortBin, ...(process.env.LD_LIBRARY_PATH ?? '').split(delimiter).filter(Boolean)];
-const cudaSetUp = providerDirs.some((dir) => existsSync(join(dir, 'libonnxruntime_providers_cuda.so'))) && existsSync('/dev/nvidiactl');
 
 /** A white frame with `bars` dark horizontal bars (3 px tall, 20 px apart), tiled for the tiny model. */
 function barsPage(seq: number, width: number, height: number, bars: number, pass = 1): DecodedPage {

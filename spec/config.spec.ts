@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs';
-import { delimiter, dirname, join } from 'node:path';
 import { adapterOf, tinyAdapter, CONTENT_SETTINGS, ENGINE_SETTINGS, VOLUME_SETTINGS, contentConfigSha256, defaultConfig, modelAdapter, resolveConfig, resolveEngineConfig, splitSettings, VolumeEngine, type PipelineConfig } from '../src';
+import { cudaSetUp } from './helpers/cuda';
 
 const base = { input: 'in/', output: 'out/' };
 
@@ -47,14 +46,6 @@ describe('resolveConfig', () => {
     expect(() => resolveConfig({ ...base, s3MaxRetries: 3 } as never)).toThrow(/^config\.s3MaxRetries is not a setting/);
   });
 });
-
-/**
- * Whether this machine has the CUDA setup README ("GPU") documents (the provider library beside
- * onnxruntime-node's libonnxruntime.so or on LD_LIBRARY_PATH, and an NVIDIA device), as batcherTiny.spec checks it.
- */
-const ortBin = dirname(require.resolve('onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1'));
-const providerDirs = [ortBin, ...(process.env.LD_LIBRARY_PATH ?? '').split(delimiter).filter(Boolean)];
-const cudaSetUp = providerDirs.some((dir) => existsSync(join(dir, 'libonnxruntime_providers_cuda.so'))) && existsSync('/dev/nvidiactl');
 
 describe('device-dependent defaults', () => {
   const gpu = { inferWorkers: 1, batchesInFlight: 2, batchSize: 32, batcherSlots: 48, inflightPages: 128 };

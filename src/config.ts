@@ -288,16 +288,22 @@ export function splitSettings(partial: Partial<PipelineConfig>): { engine: Parti
   return { engine: pickSettings(partial, [...CONTENT_SETTINGS, ...ENGINE_SETTINGS]), volume: pickSettings(partial, VOLUME_SETTINGS) };
 }
 
+/** The engine's and the content settings of `partial` over their defaults (the device's), checked. */
+function engineConfigOf(partial: Partial<EngineConfig>): EngineConfig {
+  const cfg: EngineConfig = { ...contentDefaults, ...engineDefaults, ...pickSettings(dependentDefaults(partial), ENGINE_SETTINGS), ...partial };
+  checkContent(cfg);
+  checkGroup(cfg, ENGINE_CHECKS);
+  return cfg;
+}
+
 /**
  * A full config from a partial one. Every setting is checked, group by group; a bad value or an
  * unknown key throws one line naming the setting (`config.batchSize must be an integer >= 1, got 0`).
  */
 export function resolveConfig(partial: Partial<PipelineConfig> & Pick<PipelineConfig, 'input' | 'output'>): PipelineConfig {
-  refuseUnknown(partial, ALL_SETTINGS, 'a setting');
-  const cfg: PipelineConfig = { ...defaultConfig, ...dependentDefaults(partial), ...partial };
+  const { engine, volume } = splitSettings(partial);
+  const cfg: PipelineConfig = { ...volumeDefaults, ...pickSettings(dependentDefaults(partial), VOLUME_SETTINGS), ...(volume as Pick<VolumeSettings, 'input' | 'output'>), ...engineConfigOf(engine) };
   checkGroup(cfg, VOLUME_CHECKS);
-  checkContent(cfg);
-  checkGroup(cfg, ENGINE_CHECKS);
   return cfg;
 }
 
@@ -311,10 +317,7 @@ export function resolveEngineConfig(partial: Partial<EngineConfig> = {}): Engine
     if ((VOLUME_SETTINGS as readonly string[]).includes(key)) throw new Error(`config.${key} is a volume's setting, not an engine's: give it to each volume`);
   }
   refuseUnknown(partial, [...CONTENT_SETTINGS, ...ENGINE_SETTINGS], 'a setting');
-  const cfg: EngineConfig = { ...contentDefaults, ...engineDefaults, ...pickSettings(dependentDefaults(partial), ENGINE_SETTINGS), ...partial };
-  checkContent(cfg);
-  checkGroup(cfg, ENGINE_CHECKS);
-  return cfg;
+  return engineConfigOf(partial);
 }
 
 /**
