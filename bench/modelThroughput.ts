@@ -14,7 +14,8 @@ import { BatchFill } from '../src/infer/batchFill';
 import { defaultAdapter, tinyAdapter, type ModelAdapter } from '../src/model/adapter';
 import { GpuBatcher } from '../src/stages/gpuBatcher';
 import { renderSyntheticPage } from '../src/synth/pages';
-import { isFailed, pageWork, type DecodedFrame, type DecodedPage } from '../src/types';
+import { isFailed, pageWork, type DecodedPage } from '../src/page';
+import type { DecodedFrame } from '../src/types';
 import { runMain } from './fixture';
 
 const which = process.argv[2] === 'tiny' ? 'tiny' : 'default';

@@ -2,7 +2,9 @@ import * as ort from 'onnxruntime-node';
 import type { PipelineConfig } from '../src/config';
 import { decodeImage } from '../src/decode/decodeImage';
 import type { VolumeEngine } from '../src/engine';
+import { cropClassifier } from '../src/infer/cropClassifier';
 import { openSession } from '../src/infer/session';
+import { classifyRounds, orientPage } from '../src/model/orientation';
 import { stitchProbabilities } from '../src/infer/stitch';
 import type { ModelAdapter } from '../src/model/adapter';
 import type { Summarizer } from '../src/model/summarizers';
@@ -16,7 +18,8 @@ import { correctFrame } from '../src/transform/correct';
 import { exitLoop } from '../operators';
 import { isResult } from '../src/stages/transformController';
 import { correctedPage } from '../src/stages/transformer';
-import { failed, pageWork, type DecodedFrame, type DecodedPage, type FailedPage, type ListedPage, type PatchSet, type PlannedPage, type SummarisedPage, type UncorrectedPage } from '../src/types';
+import { failed, pageWork, type DecodedPage, type FailedPage, type ListedPage, type PlannedPage, type SummarisedPage, type UncorrectedPage } from '../src/page';
+import type { DecodedFrame, PatchSet } from '../src/types';
 
 /** One timed run of the plain loop, and the patch sets it ran (both passes), for the model-only figure. */
 export interface SequentialRun {
@@ -28,12 +31,19 @@ export interface SequentialRun {
 
 /** The model on this thread: one session with `threads` intra-op threads, in the pipeline's batch sizes. */
 class PageModel {
-  private constructor(private readonly adapter: ModelAdapter, private readonly session: ort.InferenceSession, private readonly batchSize: number, private readonly summarizer: Summarizer) {}
+  private constructor(
+    private readonly adapter: ModelAdapter,
+    private readonly session: ort.InferenceSession,
+    private readonly batchSize: number,
+    private readonly summarizer: Summarizer,
+    private readonly classifier?: Awaited<ReturnType<typeof cropClassifier>>,
+  ) {}
 
   static async open(adapter: ModelAdapter, device: PipelineConfig['device'], threads: number, batchSize: number): Promise<PageModel> {
     const { session } = await openSession(adapter, device, threads);
     const { module, exportName } = adapter.summarizer;
-    return new PageModel(adapter, session, batchSize, require(module)[exportName] as Summarizer);
+    const classifier = adapter.classifier && (await cropClassifier(adapter.classifier));
+    return new PageModel(adapter, session, batchSize, require(module)[exportName] as Summarizer, classifier);
   }
 
   /** Runs the frame's byte patches batch by batch through the byte model (as the inference threads do), stitches the maps and summarizes the page. */
@@ -48,11 +58,14 @@ class PageModel {
       maps.set((out[this.adapter.outputName].data as Uint8Array).subarray(0, n * plane), first * plane);
     }
     const prob = stitchProbabilities(maps, frame.patches, frame.width, frame.height);
-    return this.summarizer({ prob, width: frame.width, height: frame.height, pixels: frame.pixels }, this.adapter.summarizer.options);
+    const out = await this.summarizer({ prob, width: frame.width, height: frame.height, pixels: frame.pixels }, this.adapter.summarizer.options);
+    if (!('direction' in out)) return out;
+    if (!this.classifier) throw new Error(`${this.adapter.name}: its summarizer returned line crops, but it has no classifier`);
+    return orientPage(out.summary, out.direction, await classifyRounds(out.direction.crops, this.classifier.classify));
   }
 
-  release(): Promise<void> {
-    return this.session.release();
+  async release(): Promise<void> {
+    await Promise.all([this.session.release(), this.classifier?.release()]);
   }
 }
 

@@ -23,7 +23,7 @@ export interface StageFigure {
 }
 
 /** The stages that do work on a pool or over the network; the others only route, count or wait. */
-const WORK_STAGES = new Set(['prefetch', 'decode', 'infer', 'summarize', 'transform']);
+const WORK_STAGES = new Set(['prefetch', 'decode', 'infer', 'summarize', 'classify', 'transform']);
 
 export function stageFigures(stats: VolumeStatsSnapshot, wallMs: number): StageFigure[] {
   return stats.stages.map((s: StageSnapshot) => ({

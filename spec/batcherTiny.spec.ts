@@ -7,7 +7,8 @@ import { tinyAdapter } from '../src/model/adapter';
 import { GpuBatcher } from '../src/stages/gpuBatcher';
 import { Summariser } from '../src/stages/summariser';
 import { cudaSetUp } from './helpers/cuda';
-import { failed, isFailed, pageWork, type DecodedPage, type FailedPage, type PageSummary, type TransformPlan } from '../src/types';
+import { failed, isFailed, pageWork, type DecodedPage, type FailedPage } from '../src/page';
+import type { PageSummary, TransformPlan } from '../src/types';
 
 const cfg = resolveConfig({
   input: 'unused', output: 'unused',

@@ -4,7 +4,7 @@ import { Credits } from '../operators';
 import { resolveConfig } from '../src/config';
 import { imagenetLayout } from '../src/model/adapter';
 import { Decoder } from '../src/stages/decoder';
-import { failed, pageWork, type FailedPage, type FetchedPage } from '../src/types';
+import { failed, pageWork, type FailedPage, type FetchedPage } from '../src/page';
 import type { AnyPage } from './helpers/pages';
 
 const cfg = resolveConfig({ input: 'unused', output: 'unused', decodeWorkers: 2, analysisMaxSide: 256, maxInputPixels: 1_000_000, patchSize: 128, patchOverlap: 16 });

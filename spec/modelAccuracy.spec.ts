@@ -7,13 +7,16 @@ import { resolveConfig } from '../src/config';
 import { defaultAdapter } from '../src/model/adapter';
 import { Decoder } from '../src/stages/decoder';
 import { GpuBatcher } from '../src/stages/gpuBatcher';
+import { DirectionClassifier } from '../src/stages/classifier';
 import { Summariser } from '../src/stages/summariser';
 import { renderSyntheticPage } from '../src/synth/pages';
-import { pageWork, type PageSummary } from '../src/types';
+import { pageWork } from '../src/page';
+import type { PageSummary } from '../src/types';
 import type { AnyPage } from './helpers/pages';
 
 /**
- * The real PP-OCRv4 detector and direction classifier, end to end (decode → batcher → summariser), on
+ * The real PP-OCRv4 detector and direction classifier, end to end (decode → batcher → summariser →
+ * direction classifier), on
  * synthetic pages with known skew and orientation and on real book photos. Analysis is at 768 px
  * to keep the run short on two cores.
  */
@@ -31,17 +34,18 @@ interface Stages {
   decoder: Decoder;
   batcher: GpuBatcher;
   summariser: Summariser;
+  classifier: DirectionClassifier;
 }
 
 /** Summaries of pages through the decoder, the batcher and the summariser, by key. */
-async function summarize({ decoder, batcher, summariser }: Stages, pages: AsyncIterable<Page> | Page[]): Promise<Map<string, PageSummary>> {
+async function summarize({ decoder, batcher, summariser, classifier }: Stages, pages: AsyncIterable<Page> | Page[]): Promise<Map<string, PageSummary>> {
   const fetched = new Credits(4);
   const works = from(pages).pipe(
     mergeMap(async (page, seq) => ({ ...pageWork({ volumeId: 'acc', key: page.key, etag: '', size: page.bytes.length, seq }), state: 'fetched' as const, bytes: page.bytes })),
     acquireCredit(fetched),
     decoder.decode(fetched),
   );
-  const out: AnyPage[] = await lastValueFrom(batcher.run(works, EMPTY).pipe(summariser.summarise(), toArray()));
+  const out: AnyPage[] = await lastValueFrom(batcher.run(works, EMPTY).pipe(summariser.summarise(), classifier.classify(), toArray()));
   for (const w of out) expect({ key: w.task.key, error: w.error }).toEqual({ key: w.task.key, error: undefined });
   return new Map(out.map((w) => [w.task.key, w.summary as PageSummary]));
 }
@@ -58,7 +62,7 @@ describe('default model accuracy', () => {
   let straight: Map<string, PageSummary>;
   beforeAll(async () => {
     const [batcher, summariser] = await Promise.all([GpuBatcher.create(cfg, defaultAdapter(cfg)), Summariser.create(cfg, defaultAdapter(cfg))]);
-    stages = { decoder: new Decoder(cfg, defaultAdapter(cfg).layout), batcher, summariser };
+    stages = { decoder: new Decoder(cfg, defaultAdapter(cfg).layout), batcher, summariser, classifier: new DirectionClassifier(batcher.classifier) };
     straight = await summarize(stages, renderAll());
   });
   afterAll(async () => {

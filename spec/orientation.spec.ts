@@ -1,4 +1,5 @@
-import { CLS_HEIGHT, CLS_WIDTH, ORIENTATION, lineCrops, readsUpsideDown } from '../src/model/orientation';
+import { CLS_HEIGHT, CLS_WIDTH, lineCrops } from '../src/model/lineCrops';
+import { ORIENTATION, readsUpsideDown } from '../src/model/orientation';
 import type { LineFit } from '../src/model/textlines';
 
 /** A horizontal line `length` px long at row y (height 10). */

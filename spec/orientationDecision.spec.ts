@@ -1,7 +1,8 @@
 import { ORIENTATION, decideFlip, raggedVote, type OrientationVerdict } from '../src/model/orientation';
 import { profileAxis, type LineFit } from '../src/model/textlines';
 import { ORIENTATION_GATE, TransformController, confirms, isResult, planFor, publishedOrientation } from '../src/stages/transformController';
-import { pageWork, type DecodedFrame, type PageSummary, type SummarisedPage, type TransformPlan } from '../src/types';
+import { pageWork, type SummarisedPage } from '../src/page';
+import type { DecodedFrame, PageSummary, TransformPlan } from '../src/types';
 
 const cfg = { skewThresholdDeg: 0.3, curvatureThresholdPx: 2, minConfidence: 0.5, maxPasses: 2 as const };
 

@@ -11,7 +11,8 @@ import { s3ClientConfigFor, startLocalS3Server, type LocalS3Server } from '../sr
 import { openLocation } from '../src/store';
 import { S3ParquetWriter, writeParquet } from '../src/stages/parquetWriter';
 import { manifestSha256, Prefetcher } from '../src/stages/prefetcher';
-import { emptyTimings, pageWork, type ImageTask, type ListedPage, type VolumeRecord } from '../src/types';
+import { pageWork, type ListedPage } from '../src/page';
+import { emptyTimings, type ImageTask, type VolumeRecord } from '../src/types';
 import type { AnyPage } from './helpers/pages';
 import { readParquet } from './helpers/duckdb';
 import { isObjectGet, startFaultProxy, type FaultProxy } from './helpers/faultProxy';

@@ -11,7 +11,7 @@ import { s3ClientConfigFor, startLocalS3Server, type LocalS3Server } from '../sr
 import { httpStatusOf } from '../src/s3/retry';
 import { NotFoundError, WriteConflictError, openLocation, type Location } from '../src/store';
 import { Prefetcher } from '../src/stages/prefetcher';
-import { pageWork } from '../src/types';
+import { pageWork } from '../src/page';
 import { isObjectGet, startFaultProxy, type FaultProxy } from './helpers/faultProxy';
 
 describe('S3Context against s3rver through a fault proxy', () => {

@@ -7,7 +7,8 @@ import { Transformer } from '../src/stages/transformer';
 import { renderSyntheticPage } from '../src/synth/pages';
 import { correctPage } from '../src/transform/correct';
 import { RgbImage } from '../src/transform/image';
-import { pageWork, type DecodedFrame, type PageSummary, type PlannedPage, type TextLine, type TransformPlan } from '../src/types';
+import { pageWork, type PlannedPage } from '../src/page';
+import type { DecodedFrame, PageSummary, TextLine, TransformPlan } from '../src/types';
 import type { AnyPage } from './helpers/pages';
 
 // The worker runs from dist/: build first (`npx tsc -p .`; `npm test` does).

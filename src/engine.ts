@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { CONTENT_SETTINGS, type ContentSettings, type EngineConfig } from './config';
 import { modelAdapter, type ModelAdapter } from './model/adapter';
 import { Decoder } from './stages/decoder';
+import { DirectionClassifier } from './stages/classifier';
 import { GpuBatcher } from './stages/gpuBatcher';
 import { Summariser } from './stages/summariser';
 import { TransformController } from './stages/transformController';
@@ -19,7 +20,8 @@ export function contentConfigSha256(cfg: ContentSettings): string {
 
 /**
  * The thread pools a process runs volumes on: decoder (sharp), batcher (the inference threads: ONNX
- * sessions), summariser (the analysis threads) and transformer (OpenCV), plus the controller's rules. Start one per process and share it between
+ * sessions of the detector and the direction classifier, which the classifier stage uses),
+ * summariser (the analysis threads) and transformer (OpenCV), plus the controller's rules. Start one per process and share it between
  * volumes (`new VolumeWorker(cfg, s3, id, tasks, { engine })`); a VolumeWorker without one starts
  * its own and closes it when it is done.
  */
@@ -32,6 +34,7 @@ export class VolumeEngine {
     readonly decoder: Decoder,
     readonly batcher: GpuBatcher,
     readonly summariser: Summariser,
+    readonly classifier: DirectionClassifier,
     readonly transformer: Transformer,
     readonly controller: TransformController,
   ) {}
@@ -51,7 +54,7 @@ export class VolumeEngine {
     }
     const decoder = new Decoder(cfg, adapter.layout);
     const transformer = new Transformer(cfg, adapter.layout);
-    return new VolumeEngine(cfg, batcher.value.adapter, decoder, batcher.value, summariser.value, transformer, controller);
+    return new VolumeEngine(cfg, batcher.value.adapter, decoder, batcher.value, summariser.value, new DirectionClassifier(batcher.value.classifier), transformer, controller);
   }
 
   /** sha256 of the settings that change the table's contents (see `contentConfigSha256`). */

@@ -1,6 +1,7 @@
 /** rxvolume: the generic operators plus the volume pipeline's domain parts (demo and test helpers: `rxvolume/demo`). */
 export * from '../operators';
 export * from './types';
+export * from './page';
 export * from './config';
 export * from './s3';
 export * from './store';

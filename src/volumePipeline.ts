@@ -4,7 +4,8 @@ import type { VolumeEngine } from './engine';
 import { BatchFill } from './infer/batchFill';
 import type { Prefetcher } from './stages/prefetcher';
 import { isResult, type PageResult } from './stages/transformController';
-import { pageWork, type ImageTask } from './types';
+import { pageWork } from './page';
+import type { ImageTask } from './types';
 
 /** One StageStats per stage of a volume pipeline, plus the batch fill. */
 export class VolumeStats {
@@ -15,6 +16,8 @@ export class VolumeStats {
   readonly batch = new StageStats('batch');
   readonly infer = new StageStats('infer');
   readonly summarize = new StageStats('summarize');
+  /** Direction-classifier batches running on the inference threads. */
+  readonly classify = new StageStats('classify');
   readonly transform = new StageStats('transform');
   readonly loop = new StageStats('loop');
   /** The page images (`--images`), after the loop: outside `volumeRecords`, in the VolumeWorker. */
@@ -26,7 +29,7 @@ export class VolumeStats {
   }
 
   get stages(): StageStats[] {
-    return [this.ingress, this.prefetch, this.decode, this.merge, this.batch, this.infer, this.summarize, this.transform, this.loop, this.images];
+    return [this.ingress, this.prefetch, this.decode, this.merge, this.batch, this.infer, this.summarize, this.classify, this.transform, this.loop, this.images];
   }
 
   snapshot(): VolumeStatsSnapshot {
@@ -60,8 +63,8 @@ export interface VolumeRecordsOptions {
  *
  * ```
  * tasks ─pullWithCredits(budget)─► prefetch ─► decode ─► feedbackLoop(
- *     batcher(initial 1 : reprocess 3) ─► summarise ─► decide ─┬─► exit: PageResult
- *                                                              └─► transform ─► re-enter (reprocess lane) )
+ *     batcher(initial 1 : reprocess 3) ─► summarise ─► classify ─► decide ─┬─► exit: PageResult
+ *                                                                          └─► transform ─► re-enter (reprocess lane) )
  * ```
  *
  * Bounded sections: pages in flight ≤ budget; fetched-but-undecoded ≤ the volume's
@@ -75,7 +78,7 @@ export function volumeRecords(
   tasks: AsyncIterable<ImageTask>,
   options: VolumeRecordsOptions = {},
 ): Observable<PageResult> {
-  const { cfg, decoder, batcher, summariser, transformer, controller } = engine;
+  const { cfg, decoder, batcher, summariser, classifier, transformer, controller } = engine;
   const stats = options.stats ?? new VolumeStats(cfg.batchSize);
   return defer(() => {
     const budget = options.budget ?? new Credits(prefetcher.cfg.inflightPages, 'inflightPages');
@@ -87,7 +90,8 @@ export function volumeRecords(
       feedbackLoop(
         (initial$, reprocess$) =>
           batcher.run(initial$, reprocess$, { merge: stats.merge, batch: stats.batch, infer: stats.infer, fill: stats.fill }).pipe( // the model, micro-batched across pages
-            summariser.summarise(stats.summarize), // analysis threads: text lines, skew, orientation
+            summariser.summarise(stats.summarize), // analysis threads: text lines, skew, line crops
+            classifier.classify({ infer: stats.classify }), // the direction classifier, crops micro-batched across pages; orientation decided
             map((page) => controller.decide(page)), // pure: the page's result, or a correction plan
             bypass(isResult, transformer.apply(stats.transform)), // OpenCV threads: rotate / dewarp, re-tile
             map((page) => controller.loopStep(page)), // a result exits; a corrected page re-enters for its second pass

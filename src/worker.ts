@@ -75,11 +75,13 @@ async function* inputSide<T>(items: AsyncIterable<T>, url: string): AsyncGenerat
 }
 
 /**
- * Every model file the adapter reads, by role, with its sha256: the detector (`model`) and each
- * summarizer option that names a file (`*Path`, e.g. the direction classifier's `classifierPath`).
+ * Every model file the adapter reads, by role, with its sha256: the detector (`model`), the
+ * direction classifier (`classifierPath`) and each summarizer option that names a file (`*Path`).
  */
 export function modelFilesOf(adapter: ModelAdapter): Record<string, string> {
   const files: Record<string, string> = { model: adapter.sha256 };
+  // Keyed as when it was a summarizer option, so markers written before still match.
+  if (adapter.classifier) files.classifierPath = adapter.classifier.sha256;
   for (const [option, value] of Object.entries(adapter.summarizer.options)) {
     if (option.endsWith('Path') && typeof value === 'string') files[option] = fileSha256(value);
   }

@@ -1,4 +1,4 @@
-import type { PageWork } from '../../src/types';
+import type { PageWork } from '../../src/page';
 
 type Keys = PageWork extends infer P ? (P extends unknown ? keyof P : never) : never;
 type ValueOf<P, K extends PropertyKey> = P extends unknown ? (K extends keyof P ? P[K] : never) : never;

@@ -17,6 +17,8 @@ import type { SummaryOptions } from './summarizers';
  * patch maps into one map of the frame's size and calls the summarizer (`module`'s export
  * `exportName`, a {@link Summarizer}) with it, off the main thread and off the inference threads.
  * If `module` also exports `prepare(options)`, each analysis thread awaits it while warming up.
+ * A summarizer that returns line crops (`PageAnalysis`) needs the adapter's `classifier`, which
+ * the inference threads run on them.
  */
 export interface ModelAdapter {
   name: string;
@@ -27,12 +29,26 @@ export interface ModelAdapter {
   outputName: string;
   layout: PatchLayout;
   summarizer: { module: string; exportName: string; options: SummaryOptions };
+  /** The direction classifier the inference threads run on the summarizer's line crops (the default model's). */
+  classifier?: ClassifierModel;
   /**
    * `uint8`: the model takes `[N,3,H,W]` CHW byte patches and returns `[N,1,H,W]` byte maps
    * (round(255·p)), the layout's normalisation inside its graph. The engine runs every model so,
    * wrapped by `byteAdapter`; unset means the float32 contract above.
    */
   io?: 'uint8';
+}
+
+/**
+ * A line-direction classifier: input `[N,3,48,192]` float32 crops ((px/255 − 0.5)/0.5), output
+ * softmax `[N,2]` = P(upright), P(upside down) (PP-OCR's `cls` model).
+ */
+export interface ClassifierModel {
+  name: string;
+  modelPath: string;
+  sha256: string;
+  inputName: string;
+  outputName: string;
 }
 
 /** ImageNet channel statistics (PP-OCR's detector normalisation). */
@@ -66,6 +82,7 @@ export function fileSha256(path: string): string {
 export function defaultAdapter(cfg: Pick<PipelineConfig, 'patchSize' | 'patchOverlap'>): ModelAdapter {
   const models = modelsDir();
   const modelPath = join(models, 'ch_PP-OCRv4_det_infer.onnx');
+  const classifierPath = join(models, 'ch_ppocr_mobile_v2.0_cls_infer.onnx');
   return {
     name: 'ppocr-v4-det',
     modelPath,
@@ -73,7 +90,8 @@ export function defaultAdapter(cfg: Pick<PipelineConfig, 'patchSize' | 'patchOve
     inputName: 'x',
     outputName: 'sigmoid_0.tmp_0',
     layout: imagenetLayout(cfg),
-    summarizer: { module: SUMMARIZERS, exportName: 'summarizeTextPage', options: { classifierPath: join(models, 'ch_ppocr_mobile_v2.0_cls_infer.onnx') } },
+    summarizer: { module: SUMMARIZERS, exportName: 'summarizeTextPage', options: {} },
+    classifier: { name: 'ppocr-mobile-v2-cls', modelPath: classifierPath, sha256: fileSha256(classifierPath), inputName: 'x', outputName: 'softmax_0.tmp_0' },
   };
 }
 

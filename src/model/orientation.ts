@@ -1,121 +1,10 @@
-import type { LineFit } from './textlines';
+import type { PageSummary } from '../types';
+import { CLS_CROP_FLOATS, CROPS_PER_LINE, lineCrops } from './lineCrops';
+import { estimateSkew, reverseLine, skewedFrame, type LineFit, type PageGeometry } from './textlines';
 
-/**
- * Line crops for the PaddleOCR direction classifier (input [N,3,48,192], (px/255 − 0.5)/0.5,
- * output softmax [N,2] = P(upright), P(upside down)).
- */
-export const CLS_HEIGHT = 48;
-export const CLS_WIDTH = 192;
-
-/** Lines sampled per page, lines in the first round, and crops per line. */
+/** Lines sampled per page, and lines in the first round. */
 const MAX_LINES = 10;
 const FIRST_ROUND_LINES = 4;
-const CROPS_PER_LINE = 3;
-/** Crop height as a multiple of the (shrunk) text region's height. */
-const CROP_HEIGHT_RATIO = 3;
-
-/**
- * Writes the bilinear sample at (x, y) of interleaved RGB, normalised ((v/255 − 0.5)/0.5 = v/127.5 − 1),
- * into `out` at `at`, `at + plane` and `at + 2·plane`; white outside the frame.
- */
-function sampleInto(out: Float32Array, at: number, plane: number, pixels: Uint8Array, width: number, height: number, x: number, y: number): void {
-  const x0 = Math.floor(x);
-  const y0 = Math.floor(y);
-  const fx = x - x0;
-  const fy = y - y0;
-  const w00 = (1 - fx) * (1 - fy);
-  const w10 = fx * (1 - fy);
-  const w01 = (1 - fx) * fy;
-  const w11 = fx * fy;
-  const p00 = (y0 * width + x0) * 3;
-  const p01 = p00 + width * 3;
-  if (x0 >= 0 && y0 >= 0 && x0 + 1 < width && y0 + 1 < height) {
-    for (let c = 0; c < 3; c++) {
-      const v = pixels[p00 + c] * w00 + pixels[p00 + 3 + c] * w10 + pixels[p01 + c] * w01 + pixels[p01 + 3 + c] * w11;
-      out[at + c * plane] = v / 127.5 - 1;
-    }
-    return;
-  }
-  const px = (xx: number, yy: number, c: number) => (xx >= 0 && yy >= 0 && xx < width && yy < height ? pixels[(yy * width + xx) * 3 + c] : 255);
-  for (let c = 0; c < 3; c++) {
-    const v = px(x0, y0, c) * w00 + px(x0 + 1, y0, c) * w10 + px(x0, y0 + 1, c) * w01 + px(x0 + 1, y0 + 1, c) * w11;
-    out[at + c * plane] = v / 127.5 - 1;
-  }
-}
-
-/**
- * Straightened crops of `lines`, read in the direction of their points, as one classifier batch.
- * Each crop is a rectangle along the line's chord, CLS_HEIGHT tall and as wide as the line allows
- * up to CLS_WIDTH, zero-padded on the right.
- */
-export function lineCrops(lines: LineFit[], pixels: Uint8Array, width: number, height: number, ratio = CROP_HEIGHT_RATIO): { data: Float32Array; count: number } {
-  const crops: Array<{ cx: number; cy: number; dx: number; dy: number; scale: number; w: number }> = [];
-  for (const { line } of lines) {
-    const [x0, y0] = line.points[0];
-    const [x1, y1] = line.points[line.points.length - 1];
-    const len = Math.hypot(x1 - x0, y1 - y0);
-    const scale = CLS_HEIGHT / (line.height * ratio); // crop px per frame px
-    const span = Math.min(len, CLS_WIDTH / scale);
-    const w = Math.max(1, Math.min(CLS_WIDTH, Math.round(span * scale)));
-    for (let k = 0; k < CROPS_PER_LINE; k++) {
-      // Crops spread from the line's start to its end.
-      const t = (span / 2 + (k * (len - span)) / (CROPS_PER_LINE - 1)) / len;
-      crops.push({ cx: x0 + (x1 - x0) * t, cy: y0 + (y1 - y0) * t, dx: (x1 - x0) / len, dy: (y1 - y0) / len, scale, w });
-    }
-  }
-  const plane = CLS_HEIGHT * CLS_WIDTH;
-  const data = new Float32Array(crops.length * 3 * plane);
-  crops.forEach((crop, i) => {
-    // Down of the text: the reading direction turned 90° clockwise (image y points down).
-    const nx = -crop.dy;
-    const ny = crop.dx;
-    for (let j = 0; j < CLS_HEIGHT; j++) {
-      for (let k = 0; k < crop.w; k++) {
-        const s = (k - crop.w / 2) / crop.scale;
-        const t = (j - CLS_HEIGHT / 2) / crop.scale;
-        const x = crop.cx + s * crop.dx + t * nx;
-        const y = crop.cy + s * crop.dy + t * ny;
-        sampleInto(data, i * 3 * plane + j * CLS_WIDTH + k, plane, pixels, width, height, x, y);
-      }
-    }
-    stretchContrast(data, i * 3 * plane, plane, crop.w);
-  });
-  return { data, count: crops.length };
-}
-
-/**
- * Contrast normalisation of one crop (its first `w` columns, all three planes, values in [−1, 1]):
- * the ORIENTATION.stretchLow-th and stretchHigh-th quantiles of its grey levels are mapped to black
- * and white, so that a dark, low-contrast scan (paper ≈ 100/255, ink ≈ 60) reads like a normal
- * one to the classifier. A crop whose quantiles are closer than ORIENTATION.minSpread (blank
- * paper) is left as it is.
- */
-export function stretchContrast(data: Float32Array, at: number, plane: number, w: number): void {
-  // Quantiles from a 256-bin histogram of the grey levels (a sort per crop would cost more).
-  const hist = new Uint32Array(256);
-  for (let j = 0; j < CLS_HEIGHT; j++)
-    for (let k = 0; k < w; k++) {
-      const p = at + j * CLS_WIDTH + k;
-      const grey = (data[p] + data[p + plane] + data[p + 2 * plane]) / 3;
-      hist[Math.max(0, Math.min(255, Math.round((grey + 1) * 127.5)))]++;
-    }
-  const total = CLS_HEIGHT * w;
-  const level = (q: number) => {
-    let acc = 0;
-    for (let b = 0; b < 256; b++) if ((acc += hist[b]) > q * (total - 1)) return b / 127.5 - 1;
-    return 1;
-  };
-  const lo = level(ORIENTATION.stretchLow);
-  const hi = level(ORIENTATION.stretchHigh);
-  if (hi - lo < ORIENTATION.minSpread) return;
-  const scale = 2 / (hi - lo);
-  for (let c = 0; c < 3; c++)
-    for (let j = 0; j < CLS_HEIGHT; j++)
-      for (let k = 0; k < w; k++) {
-        const p = at + c * plane + j * CLS_WIDTH + k;
-        data[p] = Math.max(-1, Math.min(1, (data[p] - lo) * scale - 1));
-      }
-}
 
 /**
  * The orientation decision's tuning (one place):
@@ -124,8 +13,8 @@ export function stretchContrast(data: Float32Array, at: number, plane: number, w
  *   (spec/fixtures/devset) upright pages read ≤ 0.40 and turned ones ≥ 0.59 at analysis size,
  *   with one blackletter page read 0.60–0.66 both ways: a vote near ½ comes with a low confidence,
  *   and the second pass (the page turned back must read upright) catches such a page;
- * - `fullConfidenceCrops`: crops needed for full confidence (fewer scale it down);
- * - `stretchLow`/`stretchHigh`/`minSpread`: the contrast normalisation of each crop.
+ * - `fullConfidenceCrops`: crops needed for full confidence (fewer scale it down).
+ * (Each crop's contrast normalisation is CROP_CONTRAST, in lineCrops.ts.)
  */
 export const ORIENTATION = {
   decisive: 0.3,
@@ -141,9 +30,6 @@ export const ORIENTATION = {
   /** ... and aligned at the other end within this many line heights. */
   alignedHeights: 1.2,
   fullConfidenceCrops: 9,
-  stretchLow: 0.02,
-  stretchHigh: 0.98,
-  minSpread: 0.08,
 };
 
 /** Runs the classifier on `count` crops (CHW, consecutive) and returns their softmax [count, 2]. */
@@ -176,37 +62,111 @@ function lineWeight(l: LineFit, typicalHeight: number): number {
   return Math.sqrt(l.length) * straight * (0.25 + 0.75 * even);
 }
 
+/** A page's crops for the classifier: two rounds, the first round's first, and each crop's vote weight. */
+export interface DirectionCrops {
+  /** The crops (CHW float32, CLS_CROP_FLOATS each), consecutive. */
+  data: Float32Array;
+  /** Crops of the first round (the FIRST_ROUND_LINES longest lines') and of the second (the next lines'). */
+  rounds: [number, number];
+  /** Each crop's vote weight (`lineWeight` of its line). */
+  weights: number[];
+}
+
 /**
- * Whether the page's longest lines read upside down, and how sure that is: their crops' P(180),
- * weighted by line quality (`lineWeight`) and averaged; upside down above ORIENTATION.flipAbove.
- * The crops of the FIRST_ROUND_LINES longest go first; the next lines' are cut and classified only
- * when those leave it open. Each crop's contrast is normalised first (`stretchContrast`).
+ * The crops of a page's longest lines (at most MAX_LINES), cut and contrast-normalised
+ * (`lineCrops`) on the analysis thread, for the classifier to score in up to two rounds.
  */
-export async function readsUpsideDown(lines: LineFit[], pixels: Uint8Array, width: number, height: number, classify: CropClassifier): Promise<OrientationVerdict> {
+export function directionCrops(lines: LineFit[], pixels: Uint8Array, width: number, height: number): DirectionCrops {
   const longest = [...lines].sort((a, b) => b.length - a.length).slice(0, MAX_LINES);
   const heights = longest.map((l) => l.line.height).sort((a, b) => a - b);
   const typical = heights.length ? heights[heights.length >> 1] : 1;
+  const first = Math.min(FIRST_ROUND_LINES, longest.length);
+  const { data } = lineCrops(longest, pixels, width, height);
+  const weights = longest.flatMap((l) => Array<number>(CROPS_PER_LINE).fill(lineWeight(l, typical)));
+  return { data, rounds: [first * CROPS_PER_LINE, (longest.length - first) * CROPS_PER_LINE], weights };
+}
+
+/** The weighted sum of P(180) and of the weights over the crops `softmax` scores. */
+function tally(crops: DirectionCrops, softmax: Float32Array): { p180: number; weight: number; count: number } {
+  const count = softmax.length >> 1;
   let p180 = 0;
   let weight = 0;
-  let count = 0;
-  for (const round of [longest.slice(0, FIRST_ROUND_LINES), longest.slice(FIRST_ROUND_LINES)]) {
-    if (round.length === 0) break;
-    const crops = lineCrops(round, pixels, width, height);
-    const softmax = await classify(crops.data, crops.count);
-    for (let i = 0; i < crops.count; i++) {
-      const w = lineWeight(round[Math.floor(i / CROPS_PER_LINE)], typical);
-      p180 += w * softmax[2 * i + 1];
-      weight += w;
-    }
-    count += crops.count;
-    if (Math.abs(p180 / weight - 0.5) >= ORIENTATION.decisive) break;
+  for (let i = 0; i < count; i++) {
+    p180 += crops.weights[i] * softmax[2 * i + 1];
+    weight += crops.weights[i];
   }
+  return { p180, weight, count };
+}
+
+/** Whether the first round's scores leave the page open, so its second round's crops are scored too. */
+export function secondRound(crops: DirectionCrops, firstRound: Float32Array): boolean {
+  if (crops.rounds[1] === 0) return false;
+  const { p180, weight } = tally(crops, firstRound);
+  return !(Math.abs(p180 / weight - 0.5) >= ORIENTATION.decisive);
+}
+
+/**
+ * Whether the page's longest lines read upside down, and how sure that is, from the scores of the
+ * crops classified (the first round's, or both rounds'): their P(180), weighted by line quality
+ * (`lineWeight`) and averaged; upside down above ORIENTATION.flipAbove.
+ */
+export function verdictOf(crops: DirectionCrops, softmax: Float32Array): OrientationVerdict {
+  const { p180, weight, count } = tally(crops, softmax);
   if (count === 0 || weight === 0) return { flipped: false, confidence: 0, p180: 0.5, crops: 0 };
   const mean = p180 / weight;
   const flipped = mean > ORIENTATION.flipAbove;
   const margin = flipped ? (mean - ORIENTATION.flipAbove) / (1 - ORIENTATION.flipAbove) : (ORIENTATION.flipAbove - mean) / ORIENTATION.flipAbove;
   const confidence = Math.max(0, Math.min(1, margin)) * Math.min(1, count / ORIENTATION.fullConfidenceCrops);
   return { flipped, confidence, p180: mean, crops: count };
+}
+
+/**
+ * The classifier run in one thread, page by page (the pipeline batches the crops of many pages on
+ * the inference threads instead; both score alike): the first round's crops, then the second's
+ * when the first leaves the page open. Returns the scores of the crops classified.
+ */
+export async function classifyRounds(crops: DirectionCrops, classify: CropClassifier): Promise<Float32Array> {
+  const [first, second] = crops.rounds;
+  if (first === 0) return new Float32Array(0);
+  const scores = (await classify(crops.data.subarray(0, first * CLS_CROP_FLOATS), first)).subarray(0, 2 * first);
+  if (!secondRound(crops, scores)) return scores;
+  const more = await classify(crops.data.subarray(first * CLS_CROP_FLOATS, (first + second) * CLS_CROP_FLOATS), second);
+  const both = new Float32Array(2 * (first + second));
+  both.set(scores);
+  both.set(more.subarray(0, 2 * second), 2 * first);
+  return both;
+}
+
+/** Whether the page's longest lines read upside down, and how sure that is (`verdictOf` the crops `classifyRounds` scores). */
+export async function readsUpsideDown(lines: LineFit[], pixels: Uint8Array, width: number, height: number, classify: CropClassifier): Promise<OrientationVerdict> {
+  const crops = directionCrops(lines, pixels, width, height);
+  return verdictOf(crops, await classifyRounds(crops, classify));
+}
+
+/** What the classifier stage needs to decide a page's 0-or-180: its crops and the paragraph layout's vote. */
+export interface DirectionRequest {
+  crops: DirectionCrops;
+  vote: RaggedVote;
+}
+
+/** The direction request of a page's geometry (on the analysis thread): its longest lines' crops, and the layout vote in its skewed frame. */
+export function directionRequest(geometry: PageGeometry, pixels: Uint8Array, width: number, height: number): DirectionRequest {
+  const { e, n } = skewedFrame(geometry.baseOrientation, estimateSkew(geometry.lines).skewDeg);
+  return { crops: directionCrops(geometry.fragments, pixels, width, height), vote: raggedVote(geometry.fragments, e, n) };
+}
+
+/**
+ * The orientation decision (pure): the page as read upright in its base orientation (`upright`,
+ * from `summarizeGeometry(…, false)`), turned by 180° when the classifier's scores and the layout
+ * say so (`decideFlip`); its orientation confidence is the lesser of the line direction's and the
+ * decision's.
+ */
+export function orientPage(upright: PageSummary, request: DirectionRequest, softmax: Float32Array): PageSummary {
+  const decided = decideFlip(verdictOf(request.crops, softmax), request.vote);
+  const orientationConfidence = Math.min(upright.orientationConfidence ?? 0, decided.confidence);
+  if (!decided.flipped) return { ...upright, orientationConfidence };
+  const orientationDeg = ((upright.orientationDeg + 180) % 360) as PageSummary['orientationDeg'];
+  return { ...upright, orientationDeg, orientationConfidence, lines: upright.lines.map(reverseLine) };
 }
 
 /** Votes of the paragraph layout: lines short at their end (upright) and short at their start (upside down). */

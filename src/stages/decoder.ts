@@ -4,7 +4,7 @@ import { Credits, StageStats, bypass, piscinaRunner, poolCapacity, poolMap, rele
 import type { EngineConfig } from '../config';
 import type { DecodeOptions, DecodeOutcome } from '../decode/decodeImage';
 import type { PatchLayout } from '../decode/tile';
-import { failed, isFailed, type DecodedPage, type FailedPage, type FetchedPage } from '../types';
+import { failed, isFailed, type DecodedPage, type FailedPage, type FetchedPage } from '../page';
 import { closePool, startPool } from '../workerFile';
 
 /** A decode thread's task (src/threads/decode.ts) and its answer. */

@@ -4,10 +4,11 @@ import { Credits, StageStats, bypass, releaseCredit, weightedMerge } from '../..
 import type { EngineConfig } from '../config';
 import type { ModelAdapter } from '../model/adapter';
 import { byteAdapter } from '../model/byteModel';
+import { CLS_CROP_FLOATS, CLS_HEIGHT, CLS_WIDTH } from '../model/lineCrops';
 import type { BatchFill } from '../infer/batchFill';
 import { BatchedModel, type UnitJob } from '../infer/batchedModel';
 import type { Device } from '../infer/session';
-import { failed, isFailed, type DecodedPage, type FailedPage, type InferredPage } from '../types';
+import { failed, isFailed, type DecodedPage, type FailedPage, type InferredPage } from '../page';
 import { closePool, startPool } from '../workerFile';
 
 /** A model an inference thread runs (src/threads/infer.ts): its file, names, input type and one unit's dims. */
@@ -31,11 +32,18 @@ export interface InferWorkerData {
   threads: number;
 }
 
-/** The inference threads' start data for a byte model (`byteAdapter`): its detector at `cfg.batchSize`. */
+/**
+ * Line crops in one classifier batch. The classifier is small (a crop costs a fraction of a patch),
+ * so its batches are larger than the detector's: 32 crops are the first rounds of about three pages.
+ */
+export const CLASSIFIER_BATCH = 32;
+
+/** The inference threads' start data for a byte model (`byteAdapter`): its detector at `cfg.batchSize`, and its direction classifier, if any, at CLASSIFIER_BATCH. */
 export function inferWorkerData(cfg: EngineConfig, adapter: ModelAdapter): InferWorkerData {
   const size = adapter.layout.patchSize;
   const detector: ThreadModel = { ...adapter, input: 'uint8', unit: [3, size, size], batchSize: cfg.batchSize };
-  return { models: { detector }, device: cfg.device, threads: cfg.inferThreads };
+  const classifier: ThreadModel | undefined = adapter.classifier && { ...adapter.classifier, input: 'float32', unit: [3, CLS_HEIGHT, CLS_WIDTH], batchSize: CLASSIFIER_BATCH };
+  return { models: { detector, ...(classifier ? { classifier } : {}) }, device: cfg.device, threads: cfg.inferThreads };
 }
 
 /** An inference thread's answer to `prepare`. */
@@ -57,7 +65,8 @@ export interface BatcherStats {
 }
 
 /**
- * Runs the model over pages: decoded pages from two lanes (reprocess first, by weight) are
+ * Runs the model over pages (and owns the inference threads, which also run the direction
+ * classifier for the DirectionClassifier stage): decoded pages from two lanes (reprocess first, by weight) are
  * admitted into `cfg.batcherSlots` slots, their patches packed into micro-batches that mix pages,
  * each batch run as one `session.run` of the byte-wrapped model (`byteAdapter`) on a pool of
  * inference threads that run models and nothing else (a batch leaves when one of the
@@ -69,6 +78,8 @@ export interface BatcherStats {
  */
 export class GpuBatcher {
   private readonly detector: BatchedModel;
+  /** The direction classifier on the same threads (when the adapter has one), for the DirectionClassifier stage. */
+  readonly classifier?: BatchedModel;
 
   private constructor(
     private readonly cfg: EngineConfig,
@@ -82,6 +93,11 @@ export class GpuBatcher {
     this.detector = new BatchedModel(pool, {
       model: 'detector', unitIn: 3 * size * size, unitOut: size * size, batchSize: cfg.batchSize, maxWaitMs: cfg.batchMaxWaitMs, places: this.places,
     });
+    if (adapter.classifier) {
+      this.classifier = new BatchedModel(pool, {
+        model: 'classifier', unitIn: CLS_CROP_FLOATS * 4, unitOut: 2 * 4, batchSize: CLASSIFIER_BATCH, maxWaitMs: cfg.batchMaxWaitMs, places: this.places,
+      });
+    }
   }
 
   /** Batches on the inference threads at a time: `batchesInFlight` per thread, so patches collect into fuller batches while they are busy. */

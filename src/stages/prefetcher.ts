@@ -4,7 +4,8 @@ import type { PipelineConfig } from '../config';
 import { describeError, isRetryable } from '../s3/retry';
 import type { Location } from '../store';
 import { manifestSha256 } from '../store/manifest';
-import { failed, type FailedPage, type FetchedPage, type ImageTask, type ListedPage } from '../types';
+import { failed, type FailedPage, type FetchedPage, type ListedPage } from '../page';
+import type { ImageTask } from '../types';
 
 export { manifestSha256 };
 

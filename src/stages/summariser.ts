@@ -5,7 +5,9 @@ import type { EngineConfig } from '../config';
 import type { PatchGrid } from '../infer/stitch';
 import { buffersOf } from '../infer/transfer';
 import type { ModelAdapter } from '../model/adapter';
-import { failed, isFailed, type FailedPage, type InferredPage, type PageSummary, type SummarisedPage } from '../types';
+import type { DirectionRequest } from '../model/orientation';
+import { failed, isFailed, type AnalysedPage, type FailedPage, type InferredPage, type SummarisedPage } from '../page';
+import type { PageSummary } from '../types';
 import { closePool, startPool } from '../workerFile';
 
 /** What each analysis thread is started with. */
@@ -25,6 +27,8 @@ export interface SummarizeTask {
 
 export interface SummarizeResult {
   summary: PageSummary;
+  /** Set by a summarizer whose adapter has a direction classifier: `summary` reads the page upright, the classifier decides 0 or 180. */
+  direction?: DirectionRequest;
   pixels: Uint8Array;
   ms: number;
 }
@@ -32,9 +36,10 @@ export interface SummarizeResult {
 /**
  * Summarises pages the model has run on, on a pool of `cfg.analysisWorkers` analysis threads:
  * each page's patch maps are stitched into one probability map and the adapter's summarizer turns
- * it into a PageSummary (text lines, skew, orientation). The page comes back `summarised`, its
- * pixels kept (the Transformer needs them) and its patches dropped. Failed pages pass; a page the
- * thread fails on fails.
+ * it into a PageSummary (text lines, skew, orientation). With a direction classifier (the default
+ * model) the page comes back `analysed`, read upright, with its line crops for the
+ * DirectionClassifier; otherwise `summarised`. Its pixels are kept (the Transformer needs them),
+ * its patches dropped. Failed pages pass; a page the thread fails on fails.
  */
 export class Summariser {
   private readonly run: TaskRunner<SummarizeTask, SummarizeResult>;
@@ -56,8 +61,8 @@ export class Summariser {
     return new Summariser(cfg, pool);
   }
 
-  /** The operator: inferred pages in, summarised pages out, in completion order. */
-  summarise(stats?: StageStats): OperatorFunction<InferredPage | FailedPage, SummarisedPage | FailedPage> {
+  /** The operator: inferred pages in, analysed (or summarised) pages out, in completion order. */
+  summarise(stats?: StageStats): OperatorFunction<InferredPage | FailedPage, AnalysedPage | SummarisedPage | FailedPage> {
     return bypass(isFailed, poolMap((page: InferredPage) => this.summariseOne(page), { concurrency: this.cfg.analysisWorkers, stats }));
   }
 
@@ -65,20 +70,22 @@ export class Summariser {
     await closePool(this.pool);
   }
 
-  private summariseOne(page: InferredPage): Observable<SummarisedPage | FailedPage> {
+  private summariseOne(page: InferredPage): Observable<AnalysedPage | SummarisedPage | FailedPage> {
     const { frame, maps, ...rest } = page;
     const { size, stride, cols, rows, count } = frame.patches;
     const grid = { size, stride, cols, rows, count };
     const task: SummarizeTask = { maps, grid, width: frame.width, height: frame.height, pixels: frame.pixels };
     return from(this.run(task)).pipe(
-      map(({ summary, pixels, ms }): SummarisedPage => ({
-        ...rest,
-        state: 'summarised',
-        // The patches have been read: only the pixels go on (to the Transformer, which re-tiles).
-        frame: { ...frame, pixels, patches: { ...grid, count: 0, data: new Uint8Array(0) } },
-        summary,
-        timings: { ...page.timings, inferMs: page.timings.inferMs + ms },
-      })),
+      map(({ summary, direction, pixels, ms }) => {
+        const read = {
+          ...rest,
+          // The patches have been read: only the pixels go on (to the Transformer, which re-tiles).
+          frame: { ...frame, pixels, patches: { ...grid, count: 0, data: new Uint8Array(0) } },
+          summary,
+          timings: { ...page.timings, inferMs: page.timings.inferMs + ms },
+        };
+        return direction ? { ...read, state: 'analysed' as const, direction } : { ...read, state: 'summarised' as const };
+      }),
       catchError((err: Error) => of(failed(page, `summarizing the page failed: ${err.message}`))),
     );
   }

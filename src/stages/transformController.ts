@@ -1,7 +1,8 @@
 import { exitLoop, reenterLoop, type LoopStep } from '../../operators';
 import type { ContentSettings } from '../config';
 import { correctionColumns } from '../correct/columns';
-import type { DecodedPage, FailedPage, PageSummary, PlannedPage, SummarisedPage, TransformKind, TransformPlan, UncorrectedPage, VolumeRecord } from '../types';
+import type { DecodedPage, FailedPage, PlannedPage, SummarisedPage, UncorrectedPage } from '../page';
+import type { PageSummary, TransformKind, TransformPlan, VolumeRecord } from '../types';
 
 /** The thresholds the controller decides with (content settings). */
 export type ControllerConfig = Pick<ContentSettings, 'skewThresholdDeg' | 'curvatureThresholdPx' | 'minConfidence' | 'maxPasses'>;

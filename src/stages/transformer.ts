@@ -4,7 +4,8 @@ import { StageStats, TaskRunner, piscinaRunner, poolCapacity, poolMap } from '..
 import type { EngineConfig } from '../config';
 import type { PatchLayout } from '../decode/tile';
 import { buffersOf } from '../infer/transfer';
-import type { DecodedFrame, DecodedPage, PageSummary, PlannedPage, TextLine, TransformPlan, UncorrectedPage } from '../types';
+import type { DecodedPage, PlannedPage, UncorrectedPage } from '../page';
+import type { DecodedFrame, PageSummary, TextLine, TransformPlan } from '../types';
 import { closePool, startPool } from '../workerFile';
 import type { FullResolutionImage, FullResolutionTask } from '../correct/pageImage';
 

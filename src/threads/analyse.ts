@@ -7,7 +7,8 @@ import { buffersOf, moveWith } from '../infer/transfer';
 /**
  * Analysis thread: turns a frame's byte patch maps into a PageSummary off the inference threads —
  * stitches them into one probability map of the frame's size and runs the adapter's summarizer
- * (text lines, skew, and for the default model the direction classifier on line crops).
+ * (text lines, skew, and for the default model the line crops for the direction classifier, which
+ * runs on the inference threads). No model runs here.
  */
 const { adapter } = Piscina.workerData as AnalyseWorkerData;
 let summarizer: Summarizer | undefined;
@@ -29,10 +30,12 @@ function loadSummarizer(): Summarizer {
   return summarizer;
 }
 
-/** Stitches a frame's byte maps into probabilities and summarizes the page. */
+/** Stitches a frame's byte maps into probabilities and summarizes the page (its pixels and any line crops moved back). */
 export async function summarize(task: SummarizeTask): Promise<SummarizeResult> {
   const start = performance.now();
   const prob = stitchProbabilities(task.maps, task.grid, task.width, task.height);
-  const summary = await loadSummarizer()({ prob, width: task.width, height: task.height, pixels: task.pixels }, adapter.summarizer.options);
-  return moveWith({ summary, pixels: task.pixels, ms: performance.now() - start }, buffersOf(task.pixels));
+  const out = await loadSummarizer()({ prob, width: task.width, height: task.height, pixels: task.pixels }, adapter.summarizer.options);
+  const ms = performance.now() - start;
+  if (!('direction' in out)) return moveWith({ summary: out, pixels: task.pixels, ms }, buffersOf(task.pixels));
+  return moveWith({ ...out, pixels: task.pixels, ms }, buffersOf(task.pixels, out.direction.crops.data));
 }

@@ -16,5 +16,6 @@
 export { findTextLines, type LineOptions } from './findTextLines';
 export { profileAxis } from './components';
 export { bowPx, chordDeviation } from './fits';
-export { estimateSkew, summarizeGeometry } from './summary';
+export { estimateSkew, reverseLine, summarizeGeometry } from './summary';
+export { skewedFrame } from './geometry';
 export type { LineFit, PageGeometry } from './geometry';

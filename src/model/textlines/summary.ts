@@ -86,7 +86,8 @@ export function summarizeGeometry(geometry: PageGeometry, width: number, height:
   };
 }
 
-function reverseLine(line: TextLine): TextLine {
+/** A line read the other way round (its page turned by 180°). */
+export function reverseLine(line: TextLine): TextLine {
   const angle = line.angleDeg > 0 ? line.angleDeg - 180 : line.angleDeg + 180;
   return { ...line, points: [...line.points].reverse(), angleDeg: angle };
 }

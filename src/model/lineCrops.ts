@@ -1,0 +1,121 @@
+import type { LineFit } from './textlines';
+
+/**
+ * Line crops for the PaddleOCR direction classifier (input [N,3,48,192], (px/255 − 0.5)/0.5,
+ * output softmax [N,2] = P(upright), P(upside down)), cut on the analysis threads.
+ */
+export const CLS_HEIGHT = 48;
+export const CLS_WIDTH = 192;
+/** Floats in one crop (3 planes of CLS_HEIGHT × CLS_WIDTH). */
+export const CLS_CROP_FLOATS = 3 * CLS_HEIGHT * CLS_WIDTH;
+
+/** Crops per line, spread from its start to its end. */
+export const CROPS_PER_LINE = 3;
+/** Crop height as a multiple of the (shrunk) text region's height. */
+const CROP_HEIGHT_RATIO = 3;
+
+/**
+ * Writes the bilinear sample at (x, y) of interleaved RGB, normalised ((v/255 − 0.5)/0.5 = v/127.5 − 1),
+ * into `out` at `at`, `at + plane` and `at + 2·plane`; white outside the frame.
+ */
+function sampleInto(out: Float32Array, at: number, plane: number, pixels: Uint8Array, width: number, height: number, x: number, y: number): void {
+  const x0 = Math.floor(x);
+  const y0 = Math.floor(y);
+  const fx = x - x0;
+  const fy = y - y0;
+  const w00 = (1 - fx) * (1 - fy);
+  const w10 = fx * (1 - fy);
+  const w01 = (1 - fx) * fy;
+  const w11 = fx * fy;
+  const p00 = (y0 * width + x0) * 3;
+  const p01 = p00 + width * 3;
+  if (x0 >= 0 && y0 >= 0 && x0 + 1 < width && y0 + 1 < height) {
+    for (let c = 0; c < 3; c++) {
+      const v = pixels[p00 + c] * w00 + pixels[p00 + 3 + c] * w10 + pixels[p01 + c] * w01 + pixels[p01 + 3 + c] * w11;
+      out[at + c * plane] = v / 127.5 - 1;
+    }
+    return;
+  }
+  const px = (xx: number, yy: number, c: number) => (xx >= 0 && yy >= 0 && xx < width && yy < height ? pixels[(yy * width + xx) * 3 + c] : 255);
+  for (let c = 0; c < 3; c++) {
+    const v = px(x0, y0, c) * w00 + px(x0 + 1, y0, c) * w10 + px(x0, y0 + 1, c) * w01 + px(x0 + 1, y0 + 1, c) * w11;
+    out[at + c * plane] = v / 127.5 - 1;
+  }
+}
+
+/**
+ * Straightened crops of `lines`, read in the direction of their points, as one classifier batch.
+ * Each crop is a rectangle along the line's chord, CLS_HEIGHT tall and as wide as the line allows
+ * up to CLS_WIDTH, zero-padded on the right.
+ */
+export function lineCrops(lines: LineFit[], pixels: Uint8Array, width: number, height: number, ratio = CROP_HEIGHT_RATIO): { data: Float32Array; count: number } {
+  const crops: Array<{ cx: number; cy: number; dx: number; dy: number; scale: number; w: number }> = [];
+  for (const { line } of lines) {
+    const [x0, y0] = line.points[0];
+    const [x1, y1] = line.points[line.points.length - 1];
+    const len = Math.hypot(x1 - x0, y1 - y0);
+    const scale = CLS_HEIGHT / (line.height * ratio); // crop px per frame px
+    const span = Math.min(len, CLS_WIDTH / scale);
+    const w = Math.max(1, Math.min(CLS_WIDTH, Math.round(span * scale)));
+    for (let k = 0; k < CROPS_PER_LINE; k++) {
+      // Crops spread from the line's start to its end.
+      const t = (span / 2 + (k * (len - span)) / (CROPS_PER_LINE - 1)) / len;
+      crops.push({ cx: x0 + (x1 - x0) * t, cy: y0 + (y1 - y0) * t, dx: (x1 - x0) / len, dy: (y1 - y0) / len, scale, w });
+    }
+  }
+  const plane = CLS_HEIGHT * CLS_WIDTH;
+  const data = new Float32Array(crops.length * 3 * plane);
+  crops.forEach((crop, i) => {
+    // Down of the text: the reading direction turned 90° clockwise (image y points down).
+    const nx = -crop.dy;
+    const ny = crop.dx;
+    for (let j = 0; j < CLS_HEIGHT; j++) {
+      for (let k = 0; k < crop.w; k++) {
+        const s = (k - crop.w / 2) / crop.scale;
+        const t = (j - CLS_HEIGHT / 2) / crop.scale;
+        const x = crop.cx + s * crop.dx + t * nx;
+        const y = crop.cy + s * crop.dy + t * ny;
+        sampleInto(data, i * 3 * plane + j * CLS_WIDTH + k, plane, pixels, width, height, x, y);
+      }
+    }
+    stretchContrast(data, i * 3 * plane, plane, crop.w);
+  });
+  return { data, count: crops.length };
+}
+
+/** The contrast normalisation of each crop (`stretchContrast`): the quantiles mapped to black and white, and the least spread stretched. */
+export const CROP_CONTRAST = { low: 0.02, high: 0.98, minSpread: 0.08 };
+
+/**
+ * Contrast normalisation of one crop (its first `w` columns, all three planes, values in [−1, 1]):
+ * the CROP_CONTRAST.low-th and high-th quantiles of its grey levels are mapped to black and white,
+ * so that a dark, low-contrast scan (paper ≈ 100/255, ink ≈ 60) reads like a normal one to the
+ * classifier. A crop whose quantiles are closer than CROP_CONTRAST.minSpread (blank paper) is left
+ * as it is.
+ */
+export function stretchContrast(data: Float32Array, at: number, plane: number, w: number): void {
+  // Quantiles from a 256-bin histogram of the grey levels (a sort per crop would cost more).
+  const hist = new Uint32Array(256);
+  for (let j = 0; j < CLS_HEIGHT; j++)
+    for (let k = 0; k < w; k++) {
+      const p = at + j * CLS_WIDTH + k;
+      const grey = (data[p] + data[p + plane] + data[p + 2 * plane]) / 3;
+      hist[Math.max(0, Math.min(255, Math.round((grey + 1) * 127.5)))]++;
+    }
+  const total = CLS_HEIGHT * w;
+  const level = (q: number) => {
+    let acc = 0;
+    for (let b = 0; b < 256; b++) if ((acc += hist[b]) > q * (total - 1)) return b / 127.5 - 1;
+    return 1;
+  };
+  const lo = level(CROP_CONTRAST.low);
+  const hi = level(CROP_CONTRAST.high);
+  if (hi - lo < CROP_CONTRAST.minSpread) return;
+  const scale = 2 / (hi - lo);
+  for (let c = 0; c < 3; c++)
+    for (let j = 0; j < CLS_HEIGHT; j++)
+      for (let k = 0; k < w; k++) {
+        const p = at + c * plane + j * CLS_WIDTH + k;
+        data[p] = Math.max(-1, Math.min(1, (data[p] - lo) * scale - 1));
+      }
+}
