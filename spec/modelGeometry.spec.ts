@@ -115,6 +115,24 @@ describe('text-line geometry', () => {
     expect(skewOf(new Uint8Array(3 * W * H).fill(128))).toBe(skewOf());
   });
 
+  it('reads the axis off the page’s own ink where the detector’s components leave it open', () => {
+    // Glyph-sized blobs, as many along x (9×3) as along y (3×9): the components agree on no axis.
+    const map = new Float32Array(W * H);
+    for (let by = 0, k = 0; by + 12 < H; by += 20)
+      for (let bx = 0; bx + 12 < W; bx += 20, k++) {
+        const [bw, bh] = k % 2 ? [9, 3] : [3, 9];
+        for (let y = by; y < by + bh; y++) map.fill(1, y * W + bx, y * W + bx + bw);
+      }
+    // The page's dark lines run along y, 3 px wide every 20 px.
+    const pixels = new Uint8Array(3 * W * H).fill(230);
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) if (x % 20 < 3) pixels.fill(40, 3 * (y * W + x), 3 * (y * W + x) + 3);
+    expect(findTextLines(map, W, H).axisAgreement).toBeLessThan(0.3);
+    expect(findTextLines(map, W, H).baseOrientation).toBe(0);
+    expect(findTextLines(map, W, H, pixels).baseOrientation).toBe(90);
+    // Lines the components agree on are not overruled by the page's profiles.
+    expect(findTextLines(linesMap(0), W, H, pixels).baseOrientation).toBe(0);
+  });
+
   it('does not chain halves too far apart along the line', () => {
     const geometry = findTextLines(linesMap(0, 0, { gapPx: 240 }), W, H);
     expect(geometry.lines.length).toBe(18);

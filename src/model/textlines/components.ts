@@ -92,19 +92,21 @@ export function profileAxis(prob: Float32Array, width: number, height: number): 
       rows[y] += prob[p];
       cols[x] += prob[p];
     }
-  const modulation = (h: Float64Array) => {
-    let diff = 0;
-    let sq = 0;
-    for (let i = 0; i < h.length; i++) {
-      sq += h[i] * h[i];
-      if (i > 0) diff += (h[i] - h[i - 1]) ** 2;
-    }
-    return sq > 0 ? diff / sq : 0;
-  };
   const alongX = modulation(rows); // lines along x modulate the row profile
   const alongY = modulation(cols);
   if (alongX === 0 && alongY === 0) return { axis: 0, ratio: 1 };
   return alongY > alongX ? { axis: 90, ratio: alongY / Math.max(alongX, 1e-12) } : { axis: 0, ratio: alongX / Math.max(alongY, 1e-12) };
+}
+
+/** How much a profile rises and falls from bin to bin: Σ(P[i+1] − P[i])² / ΣP[i]² (0 when empty). */
+export function modulation(h: Float64Array): number {
+  let diff = 0;
+  let sq = 0;
+  for (let i = 0; i < h.length; i++) {
+    sq += h[i] * h[i];
+    if (i > 0) diff += (h[i] - h[i - 1]) ** 2;
+  }
+  return sq > 0 ? diff / sq : 0;
 }
 
 /** A kept component's centre-path bins along u: (Σ probability, Σ probability·v) per bin. */

@@ -2,7 +2,7 @@ import { groupFragments } from './chaining';
 import { centrePaths, componentSums, dominantAxis, labelComponents, profileAxis, type PathBins } from './components';
 import { fitOf, type Fragment } from './fits';
 import { baseFrame, type PageGeometry, type Vec } from './geometry';
-import { pageInk } from './pageInk';
+import { pageAxis, pageInk } from './pageInk';
 import { inkOf } from './skewSearch';
 import { LINE_TUNING } from './tuning';
 
@@ -33,9 +33,20 @@ export function findTextLines(prob: Float32Array, width: number, height: number,
   const profiles = profileAxis(prob, width, height);
   // Where the detector merged a column's lines into one blob, the blob runs along the column, not
   // along its lines: the profiles across the lines, modulated line by line, then tell better.
-  const overruled = profiles.ratio >= LINE_TUNING.profileOverrule && profiles.axis !== components.axis;
-  const baseOrientation = overruled ? profiles.axis : components.axis;
-  const axisAgreement = overruled ? 1 - 1 / profiles.ratio : components.agreement;
+  let baseOrientation = components.axis;
+  let axisAgreement = components.agreement;
+  if (profiles.ratio >= LINE_TUNING.profileOverrule && profiles.axis !== components.axis) {
+    baseOrientation = profiles.axis;
+    axisAgreement = 1 - 1 / profiles.ratio;
+  } else if (pixels && components.agreement < LINE_TUNING.weakAxisAgreement) {
+    // Components split nearly evenly between the axes (a page turned by 90°, whose lines the
+    // detector breaks into glyph-sized blobs): the page's own ink tells the axis.
+    const page = pageAxis(pixels, width, height);
+    if (page && page.axis !== components.axis && page.ratio >= LINE_TUNING.pageAxisOverrule) {
+      baseOrientation = page.axis;
+      axisAgreement = 1 - 1 / page.ratio;
+    }
+  }
   const { e, n } = baseFrame(baseOrientation);
   const sums = baseOrientation === 0 ? alongX : componentSums(prob, labels, count, width, e, n);
 

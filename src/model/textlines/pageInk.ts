@@ -1,3 +1,4 @@
+import { modulation } from './components';
 import type { Vec } from './geometry';
 import { LINE_TUNING } from './tuning';
 
@@ -101,4 +102,32 @@ export function pageInk(pixels: Uint8Array, width: number, height: number, label
     out[i + 1] -= sumV / count;
   }
   return out;
+}
+
+/**
+ * Which axis the page's own text lines run along, from its dark pixels' row and column profiles
+ * (the modulation of `profileAxis`, on the page's pixels instead of the detector's map): a cue for
+ * a page whose detector components leave the axis open (a page turned by 90°, whose text the
+ * detector breaks into glyph-sized blobs). Undefined on a page without contrast.
+ */
+export function pageAxis(pixels: Uint8Array, width: number, height: number): { axis: 0 | 90; ratio: number } | undefined {
+  const hist = new Uint32Array(256);
+  const grey = new Uint8Array(width * height);
+  for (let p = 0; p < grey.length; p++) hist[(grey[p] = ((pixels[3 * p] + pixels[3 * p + 1] + pixels[3 * p + 2]) / 3) | 0)]++;
+  const ink = quantile(hist, grey.length, LINE_TUNING.inkQuantile);
+  const paper = quantile(hist, grey.length, LINE_TUNING.paperQuantile);
+  if (paper - ink < LINE_TUNING.minInkContrast) return undefined;
+  const middle = (ink + paper) / 2;
+  const rows = new Float64Array(height);
+  const cols = new Float64Array(width);
+  for (let y = 0, p = 0; y < height; y++)
+    for (let x = 0; x < width; x++, p++)
+      if (grey[p] < middle) {
+        rows[y]++;
+        cols[x]++;
+      }
+  const alongX = modulation(rows); // lines along x modulate the row profile
+  const alongY = modulation(cols);
+  if (alongX === 0 && alongY === 0) return undefined;
+  return alongY > alongX ? { axis: 90, ratio: alongY / Math.max(alongX, 1e-12) } : { axis: 0, ratio: alongX / Math.max(alongY, 1e-12) };
 }

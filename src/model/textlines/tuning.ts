@@ -12,6 +12,16 @@ export const LINE_TUNING = {
    * a column's lines into one blob, the blob runs along the column, not along its lines.
    */
   profileOverrule: 5,
+  /**
+   * Below this agreement of the components' axis (`dominantAxis`), the page's own dark pixels'
+   * profiles (`pageAxis`) decide the axis when they say the other one at least pageAxisOverrule
+   * times more clearly. On the dev set the components' axis was wrong only below 0.3 (the Topaz
+   * Times typewriter page and the Park Record turned by 90°, 0.08–0.28); the page profiles are
+   * fooled by a skewed page's fill and borders (up to 2.5 times the wrong way on pages whose
+   * components agree ≥ 0.98), hence only where the components leave the axis open.
+   */
+  weakAxisAgreement: 0.3,
+  pageAxisOverrule: 1.2,
   /** A component is line-shaped (a fragment) when it is at least this many times longer than thick. */
   minLengthThickness: 3,
   /** A fragment's centre path is binned along the line in bins of max(minBinPx, thickness, length / pathBins). */
