@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
-import { Observable, type OperatorFunction } from 'rxjs';
 import { WriteConflictError, type Location, type StagedWrite } from '../store';
 import { manifestSha256 } from '../store/manifest';
 import { attemptOfKey, attemptStartMs, isPublished, keysUnder, outputKeys, readMarker, type Marker, type MarkerIdentity } from '../store/marker';
-import { VOLUME_RECORD_COLUMNS } from '../store/parquetSchema';
+import { GuardedSink, openRowWriter, type RowWriter } from '../store/parquetSink';
 import type { VolumeRecord } from '../types';
 
 export { isPublished, type Marker };
@@ -55,57 +53,6 @@ export class TransientErrorsError extends Error {
   override readonly name = 'TransientErrorsError';
   constructor(readonly volumeId: string, readonly pages: number, example: string) {
     super(`${pages} page(s) of ${volumeId} could not be fetched after all retries (e.g. ${example}); nothing was published, run it again once the store is reachable`);
-  }
-}
-
-/** The parts of parquetjs-lite used here (it ships no types). */
-interface ParquetLib {
-  ParquetSchema: new (fields: object) => object;
-  ParquetWriter: {
-    openStream(schema: object, stream: Writable, opts: { rowGroupSize: number; useDataPageV2: boolean }): Promise<{
-      appendRow(row: object): Promise<void>;
-      close(): Promise<void>;
-    }>;
-  };
-}
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const parquet = require('parquetjs-lite') as ParquetLib;
-const schema = new parquet.ParquetSchema(VOLUME_RECORD_COLUMNS);
-
-type RowWriter = Awaited<ReturnType<ParquetLib['ParquetWriter']['openStream']>>;
-
-/**
- * The stream parquetjs-lite writes to, in front of the staging stream. parquetjs-lite does not
- * await every write (`writeIndex` drops the promises of its sections), so an error of the staging
- * stream (ENOSPC, EROFS, a failed upload) escaped as an unhandled rejection and crashed the
- * process. Here a write's callback never carries an error: the first error is kept in `failed`,
- * which every parquet call races, and later writes are dropped. Each write still waits for the
- * staging stream's callback, so its backpressure holds.
- */
-class GuardedSink {
-  readonly stream: Writable;
-  readonly failed: Promise<never>;
-  private error?: Error;
-
-  constructor(target: Writable) {
-    let fail: (err: Error) => void = () => undefined;
-    this.failed = new Promise<never>((_, reject) => (fail = reject));
-    this.failed.catch(() => undefined);
-    const record = (err: Error) => {
-      if (this.error) return;
-      this.error = err;
-      fail(err);
-    };
-    target.on('error', record);
-    this.stream = new Writable({
-      write: (chunk: Buffer, _encoding, callback) => {
-        if (this.error) return callback();
-        target.write(chunk, (err) => {
-          if (err) record(err);
-          callback();
-        });
-      },
-    });
   }
 }
 
@@ -320,7 +267,7 @@ export class S3ParquetWriter {
     if (this.rows) return this.rows;
     this.staged = await this.staging.write(this.stagingKey, { signal: this.stop.signal });
     const sink = (this.sink = new GuardedSink(this.staged.stream));
-    this.rows = await this.parquetCall(() => parquet.ParquetWriter.openStream(schema, sink.stream, { rowGroupSize: this.opts.rowGroupSize, useDataPageV2: false }));
+    this.rows = await this.parquetCall(() => openRowWriter(sink, this.opts.rowGroupSize));
     return this.rows;
   }
 
@@ -377,58 +324,4 @@ function attemptIdOf(text: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-export interface WriteParquetOptions {
-  /** Called after each row is appended (the pipeline gives its budget credit back here). */
-  afterRow?: (rec: VolumeRecord) => void;
-  /** Maps an error of the writer itself (an append or the publish) before it is passed on. */
-  writeError?: (err: unknown) => unknown;
-}
-
-/**
- * Appends each row to `writer` in arrival order, one at a time (rows that arrive meanwhile wait),
- * and publishes when the source completes, emitting the PublishResult. An error (from the source,
- * an append or the publish) aborts the writer before the error is passed on; unsubscribing before
- * the publish aborts it too.
- */
-export function writeParquet(writer: S3ParquetWriter, info: () => PublishInfo, opts: WriteParquetOptions = {}): OperatorFunction<VolumeRecord, PublishResult> {
-  return (source) =>
-    new Observable<PublishResult>((subscriber) => {
-      let chain: Promise<void> = Promise.resolve();
-      let settled = false;
-      const fail = (err: unknown) => {
-        if (settled) return;
-        settled = true;
-        void writer.abort().catch(() => undefined).then(() => subscriber.error(err));
-      };
-      const writeFailed = (err: unknown): never => {
-        throw opts.writeError ? opts.writeError(err) : err;
-      };
-      const then = (step: () => Promise<void>) => {
-        chain = chain.then(() => (settled ? undefined : step())).catch(fail);
-      };
-      const upstream = source.subscribe({
-        next: (rec) =>
-          then(async () => {
-            await writer.append(rec).catch(writeFailed);
-            opts.afterRow?.(rec);
-          }),
-        error: fail,
-        complete: () =>
-          then(async () => {
-            const result = await writer.publish(info()).catch(writeFailed);
-            settled = true;
-            subscriber.next(result);
-            subscriber.complete();
-          }),
-      });
-      return () => {
-        upstream.unsubscribe();
-        if (!settled) {
-          settled = true;
-          void writer.abort().catch(() => undefined);
-        }
-      };
-    });
 }
