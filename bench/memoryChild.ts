@@ -4,7 +4,7 @@
  * Argument: a JSON `MemoryJob`.
  */
 import { readFileSync } from 'node:fs';
-import { S3Context, defaultAdapter, resolveConfig, tinyAdapter } from '../src';
+import { S3Context, resolveConfig } from '../src';
 import { s3ClientConfigFor } from '../src/demo';
 import { VolumeWorker } from '../src/worker';
 import { laneFigures, type LaneFigure } from './summary';
@@ -40,12 +40,12 @@ function vmHwmMb(): number {
 
 async function main(): Promise<void> {
   const job = JSON.parse(process.argv[2]) as MemoryJob;
-  const cfg = resolveConfig({ input: job.input, output: job.output });
+  const cfg = resolveConfig({ input: job.input, output: job.output, model: job.model });
   const s3 = new S3Context(s3ClientConfigFor(job.endpoint));
   let peak = process.memoryUsage().rss;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), SAMPLE_MS);
   try {
-    const worker = new VolumeWorker(cfg, s3, job.volumeId, undefined, { adapter: job.model === 'tiny' ? tinyAdapter(cfg) : defaultAdapter(cfg), skipIfPublished: false });
+    const worker = new VolumeWorker(cfg, s3, job.volumeId, undefined, { skipIfPublished: false });
     const result = await worker.run();
     peak = Math.max(peak, process.memoryUsage().rss);
     const stats = worker.snapshot();
