@@ -1,4 +1,4 @@
-import { adapterOf, tinyAdapter, CONTENT_SETTINGS, ENGINE_SETTINGS, VOLUME_SETTINGS, contentConfigSha256, defaultConfig, modelAdapter, resolveConfig, resolveEngineConfig, splitSettings, VolumeEngine, type PipelineConfig } from '../src';
+import { adapterOf, tinyAdapter, CONTENT_SETTINGS, ENGINE_SETTINGS, VOLUME_SETTINGS, contentConfigSha256, defaultConfig, modelAdapter, resolveConfig, resolveEngineConfig, splitSettings, VolumeEngine, VolumeWorker, type PipelineConfig } from '../src';
 import { cudaSetUp } from './helpers/cuda';
 
 const base = { input: 'in/', output: 'out/' };
@@ -92,10 +92,14 @@ describe('the setting groups', () => {
 });
 
 describe('config.model', () => {
-  it('names the model an engine starts with when no adapter is given', async () => {
-    const engine = await VolumeEngine.create(resolveConfig({ ...base, model: 'tiny', inferWorkers: 1, decodeWorkers: 1, transformWorkers: 1 }));
+  it('names the model an engine starts with when no adapter is given; a volume on that engine must ask for its content settings', async () => {
+    const cfg = resolveConfig({ ...base, model: 'tiny', inferWorkers: 1, decodeWorkers: 1, transformWorkers: 1 });
+    const engine = await VolumeEngine.create(cfg);
     try {
       expect(engine.adapter.name).toBe('tiny-ink');
+      // Its table would be made with the engine's settings while its marker hashed its own.
+      const other = new VolumeWorker({ ...cfg, maxPasses: 1 }, undefined, 'v', [], { engine });
+      await expect(other.run()).rejects.toThrow(/^volume v asks for other content settings than its engine runs: maxPasses=1 \(engine: 2\);/);
     } finally {
       await engine.close();
     }

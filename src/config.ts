@@ -279,6 +279,11 @@ export function pickSettings<T extends object, K extends keyof T>(from: T, keys:
   return Object.fromEntries(keys.filter((key) => from[key] !== undefined).map((key) => [key, from[key]])) as Partial<Pick<T, K>>;
 }
 
+/** The content settings `partial` names with another value than `cfg` has (a table made with one would not be the other's). */
+export function contentDifferences(partial: Partial<ContentSettings>, cfg: ContentSettings): Array<keyof ContentSettings> {
+  return CONTENT_SETTINGS.filter((key) => key in partial && JSON.stringify(partial[key]) !== JSON.stringify(cfg[key]));
+}
+
 /**
  * A partial config split by owner: the engine's (its own and the content settings) and the
  * volume's. A key that is not a setting is refused, as `resolveConfig` does.

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { Observable, ReplaySubject, Subject, Subscription, concat, defer, from, identity as unchanged, interval, lastValueFrom, map, mergeMap, of, switchMap, take, takeUntil, tap, finalize } from 'rxjs';
+import { Observable, ReplaySubject, Subject, Subscription, concat, defer, from, identity as unchanged, interval, lastValueFrom, map, mergeMap, of, switchMap, take, takeUntil, tap, throwError, finalize } from 'rxjs';
 import { Credits } from '../operators';
-import { stagingUrl, type PipelineConfig } from './config';
-import { VolumeEngine } from './engine';
+import { contentDifferences, stagingUrl, type PipelineConfig } from './config';
+import { VolumeEngine, contentConfigSha256 } from './engine';
 import { fileSha256, type ModelAdapter } from './model/adapter';
 import type { S3Context } from './s3/context';
 import type { PageResult } from './stages/transformController';
@@ -233,6 +233,10 @@ export class VolumeWorker {
 
   private runWith(engine: VolumeEngine, started: number): Observable<VolumeResult> {
     const { cfg, volumeId, s3 } = this;
+    if (contentConfigSha256(cfg) !== engine.configSha256) {
+      const differing = contentDifferences(cfg, engine.cfg).map((key) => `${key}=${JSON.stringify(cfg[key])} (engine: ${JSON.stringify(engine.cfg[key])})`);
+      return throwError(() => new Error(`volume ${volumeId} asks for other content settings than its engine runs: ${differing.join(', ')}; its table would not be what its marker says: give it the engine's or start an engine with its own`));
+    }
     const input = openLocation(cfg.input, s3, { limiter: s3?.volumeLimiter(cfg.prefetchConcurrency, volumeId) });
     const output = openLocation(cfg.output, s3);
     const staging = openLocation(stagingUrl(cfg), s3);

@@ -1,6 +1,6 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { auditTime } from 'rxjs';
-import { CONTENT_SETTINGS, VOLUME_SETTINGS, pickSettings, resolveConfig, stagingUrl, type EngineConfig, type PipelineConfig, type VolumeSettings } from '../config';
+import { VOLUME_SETTINGS, contentDifferences, pickSettings, resolveConfig, stagingUrl, type EngineConfig, type PipelineConfig, type VolumeSettings } from '../config';
 import type { VolumeEngine } from '../engine';
 import type { S3Context } from '../s3/context';
 import { Prefetcher } from '../stages/prefetcher';
@@ -33,7 +33,7 @@ export interface VolumeJobContext {
  */
 export function volumeConfig(engineCfg: EngineConfig, data: VolumeJobData, volumeDefaults: Partial<VolumeSettings> = {}): PipelineConfig {
   const overrides: ConfigOverrides = data.configOverrides ?? {};
-  const differing = CONTENT_SETTINGS.filter((key) => key in overrides && JSON.stringify(overrides[key]) !== JSON.stringify(engineCfg[key]));
+  const differing = contentDifferences(overrides, engineCfg);
   if (differing.length > 0) {
     const what = differing.map((key) => `${key}=${JSON.stringify(overrides[key])} (worker: ${JSON.stringify(engineCfg[key])})`).join(', ');
     throw new UnrecoverableError(`volume ${data.volumeId} asks for settings this worker does not run: ${what}; start workers with the same settings`);
