@@ -7,7 +7,8 @@
  * pass (stitch + analysis + orientation). Per-page figures average over every page, corrected or
  * not; `outsideModel` is their sum, in core-seconds a page. The direction classifier itself is a
  * model (it runs on the inference threads): its time, both passes, is `classifier`, outside the
- * sum. The pages
+ * sum; `firstPassSecondRoundShare` is the share of pages whose first pass needed the classifier's
+ * second round of crops (they are all cut on the analysis thread, classified only then). The pages
  * are the demo mix at A4 150 dpi, their maps from the byte-wrapped default model (not timed). CPU
  * time is the process's, so everything runs as the pipeline's workers do: one ONNX thread (no
  * spinning pool) and one libvips thread. Prints one JSON object.
@@ -62,6 +63,7 @@ async function main(): Promise<void> {
   const batch = new Uint8Array(cfg.batchSize * 3 * cfg.patchSize * cfg.patchSize);
   const cpu = Object.fromEntries(parts.map((p) => [p, 0])) as Record<(typeof parts)[number], number>;
   const wall = { ...cpu };
+  let secondRounds = 0;
   for (let r = 0; r <= repeats; r++) {
     for (const spec of specs) {
       const bytes = await renderSyntheticPage(spec);
@@ -87,6 +89,7 @@ async function main(): Promise<void> {
       const secondScores = secondPass.value ? await cost(() => classifyRounds((secondPass.value as PageAnalysis).direction.crops, classify)) : none;
       const secondOrient = secondPass.value && secondScores.value ? await cost(() => orientPage(secondPass.value!.summary, secondPass.value!.direction, secondScores.value!)) : none;
       if (r === 0) continue; // warm-up round
+      if (scores.value.length > 2 * crops.value.crops.rounds[0]) secondRounds++;
       const classifier = { cpu: scores.cpu + secondScores.cpu, wall: scores.wall + secondScores.wall };
       const measured = { decode: decoded, pack, stitch: prob, textLines: lines, skew, crops, orient, transform, secondPass: { cpu: secondPass.cpu + secondOrient.cpu, wall: secondPass.wall + secondOrient.wall }, classifier };
       for (const part of parts) {
@@ -101,7 +104,7 @@ async function main(): Promise<void> {
     const sum = (names: readonly string[]) => names.reduce((n, part) => n + ms[part], 0) / pages;
     return { ...figures, summarize: round(sum(['stitch', 'textLines', 'skew', 'crops']), 1), outsideModel: round(sum(outside), 1) };
   };
-  console.log(JSON.stringify({ pages: specs.length, repeats, cpuMsPerPage: perPage(cpu), wallMsPerPage: perPage(wall) }));
+  console.log(JSON.stringify({ pages: specs.length, repeats, firstPassSecondRoundShare: round(secondRounds / pages, 2), cpuMsPerPage: perPage(cpu), wallMsPerPage: perPage(wall) }));
 }
 
 runMain(main);
