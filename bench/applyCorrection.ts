@@ -2,7 +2,7 @@
  * CPU seconds and peak RSS of `applyCorrection` on an A4 page at 300 dpi (2480×3508 JPEG): a
  * deskew, a quarter turn, and a deskew + dewarp, each in a fresh process (so the peak is that
  * case's), encoded as JPEG q90 and PNG. Prints one JSON object.
- * Run: `npx tsc -p . && node dist/bench/applyCorrection.js [repeats]`.
+ * Run: `npm run build && node dist/bench/applyCorrection.js [--repeats N]`.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { renderSyntheticPage, type PageSpec } from '../src/synth/pages';
 import { loadOpenCv } from '../src/transform/opencv';
 import { planRotation } from '../src/transform/rotate';
 import type { PageSummary, TextLine, TransformPlan } from '../src/types';
+import { scriptFlags } from './args';
 import { runMain } from './fixture';
 
 declare function gc(): void;
@@ -117,12 +118,13 @@ async function child(c: Case, file: string, repeats: number): Promise<CaseFigure
 }
 
 async function main(): Promise<void> {
+  // The child protocol (this script re-run on one case by the parent): child <case JSON> <file> <repeats>.
   if (process.argv[2] === 'child') {
     const figure = await child(JSON.parse(process.argv[3]) as Case, process.argv[4], Number(process.argv[5]));
     console.log(JSON.stringify(figure));
     return;
   }
-  const repeats = Number(process.argv[2] ?? 3);
+  const repeats = scriptFlags('applyCorrection', [{ name: 'repeats', kind: 'int', value: '<n>', help: 'calls of each case; the median CPU and wall time are reported (default 3)' }]).int('repeats') ?? 3;
   const dir = mkdtempSync(join(tmpdir(), 'rxvolume-bench-apply-'));
   try {
     const figures: CaseFigure[] = [];

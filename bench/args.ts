@@ -1,5 +1,5 @@
 import type { PipelineConfig } from '../src/config';
-import { UsageError, flagHelp, parseFlags, type FlagSpec } from '../src/cli/args';
+import { UsageError, flagHelp, parseFlags, type FlagSpec, type Flags } from '../src/cli/args';
 
 /** Command-line options of `npm run bench`. */
 export interface BenchOptions {
@@ -37,7 +37,8 @@ const SEE_HELP = 'npm run bench -- --help';
 /** `npm run bench -- --help`. */
 export const BENCH_USAGE = `usage: npm run bench -- [flags]\n\n${flagHelp(FLAGS)}`;
 
-function configJson(value: string): Partial<PipelineConfig> {
+/** `--config <json>`: PipelineConfig fields, or a UsageError naming the flag. */
+export function configJson(value: string): Partial<PipelineConfig> {
   try {
     const parsed = JSON.parse(value) as unknown;
     if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Partial<PipelineConfig>;
@@ -71,4 +72,26 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     skipMemory: f.bool('no-memory'),
     help: f.bool('help'),
   };
+}
+
+/**
+ * The flags of the bench script `node dist/bench/<script>.js` (from `process.argv`), parsed like
+ * `npm run bench`'s: `--help` prints the script's usage and exits 0; a bad flag prints the
+ * UsageError naming it and exits 2.
+ */
+export function scriptFlags(script: string, specs: readonly FlagSpec[], argv: readonly string[] = process.argv.slice(2)): Flags {
+  const command = `node dist/bench/${script}.js`;
+  let flags: Flags;
+  try {
+    flags = parseFlags(argv, specs, script, `${command} --help`);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(err.message);
+    process.exit(2);
+  }
+  if (flags.bool('help')) {
+    console.log(`usage: ${command} [flags]\n\n${flagHelp(specs)}`);
+    process.exit(0);
+  }
+  return flags;
 }

@@ -3,6 +3,7 @@ import { s3ClientConfigFor, startLocalS3Server } from '../src/demo';
 import { corruptJpeg, demoPages } from '../src/demoVolume';
 import type { LocalS3Server } from '../src/s3/localS3Server';
 import { renderSyntheticPage } from '../src/synth/pages';
+import { UsageError } from '../src/cli/args';
 
 /** s3rver on loopback with an input and an output bucket, and a context for it. */
 export interface BenchS3 {
@@ -87,10 +88,10 @@ export async function withBenchVolume<T>(
   }
 }
 
-/** Runs a bench entry point: an error is printed and sets exit code 1. */
+/** Runs a bench entry point: an error is printed and sets exit code 1 (a bad flag's UsageError: its message, exit code 2). */
 export function runMain(main: () => Promise<void>): void {
   main().catch((err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
+    console.error(err instanceof UsageError ? err.message : err);
+    process.exitCode = err instanceof UsageError ? 2 : 1;
   });
 }

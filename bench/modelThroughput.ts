@@ -3,28 +3,24 @@
  * thread/batch configs, the best one reported) against patches/s through the GpuBatcher (frames in,
  * summaries out), with the batcher's batch fill ratio. Prints one JSON object.
  *
- *   npx tsc -p . && node dist/bench/modelThroughput.js [default|tiny] [frames]
+ *   npm run build && node dist/bench/modelThroughput.js [--model default|tiny|file.onnx] [--frames N]
  */
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { EMPTY, from, lastValueFrom, toArray } from 'rxjs';
-import { resolveConfig } from '../src/config';
+import { resolveConfig, type PipelineConfig } from '../src/config';
 import { tilePatches } from '../src/decode/tile';
 import { BatchFill } from '../src/infer/batchFill';
-import { defaultAdapter, tinyAdapter, type ModelAdapter } from '../src/model/adapter';
+import { modelAdapter, type ModelAdapter } from '../src/model/adapter';
 import { GpuBatcher } from '../src/stages/gpuBatcher';
 import { renderSyntheticPage } from '../src/synth/pages';
 import { isFailed, pageWork, type DecodedPage } from '../src/page';
 import type { DecodedFrame } from '../src/types';
+import { scriptFlags } from './args';
 import { runMain } from './fixture';
 
-const which = process.argv[2] === 'tiny' ? 'tiny' : 'default';
-const frames = Number(process.argv[3] ?? 8);
-const cfg = resolveConfig({ input: 'bench', output: 'bench', analysisMaxSide: 1024, patchSize: 512, patchOverlap: 32, batchSize: 4 });
-const adapter: ModelAdapter = which === 'tiny' ? tinyAdapter(cfg) : defaultAdapter(cfg);
-
 /** One synthetic page at analysis scale, tiled. */
-async function frame(): Promise<DecodedFrame> {
+async function frame(cfg: PipelineConfig, adapter: ModelAdapter): Promise<DecodedFrame> {
   const page = await renderSyntheticPage({ seed: 1, skewDeg: 2 });
   const side = cfg.analysisMaxSide;
   const { data, info } = await sharp(page).resize({ width: side, height: side, fit: 'inside' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
@@ -33,7 +29,7 @@ async function frame(): Promise<DecodedFrame> {
 }
 
 /** Patches/s of one in-process session with `threads` intra-op threads running batches of `batch`. */
-async function raw(threads: number, batch: number, patches: number): Promise<number> {
+async function raw(adapter: ModelAdapter, threads: number, batch: number, patches: number): Promise<number> {
   const session = await ort.InferenceSession.create(adapter.modelPath, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
   const size = adapter.layout.patchSize;
   const x = new ort.Tensor('float32', new Float32Array(batch * 3 * size * size).fill(1), [batch, 3, size, size]);
@@ -47,7 +43,7 @@ async function raw(threads: number, batch: number, patches: number): Promise<num
 }
 
 /** Patches/s and fill ratio of the batcher over `count` copies of a frame. */
-async function batched(base: DecodedFrame, count: number, inferWorkers: number, inferThreads: number) {
+async function batched(cfg: PipelineConfig, adapter: ModelAdapter, base: DecodedFrame, count: number, inferWorkers: number, inferThreads: number) {
   const batcher = await GpuBatcher.create({ ...cfg, inferWorkers, inferThreads }, adapter);
   const works: DecodedPage[] = Array.from({ length: count }, (_, seq) => ({
     ...pageWork({ volumeId: 'bench', key: String(seq), etag: '', size: 0, seq }),
@@ -65,12 +61,20 @@ async function batched(base: DecodedFrame, count: number, inferWorkers: number, 
 }
 
 async function main(): Promise<void> {
-  const base = await frame();
-  const sample = which === 'tiny' ? 64 : 8;
+  const f = scriptFlags('modelThroughput', [
+    { name: 'model', kind: 'string', value: '<default|tiny|file.onnx>', help: 'the model (default: default, PP-OCRv4)' },
+    { name: 'frames', kind: 'int', value: '<n>', help: 'frames through the batcher per config (default 8)' },
+  ]);
+  const model = f.string('model') ?? 'default';
+  const frames = f.int('frames') ?? 8;
+  const cfg = resolveConfig({ input: 'bench', output: 'bench', model, analysisMaxSide: 1024, patchSize: 512, patchOverlap: 32, batchSize: 4 });
+  const adapter = await modelAdapter(cfg);
+  const base = await frame(cfg, adapter);
+  const sample = model === 'tiny' ? 64 : 8;
   const rawConfigs = [];
-  for (const threads of [1, 2]) for (const batch of [1, 4]) rawConfigs.push({ threads, batch, patchesPerSec: await raw(threads, batch, sample) });
+  for (const threads of [1, 2]) for (const batch of [1, 4]) rawConfigs.push({ threads, batch, patchesPerSec: await raw(adapter, threads, batch, sample) });
   const best = rawConfigs.reduce((a, b) => (b.patchesPerSec > a.patchesPerSec ? b : a));
-  const viaBatcher = [await batched(base, frames, 2, 1), await batched(base, frames, 1, 2)];
+  const viaBatcher = [await batched(cfg, adapter, base, frames, 2, 1), await batched(cfg, adapter, base, frames, 1, 2)];
   console.log(JSON.stringify({
     model: adapter.name, patchSize: cfg.patchSize, batchSize: cfg.batchSize, frame: [base.width, base.height], patchesPerFrame: base.patches.count, frames,
     raw: { configs: rawConfigs, best }, viaBatcher,

@@ -13,7 +13,7 @@
  * time is the process's, so everything runs as the pipeline's workers do: one ONNX thread (no
  * spinning pool) and one libvips thread. Prints one JSON object.
  *
- *   npx tsc -p . && node dist/bench/pageCosts.js [repeats]
+ *   npm run build && node dist/bench/pageCosts.js [--repeats N]
  */
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
@@ -32,10 +32,11 @@ import { planFor } from '../src/stages/transformController';
 import { correctFrame } from '../src/transform/correct';
 import type { DecodedFrame } from '../src/types';
 import { renderSyntheticPage } from '../src/synth/pages';
+import { scriptFlags } from './args';
 import { runMain } from './fixture';
 import { round } from './summary';
 
-const repeats = Number(process.argv[2] ?? 3);
+const repeats = scriptFlags('pageCosts', [{ name: 'repeats', kind: 'int', value: '<n>', help: 'timed rounds over the demo mix after an untimed one; figures average over them (default 3)' }]).int('repeats') ?? 3;
 sharp.concurrency(1);
 
 /** Process CPU ms (every thread: GC helpers, libvips, ONNX) and wall ms spent in `fn`. */

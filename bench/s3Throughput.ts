@@ -2,7 +2,7 @@
  * GET throughput against a local s3rver: objects/s and MB/s at concurrency 1, 8 and 32 through
  * S3Context (limits + retry loop included). Prints one JSON object.
  *
- *   npm run build && node dist/bench/s3Throughput.js [objects=300] [kib=200]
+ *   npm run build && node dist/bench/s3Throughput.js [--objects N] [--kib K]
  */
 import { randomBytes } from 'node:crypto';
 import { from, lastValueFrom, mergeMap } from 'rxjs';
@@ -10,11 +10,16 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { S3Context } from '../src/s3/context';
 import { s3ClientConfigFor, startLocalS3Server } from '../src/s3/localS3Server';
 import { openLocation, type ObjectEntry } from '../src/store';
+import { scriptFlags } from './args';
 import { runMain } from './fixture';
 
 async function main(): Promise<void> {
-  const objects = Number(process.argv[2] ?? 300);
-  const kib = Number(process.argv[3] ?? 200);
+  const f = scriptFlags('s3Throughput', [
+    { name: 'objects', kind: 'int', value: '<n>', help: 'objects put, then read at each concurrency (default 300)' },
+    { name: 'kib', kind: 'int', value: '<k>', help: 'size of each object in KiB (default 200)' },
+  ]);
+  const objects = f.int('objects') ?? 300;
+  const kib = f.int('kib') ?? 200;
   const server = await startLocalS3Server({ buckets: ['bench'] });
   const s3 = new S3Context({ ...s3ClientConfigFor(server.endpoint), maxInflightGlobal: 64 });
   try {

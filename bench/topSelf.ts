@@ -1,9 +1,10 @@
 /**
  * Top self-time functions of each .cpuprofile in a folder (main thread and worker threads):
- * `node dist/bench/topSelf.js <dir> [top]`.
+ * `node dist/bench/topSelf.js [--dir prof] [--top N]`.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { scriptFlags } from './args';
 
 interface ProfileNode {
   id: number;
@@ -31,8 +32,12 @@ function selfTimes(profile: Profile): Array<{ fn: string; ms: number }> {
   return [...totals].map(([fn, ms]) => ({ fn, ms: Math.round(ms) })).sort((a, b) => b.ms - a.ms);
 }
 
-const dir = process.argv[2] ?? '.';
-const top = Number(process.argv[3] ?? 12);
+const flags = scriptFlags('topSelf', [
+  { name: 'dir', kind: 'string', value: '<dir>', help: 'folder of .cpuprofile files (default .)' },
+  { name: 'top', kind: 'int', value: '<n>', help: 'functions listed per profile (default 12)' },
+]);
+const dir = flags.string('dir') ?? '.';
+const top = flags.int('top') ?? 12;
 for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort()) {
   const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Profile;
   const wall = Math.round((profile.endTime - profile.startTime) / 1000);

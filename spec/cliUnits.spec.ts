@@ -1,4 +1,4 @@
-import { parseBenchArgs } from '../bench/args';
+import { parseBenchArgs, scriptFlags } from '../bench/args';
 import { UsageError, parseFlags, type FlagSpec } from '../src/cli/args';
 import { volumeIdOf } from '../src/cli/commands/run';
 import { progressLine } from '../src/cli/progress';
@@ -59,6 +59,40 @@ describe('parseBenchArgs (the same parser for npm run bench)', () => {
     [['--memory-pages', '20,10'], /^--memory-pages needs two sizes, smaller first/],
   ])('rejects %j naming the flag', (argv, message) => {
     expect(() => parseBenchArgs(argv)).toThrow(message);
+  });
+});
+
+describe('scriptFlags (the other bench scripts: node dist/bench/<script>.js)', () => {
+  const specs: FlagSpec[] = [{ name: 'repeats', kind: 'int', value: '<n>', help: 'timed rounds (default 3)' }];
+  let exit: jest.SpyInstance;
+  let out: jest.SpyInstance;
+  let err: jest.SpyInstance;
+  beforeEach(() => {
+    exit = jest.spyOn(process, 'exit').mockImplementation((code) => {
+      throw new Error(`exit ${code}`);
+    });
+    out = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    err = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  it('reads the named flags', () => {
+    expect(scriptFlags('pageCosts', specs, ['--repeats', '2']).int('repeats')).toBe(2);
+    expect(scriptFlags('pageCosts', specs, []).int('repeats')).toBeUndefined();
+    expect(exit).not.toHaveBeenCalled();
+  });
+
+  it('prints the usage and exits 0 on --help', () => {
+    expect(() => scriptFlags('pageCosts', specs, ['--help'])).toThrow('exit 0');
+    expect(out).toHaveBeenCalledWith(expect.stringMatching(/^usage: node dist\/bench\/pageCosts\.js \[flags\]\n\n  --repeats <n>  timed rounds \(default 3\)\n/));
+  });
+
+  it.each([
+    [['2'], 'unexpected argument "2" for pageCosts (flags start with --; see node dist/bench/pageCosts.js --help)'],
+    [['--repeats', '0'], '--repeats must be a positive integer, got "0"'],
+  ])('prints the error naming the flag and exits 2 on %j', (argv, message) => {
+    expect(() => scriptFlags('pageCosts', specs, argv)).toThrow('exit 2');
+    expect(err).toHaveBeenCalledWith(message);
   });
 });
 
