@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import { VolumeWorker, defaultAdapter, openLocation, resolveConfig } from '../src';
 import { demoPages, writeDemoVolume } from '../src/demoVolume';
 import { ReportCollector, THUMB_MAX_SIDE, renderReport, type ReportPage } from '../src/report';
+import { figureOf } from '../src/report/thumbnails';
 
 /** The chromium binary on PATH, if any. */
 function findChromium(): string | undefined {
@@ -79,6 +80,16 @@ describe('HTML volume report from a real run (default model, local folders)', ()
     const okPages = pages.filter((p) => p.record.status === 'ok');
     const polylines = okPages.reduce((n, p) => n + (p.before?.lines.length ?? 0) + (p.after?.lines.length ?? 0), 0);
     expect(html.match(/<polyline class="line"/g) ?? []).toHaveLength(polylines);
+  });
+
+  it('draws a photo with EXIF orientation upright, as the pipeline reads it (the lines then lie on its text)', async () => {
+    // boston_cooking_a.jpg is stored 3264×2448 with EXIF orientation 6: displayed, and analysed, as 2448×3264.
+    const photo = await readFile(join(__dirname, 'fixtures', 'real-pages', 'boston_cooking_a.jpg'));
+    const frame = { width: 744, height: 992 };
+    const summary = { orientationDeg: 0 as const, skewDeg: 0, confidence: 1, textLines: 1, textCoverage: 0.1, curvaturePx: 0, lines: [], ...frame };
+    const figure = await figureOf(photo, 0, summary);
+    expect(figure.height).toBe(THUMB_MAX_SIDE);
+    expect(figure.width).toBe(Math.round((THUMB_MAX_SIDE * 2448) / 3264));
   });
 
   it('turns the "after" thumbnail by the rotation the page needed (from how the demo page was made)', () => {

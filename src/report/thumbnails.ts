@@ -15,12 +15,13 @@ export interface Figure {
 }
 
 /**
- * A thumbnail of `bytes` turned counter-clockwise by `rotateDeg` (white corners), with the lines of
- * `summary` scaled from the summary's frame (`width`×`height`) onto it. The image is shrunk before
- * it is rotated, so big scans stay cheap.
+ * A thumbnail of `bytes` upright as displayed (its EXIF orientation applied, as the decoder does)
+ * and turned counter-clockwise by `rotateDeg` (white corners), with the lines of `summary` scaled
+ * from the summary's frame (`width`×`height`) onto it. The image is shrunk before it is rotated, so
+ * big scans stay cheap.
  */
 export async function figureOf(bytes: Uint8Array, rotateDeg: number, summary: PageSummary): Promise<Figure> {
-  let image = sharp(await sharp(bytes).resize(2 * THUMB_MAX_SIDE, 2 * THUMB_MAX_SIDE, { fit: 'inside', withoutEnlargement: true }).png().toBuffer());
+  let image = sharp(await sharp(bytes).rotate().resize(2 * THUMB_MAX_SIDE, 2 * THUMB_MAX_SIDE, { fit: 'inside', withoutEnlargement: true }).png().toBuffer());
   if (rotateDeg !== 0) image = sharp(await image.rotate(-rotateDeg, { background: 'white' }).png().toBuffer());
   const { data, info } = await image
     .resize(THUMB_MAX_SIDE, THUMB_MAX_SIDE, { fit: 'inside', withoutEnlargement: true })
