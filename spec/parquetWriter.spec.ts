@@ -235,6 +235,21 @@ describe('S3ParquetWriter on a local directory', () => {
     expect(await isPublished(output, 'vol-l', identityOf(rows))).toEqual(result.marker);
   });
 
+  it('a rewrite replaces the earlier table without a warning (an attempt without page images has no pages/ folder to remove)', async () => {
+    const output = openLocation(join(dir, 'rewrite'));
+    const publish = (rows: VolumeRecord[]) => lastValueFrom(from(rows).pipe(writeParquet(new S3ParquetWriter(output, output.child('_staging'), { volumeId: 'vol-r', rowGroupSize: 4 }), () => info)));
+    const first = await publish([record('vol-r', 0)]);
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      const second = await publish([record('vol-r', 0, '"changed"')]);
+      expect(warn).not.toHaveBeenCalled();
+      expect(await keysUnder(join(dir, 'rewrite'))).toEqual(['vol-r/_SUCCESS.json', second.marker.parquet.key]);
+      expect(second.marker.parquet.key).not.toBe(first.marker.parquet.key);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
   it('fails cleanly when the staging disk is full (ENOSPC): the error is the writer\'s, nothing published, staging removed', async () => {
     const output = openLocation(join(dir, 'full'));
     await mkdir(join(dir, 'full', '_staging', 'vol-f', 'att1'), { recursive: true });

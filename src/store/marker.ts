@@ -1,4 +1,5 @@
 import type { Location } from './location';
+import { InputMissingError } from './errors';
 
 /**
  * The version of the analysis (decoding, model contract, summaries, corrections, row contents).
@@ -117,7 +118,12 @@ export async function tableIntact(output: Location, marker: Marker, signal?: Abo
 /** The keys under `prefix` of `output` (keys relative to `output`). */
 export async function keysUnder(output: Location, prefix: string, signal?: AbortSignal): Promise<string[]> {
   const keys: string[] = [];
-  for await (const page of output.child(prefix).list({ pageSize: 1000, signal })) keys.push(...page.filter((e) => !e.error).map((e) => `${prefix}${e.key}`));
+  try {
+    for await (const page of output.child(prefix).list({ pageSize: 1000, signal })) keys.push(...page.filter((e) => !e.error).map((e) => `${prefix}${e.key}`));
+  } catch (err) {
+    // A folder that is not there holds no keys, as an S3 prefix with no objects lists none.
+    if (!(err instanceof InputMissingError)) throw err;
+  }
   return keys;
 }
 
