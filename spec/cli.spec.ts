@@ -74,6 +74,7 @@ describe('bad arguments', () => {
     ['an unsupported location', () => ['run', '--input', 'http://example.com/x/', '--output', join(tmp, 'out')], /--input/],
     ['a missing model file', () => ['run', ...io(), '--model', join(tmp, 'no-such-model.onnx')], /--model/],
     ['a positional argument', () => ['run', ...io(), 'extra'], /"extra"/],
+    ['an output inside the input (its published images would be read as pages)', () => ['run', '--input', tmp, '--output', join(tmp, 'out')], /--output .* overlaps its input/],
     ['an unknown command', () => ['frobnicate'], /frobnicate/],
   ];
   it.each(cases)('%s exits 2 with one line naming it, no stack trace', async (_, args, names) => {

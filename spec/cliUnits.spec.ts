@@ -2,6 +2,7 @@ import { parseBenchArgs, scriptFlags } from '../bench/args';
 import { UsageError, parseFlags, type FlagSpec } from '../src/cli/args';
 import { volumeIdOf } from '../src/cli/commands/run';
 import { progressLine } from '../src/cli/progress';
+import { checkOutputOutsideInput } from '../src/store';
 
 const specs: FlagSpec[] = [
   { name: 'input', kind: 'string', value: '<dir>', help: '', required: true },
@@ -93,6 +94,27 @@ describe('scriptFlags (the other bench scripts: node dist/bench/<script>.js)', (
   ])('prints the error naming the flag and exits 2 on %j', (argv, message) => {
     expect(() => scriptFlags('pageCosts', specs, argv)).toThrow('exit 2');
     expect(err).toHaveBeenCalledWith(message);
+  });
+});
+
+describe('checkOutputOutsideInput', () => {
+  it.each([
+    ['s3://b/scans/vol1/', 's3://b/scans/vol1/out/', 'vol1'],
+    ['s3://b/scans/', 's3://b/scans', 'vol1'],
+    ['s3://b/out/vol1', 's3://b/out/', 'vol1'],
+    ['/data/vol1', '/data/vol1/tables', 'vol1'],
+    ['/data/out/vol1/', '/data/out', 'vol1'],
+  ])('refuses input %s with output %s for volume %s', (input, output, volumeId) => {
+    expect(() => checkOutputOutsideInput(input, output, volumeId)).toThrow(/overlaps its input/);
+  });
+
+  it.each([
+    ['s3://b/scans/vol1/', 's3://b/tables/', 'vol1'],
+    ['s3://b/scans/vol1/', 's3://other/scans/vol1/', 'vol1'],
+    ['/data/vol1', '/data/vol1-tables', 'vol1'],
+    ['/data/out/vol1', '/data/out', 'vol2'],
+  ])('accepts input %s with output %s for volume %s', (input, output, volumeId) => {
+    expect(() => checkOutputOutsideInput(input, output, volumeId)).not.toThrow();
   });
 });
 

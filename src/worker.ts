@@ -10,7 +10,7 @@ import { pageImages } from './stages/pageImages';
 import { S3ParquetWriter, isPublished, EmptyVolumeError, TransientErrorsError, type Marker } from './stages/parquetWriter';
 import { writeParquet } from './stages/writeParquet';
 import { Prefetcher } from './stages/prefetcher';
-import { openLocation, type Location } from './store';
+import { checkOutputOutsideInput, openLocation, type Location } from './store';
 import { ANALYSIS_VERSION, checkVolumeId, outputKeys, type MarkerIdentity } from './store/marker';
 import type { ImageTask, VolumeRecord } from './types';
 import { VolumeStats, volumeRecords, type VolumeStatsSnapshot } from './volumePipeline';
@@ -142,6 +142,7 @@ export class VolumeWorker {
     opts: VolumeWorkerOptions = {},
   ) {
     checkVolumeId(volumeId);
+    checkOutputOutsideInput(cfg.input, cfg.output, volumeId);
     this.opts = opts;
     this.stats = new VolumeStats(cfg.batchSize);
     this.pages$ = this.pages.pipe(takeUntil(this.ended));

@@ -1,3 +1,4 @@
+import { resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { S3Context } from '../s3/context';
 import type { Credits } from '../../operators';
@@ -30,4 +31,25 @@ export function openLocation(url: string, s3?: S3Context, opts: { limiter?: Cred
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !url.startsWith('file://')) throw new Error(`unsupported location: ${url} (use s3://bucket/prefix/ or a local directory)`);
   return new LocalLocation(url.startsWith('file://') ? fileURLToPath(url) : url);
+}
+
+/** A location URL as a comparable folder string ending in `/` (`s3://bucket/prefix/`, or an absolute local path). */
+function folderOf(url: string): string {
+  const s3Url = parseS3Url(url);
+  if (s3Url) return `s3://${s3Url.bucket}/${s3Url.prefix}`;
+  const path = resolve(url.startsWith('file://') ? fileURLToPath(url) : url);
+  return path.endsWith(sep) ? path : `${path}${sep}`;
+}
+
+/**
+ * Refuses a volume whose published folder (`<output>/<volumeId>/`, its tables and page images) lies
+ * inside its input, or holds it: the next run would list its own published images as pages, and a
+ * rerun would never be skipped.
+ */
+export function checkOutputOutsideInput(input: string, output: string, volumeId: string): void {
+  const published = folderOf(`${output.replace(/\/?$/, '/')}${volumeId}`);
+  const pages = folderOf(input);
+  if (published.startsWith(pages) || pages.startsWith(published)) {
+    throw new Error(`output ${output} publishes volume ${volumeId} at ${published}, which overlaps its input ${input}: the published page images would be read as pages; choose an output outside the input`);
+  }
 }

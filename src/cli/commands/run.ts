@@ -1,7 +1,7 @@
 import { realpath } from 'node:fs/promises';
 import { resolveConfig, type PipelineConfig } from '../../config';
 import type { S3Context } from '../../s3/context';
-import { InputMissingError, openLocation, parseS3Url } from '../../store';
+import { InputMissingError, checkOutputOutsideInput, openLocation, parseS3Url } from '../../store';
 import { readMarker, VOLUME_ID_PATTERN } from '../../store/marker';
 import { LocationError } from '../../worker';
 import { UsageError, type FlagSpec, type Flags } from '../args';
@@ -102,6 +102,11 @@ async function run(f: Flags, io: CliIO): Promise<number> {
   const volumeId = explicitId ?? volumeIdOf(cfg.input);
   if (!volumeId || !VOLUME_ID_PATTERN.test(volumeId)) {
     throw new UsageError(`--volume-id is needed: the last segment of --input (${JSON.stringify(volumeId ?? '')}) is not a volume id (letters, digits, ".", "_" and "-", starting with a letter or digit)`);
+  }
+  try {
+    checkOutputOutsideInput(cfg.input, cfg.output, volumeId);
+  } catch (err) {
+    throw new UsageError(`--${(err as Error).message}`);
   }
   const json = f.bool('json');
   const retry = f.has('retry-seconds') ? { retryForMs: (f.int('retry-seconds') as number) * 1000 } : {};
