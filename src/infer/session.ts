@@ -35,10 +35,13 @@ export async function openSession(adapter: Pick<ModelAdapter, 'name' | 'modelPat
   });
   if (device === 'cpu') return { session: await ort.InferenceSession.create(bytes, options(['cpu'])), device: 'cpu' };
   try {
+    // ONNX Runtime's own log of a provider that does not load (a multi-line [E:onnxruntime] dump per
+    // thread) is silenced: the reason is reported once, below, in one line.
+    ort.env.logLevel = 'fatal';
     return { session: await ort.InferenceSession.create(bytes, options(['cuda'])), device: 'cuda' };
   } catch (err) {
     const reason = `CUDA execution provider did not load: ${(err as Error).message.split('\n')[0]}`;
-    if (device === 'cuda') throw new Error(`${reason} (see openSession's doc comment for installing the provider)`);
+    if (device === 'cuda') throw new Error(`${reason} (README, section GPU, says how to install it)`);
     return { session: await ort.InferenceSession.create(bytes, options(['cpu'])), device: 'cpu', fallback: reason };
   }
 }
