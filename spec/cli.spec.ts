@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { S3Context, openLocation } from '../src';
 import { s3ClientConfigFor, startLocalS3Server } from '../src/demo';
 import { demoPages, writeDemoVolume } from '../src/demoVolume';
@@ -93,22 +93,55 @@ describe('bad arguments', () => {
   });
 });
 
+/** Every file under `dir`, as paths relative to it with `/` separators, sorted. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)).split(sep).join('/'))
+    .sort();
+}
+
+/** A demo output folder's marker and table, read the way a user reads them: the marker's keys relative to DIR. */
+async function demoOutput(out: string): Promise<{ marker: Marker; rows: Array<Record<string, unknown>> }> {
+  const marker = JSON.parse(await readFile(join(out, 'demo-volume', '_SUCCESS.json'), 'utf8')) as Marker;
+  const { rows } = await readParquet(join(out, marker.parquet.key));
+  return { marker, rows };
+}
+
 describe('rxvolume demo', () => {
-  it('publishes a 4-page synthetic volume and copies the table, marker and report', async () => {
+  it('publishes a 4-page synthetic volume into DIR as run --output DIR would, its marker and image_keys resolving under DIR, and writes the report', async () => {
     const out = join(tmp, 'demo');
     const run = await cli(['demo', '--pages', '4', '--out', out, '--json']);
     expect(run.code).toBe(0);
     const summary = lastJson(run);
-    expect(summary).toMatchObject({ volumeId: 'demo-volume', pages: 4, ok: 3, errors: 1, skipped: false, parquet: join(out, 'part-00000.parquet'), marker: join(out, '_SUCCESS.json') });
-    const { rows } = await readParquet(summary.parquet);
+    const { marker, rows } = await demoOutput(out);
+    expect(summary).toMatchObject({ volumeId: 'demo-volume', pages: 4, ok: 3, errors: 1, skipped: false, parquet: join(out, marker.parquet.key), marker: join(out, 'demo-volume', '_SUCCESS.json') });
     expect(rows.map((r) => r.key)).toEqual(demoPages(4).map((p) => p.key));
-    const marker = JSON.parse(await readFile(summary.marker, 'utf8')) as Marker;
-    expect(marker).toMatchObject({ volumeId: 'demo-volume', rows: 4, okRows: 3, errorRows: 1, inputs: 4 });
+    expect(marker).toMatchObject({ volumeId: 'demo-volume', rows: 4, okRows: 3, errorRows: 1, inputs: 4, images: { count: 3 } });
     expect(marker.parquet.bytes).toBe((await stat(summary.parquet)).size);
+    expect(summary.images).toBe(join(out, marker.images?.prefix ?? 'no images'));
+    const imageKeys = rows.flatMap((r) => (r.image_key === null ? [] : [r.image_key as string]));
+    expect(imageKeys).toHaveLength(3);
+    for (const key of imageKeys) expect(existsSync(join(out, key))).toBe(true);
     expect(summary.transformed.rotate + summary.transformed.tps).toBe(rows.filter((r) => r.transform !== 'none').length);
     const html = await readFile(join(out, 'report.html'), 'utf8');
     expect(html).toContain('page-0003.jpg');
     expect(html.match(/<svg class="thumb"/g)).toHaveLength(2 * 3);
+  });
+
+  it('rerun into the same DIR with other settings, replaces the earlier attempt: only the new table, marker, images and report remain', async () => {
+    const out = join(tmp, 'demo-rerun');
+    expect((await cli(['demo', '--pages', '3', '--out', out, '--json'])).code).toBe(0);
+    const first = await demoOutput(out);
+    const rerun = await cli(['demo', '--pages', '2', '--images', 'png', '--out', out, '--json']);
+    expect(rerun.code).toBe(0);
+    expect(lastJson(rerun)).toMatchObject({ pages: 2, ok: 2, skipped: false });
+    const { marker, rows } = await demoOutput(out);
+    expect(marker.parquet.key).not.toBe(first.marker.parquet.key);
+    const imageKeys = rows.map((r) => r.image_key as string);
+    expect(imageKeys.every((k) => k.startsWith(marker.images?.prefix ?? 'no images') && k.endsWith('.png'))).toBe(true);
+    expect(await filesUnder(out)).toEqual(['demo-volume/_SUCCESS.json', marker.parquet.key, ...imageKeys, 'report.html'].sort());
   });
 });
 
@@ -123,7 +156,7 @@ describe('rxvolume demo interrupted', () => {
     child.kill('SIGINT');
     expect(await closed).toBe(130);
     expect(await listening(port)).toBe(false);
-    expect(existsSync(join(tmp, 'interrupted', 'part-00000.parquet'))).toBe(false);
+    expect(existsSync(join(tmp, 'interrupted', 'demo-volume', '_SUCCESS.json'))).toBe(false);
   });
 });
 

@@ -37,8 +37,11 @@ describe('the packed package installed in a fresh project', () => {
     const { stdout } = await inApp('npx', ['rxvolume', 'demo', '--pages', '3', '--json', '--out', 'demo']);
     const result = JSON.parse(stdout.trim().split('\n').pop() as string);
     expect(result).toMatchObject({ volumeId: 'demo-volume', pages: 3, ok: 3, errors: 0, skipped: false });
-    expect(readdirSync(join(app, 'demo')).sort()).toEqual(['_SUCCESS.json', 'pages', 'part-00000.parquet', 'report.html']);
-    expect(readdirSync(join(app, 'demo', 'pages'))).toHaveLength(3);
+    expect(readdirSync(join(app, 'demo')).sort()).toEqual(['demo-volume', 'report.html']);
+    const marker = JSON.parse(readFileSync(join(app, 'demo', 'demo-volume', '_SUCCESS.json'), 'utf8')) as { parquet: { key: string }; images: { prefix: string } };
+    expect(result).toMatchObject({ parquet: join(app, 'demo', marker.parquet.key), images: join(app, 'demo', marker.images.prefix) });
+    expect(readdirSync(join(app, 'demo', 'demo-volume')).sort()).toEqual(['_SUCCESS.json', 'pages', marker.parquet.key.slice('demo-volume/'.length)].sort());
+    expect(readdirSync(join(app, 'demo', marker.images.prefix))).toHaveLength(3);
   });
 
   it('installed globally (npm i -g), the rxvolume command finds its default model', async () => {

@@ -22,8 +22,8 @@ export interface JsonSummary {
   reportError?: string;
 }
 
-/** The `--json` object of a result; `where` overrides the table, marker and report locations (the demo's copies). */
-export function jsonSummary(result: VolumeResult, where: { parquet?: string; marker?: string; images?: string; report?: string; reportError?: string } = {}): JsonSummary {
+/** The `--json` object of a result, with the report written (or why not) from `where`. */
+export function jsonSummary(result: VolumeResult, where: { report?: string; reportError?: string } = {}): JsonSummary {
   return {
     volumeId: result.volumeId,
     pages: result.pages,
@@ -31,9 +31,9 @@ export function jsonSummary(result: VolumeResult, where: { parquet?: string; mar
     errors: result.errors,
     skipped: result.status === 'skipped',
     transformed: result.transformed,
-    parquet: where.parquet ?? result.parquet,
-    marker: where.marker ?? result.markerUrl,
-    ...(result.images ? { images: where.images ?? result.images } : {}),
+    parquet: result.parquet,
+    marker: result.markerUrl,
+    ...(result.images ? { images: result.images } : {}),
     seconds: round(result.seconds, 3),
     pagesPerSecond: round(result.pagesPerSecond, 3),
     ...(where.report ? { report: where.report } : {}),
