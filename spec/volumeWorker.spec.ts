@@ -103,6 +103,9 @@ describe('VolumeWorker end to end against s3rver', () => {
       const again = await new VolumeWorker(cfg, s3, 'vol_A', undefined, { engine }).run();
       expect(again.status).toBe('skipped');
       expect(again.marker.finishedAt).toBe(result.marker.finishedAt);
+      // A skipped rerun reports what the published table holds, not a run that corrected nothing.
+      expect(result.transformed.rotate + result.transformed.tps).toBeGreaterThan(0);
+      expect({ transformed: again.transformed, rejected: again.rejected }).toEqual({ transformed: result.transformed, rejected: result.rejected });
 
       const straight = await renderSyntheticPage({ seed: 77 });
       await s3.client.send(new PutObjectCommand({ Bucket: 'scans', Key: 'vol_A/page-0007.jpg', Body: straight }));

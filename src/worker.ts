@@ -260,8 +260,7 @@ export class VolumeWorker {
 
     return from(alreadyPublished()).pipe(
       mergeMap((marker) => {
-        if (marker) return of(this.result('skipped', marker, output, started, { rotate: 0, tps: 0 }, 0));
-        const counts = { rotate: 0, tps: 0, rejected: 0 };
+        if (marker) return of(this.result('skipped', marker, output, started));
         const budget = new Credits(cfg.inflightPages, 'inflightPages');
         // The image settings are content settings: the engine's, as its config hash in the marker says.
         const images = engine.cfg.images === 'off' ? undefined : engine.cfg.images;
@@ -283,7 +282,7 @@ export class VolumeWorker {
               })
             : unchanged,
           tap((page) => {
-            this.count(page.record, counts);
+            this.count(page.record);
             this.pages.next(page);
           }),
           map((page) => page.record),
@@ -293,29 +292,28 @@ export class VolumeWorker {
           }),
           // Cancelled or failed: the writer's cleanup, for whenStopped() to wait on (a no-op once published).
           finalize(() => this.cleanups.push(writer.abort().catch(() => undefined))),
-          map((published) => this.result('published', published.marker, output, started, counts, counts.rejected)),
+          map((published) => this.result('published', published.marker, output, started)),
         );
       }),
     );
   }
 
-  private count(rec: VolumeRecord, counts: { rotate: number; tps: number; rejected: number }): void {
+  private count(rec: VolumeRecord): void {
     this.done++;
     if (rec.status === 'error') this.errors++;
-    if (rec.transform === 'rotate') counts.rotate++;
-    if (rec.transform === 'tps') counts.tps++;
-    if (rec.rejected_transform) counts.rejected++;
   }
 
-  private result(status: VolumeResult['status'], marker: Marker, output: Location, started: number, transformed: { rotate: number; tps: number }, rejected: number): VolumeResult {
+  /** The result of a published or skipped volume, its counts from the marker (a skipped rerun reports what was published). */
+  private result(status: VolumeResult['status'], marker: Marker, output: Location, started: number): VolumeResult {
     const seconds = (Date.now() - started) / 1000;
+    const { rotate, tps, rejected } = marker.corrections ?? { rotate: 0, tps: 0, rejected: 0 };
     return {
       volumeId: this.volumeId,
       status,
       pages: marker.rows,
       ok: marker.okRows,
       errors: marker.errorRows,
-      transformed: { rotate: transformed.rotate, tps: transformed.tps },
+      transformed: { rotate, tps },
       rejected,
       marker,
       parquet: urlOf(output, marker.parquet.key),

@@ -93,7 +93,7 @@ export class S3ParquetWriter {
   private adopted = false;
   private published = false;
   private cleanup?: Promise<void>;
-  private readonly counts = { rows: 0, ok: 0, error: 0, transient: 0, images: 0 };
+  private readonly counts = { rows: 0, ok: 0, error: 0, transient: 0, images: 0, rotate: 0, tps: 0, rejected: 0 };
   private firstTransient = '';
   private readonly manifest = new Map<string, string>();
 
@@ -126,6 +126,9 @@ export class S3ParquetWriter {
       if (rec.status === 'ok') this.counts.ok++;
       else this.counts.error++;
       if (rec.image_key) this.counts.images++;
+      if (rec.transform === 'rotate') this.counts.rotate++;
+      if (rec.transform === 'tps') this.counts.tps++;
+      if (rec.rejected_transform) this.counts.rejected++;
       if (rec.error_kind === 'transient' && this.counts.transient++ === 0) this.firstTransient = rec.error ?? rec.key;
       this.manifest.set(rec.key, rec.etag);
     });
@@ -176,6 +179,7 @@ export class S3ParquetWriter {
       analysisVersion: info.analysisVersion,
       parquet: { key: this.keys.parquet, bytes: file.bytes, etag: file.etag },
       ...(this.opts.images ? { images: { prefix: this.keys.pages, count: this.counts.images, format: this.opts.images.format } } : {}),
+      corrections: { rotate: this.counts.rotate, tps: this.counts.tps, rejected: this.counts.rejected },
       input: info.input,
       attemptId: this.attemptId,
       startedAt: info.startedAt,

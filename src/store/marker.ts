@@ -37,6 +37,11 @@ export interface Marker extends MarkerIdentity {
    * it), their count (= `okRows`) and format. Absent when the run published no images.
    */
   images?: MarkerImages;
+  /**
+   * Rows whose correction was applied (`rotate`, `tps`: the `transform` column) and rows whose
+   * correction the second pass rejected (`rejected_transform` set). Absent in markers written before it.
+   */
+  corrections?: { rotate: number; tps: number; rejected: number };
   /** The input location the volume was read from. */
   input: string;
   attemptId: string;
