@@ -28,6 +28,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { VolumeWorker, planFor, resolveConfig, type PageResult, type PipelineConfig } from '../src';
+import { configJson, scriptFlags } from './args';
 
 const run = promisify(execFile);
 
@@ -339,24 +340,32 @@ export function parseVerbose(text: string): Map<string, Reading> {
 }
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const json = args.includes('--json');
-  const tools = args.includes('--tools');
-  const only = args.find((a) => a.startsWith('--pages='))?.slice('--pages='.length).split(',');
+  const flags = scriptFlags('accuracy', [
+    { name: 'quick', kind: 'bool', help: 'fewer variants: angles 0 and 2.4°, no turns' },
+    { name: 'tools', kind: 'bool', help: 'also score Tesseract OSD and ImageMagick -deskew, where installed' },
+    { name: 'verbose', kind: 'bool', help: "print every variant's reading (what --from reads back)" },
+    { name: 'json', kind: 'bool', help: 'print one JSON object last (the tables go to stderr)' },
+    { name: 'pages', kind: 'string', value: '<a,b>', help: 'only the dev-set pages whose file names start so' },
+    { name: 'config', kind: 'string', value: '<json>', help: 'PipelineConfig fields over the defaults' },
+    { name: 'from', kind: 'string', value: '<log>', help: 'score the per-variant lines of an earlier --verbose run again' },
+  ]);
+  const json = flags.bool('json');
+  const tools = flags.bool('tools');
+  const only = flags.string('pages')?.split(',');
   const log = json ? console.error : console.log;
   let pages = await devPages();
   if (only) pages = pages.filter((p) => only.some((o) => p.file.startsWith(o)));
-  const plan = args.includes('--quick') ? { angles: [0, 2.4], turnedAngles: [0], dark: FULL_PLAN.dark } : FULL_PLAN;
+  const plan = flags.bool('quick') ? { angles: [0, 2.4], turnedAngles: [0], dark: FULL_PLAN.dark } : FULL_PLAN;
   const variants = variantsOf(pages, plan);
   log(`[accuracy] ${pages.length} pages, ${variants.length} variants through rxvolume`);
-  const config = args.find((a) => a.startsWith('--config='));
-  const from = args.find((a) => a.startsWith('--from='));
-  const { readings, seconds } = from ? { readings: parseVerbose(await readFile(from.slice('--from='.length), 'utf8')), seconds: NaN } : await readWithRxvolume(variants, config ? (JSON.parse(config.slice('--config='.length)) as Partial<PipelineConfig>) : {});
+  const config = flags.string('config');
+  const from = flags.string('from');
+  const { readings, seconds } = from ? { readings: parseVerbose(await readFile(from, 'utf8')), seconds: NaN } : await readWithRxvolume(variants, config === undefined ? {} : configJson(config));
   const all = { orientation: true, skew: true, corrections: true };
   const rx = score(variants, readings, all);
   const out: Record<string, unknown> = { variants: variants.length, seconds, pagesPerSecond: variants.length / seconds, rxvolume: rx };
   log(formatTable(`rxvolume (${variants.length} variants, ${seconds.toFixed(1)} s, ${(variants.length / seconds).toFixed(2)} pages/s)`, rx, all));
-  if (args.includes('--verbose'))
+  if (flags.bool('verbose'))
     for (const v of variants) {
       const r = readings.get(v.key);
       log(`${v.key}\torient ${r?.orientationDeg} (conf ${r?.orientationConfidence ?? '–'})\tskew ${r?.skewDeg?.toFixed(3)}\tapplied ${r?.appliedDeg?.toFixed(3)}\tskewconf ${r?.skewConfidence ?? '–'}`);

@@ -16,6 +16,7 @@ import sharp from 'sharp';
 import { resolveConfig, type ImagesSetting } from '../src';
 import { renderSyntheticPage, type PageSpec } from '../src/synth/pages';
 import { VolumeWorker } from '../src/worker';
+import { scriptFlags } from './args';
 import { runMain } from './fixture';
 
 const [A4_WIDTH, A4_HEIGHT] = [2480, 3508];
@@ -92,7 +93,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(await child(JSON.parse(process.argv[3]) as Case, process.argv[4], process.argv[5])));
     return;
   }
-  const quick = process.argv.includes('--quick');
+  const quick = scriptFlags('pageImages', [{ name: 'quick', kind: 'bool', help: 'smaller volumes: 8 / 20 / 60 pages instead of 16 / 50 / 200' }]).bool('quick');
   const [small, fewer, more] = quick ? [8, 20, 60] : [16, 50, 200];
   const cases: Case[] = [
     { name: 'default model, no images', pages: small, images: 'off', model: 'default' },
