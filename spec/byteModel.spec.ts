@@ -48,7 +48,9 @@ const COMPARE = `
     let worst = 0;
     for (let i = 0; i < p.length; i++) worst = Math.max(worst, Math.abs(b[i] - 255 * p[i]));
     const summary = async (prob) => {
-      const s = await summarize({ prob, width, height, pixels }, source.summarizer.options);
+      // The default model's summarizer returns the page read upright plus its crops for the classifier (a PageAnalysis).
+      const analysed = await summarize({ prob, width, height, pixels }, source.summarizer.options);
+      const s = analysed.summary || analysed;
       return { orientationDeg: s.orientationDeg, skewDeg: s.skewDeg, textLines: s.textLines, plan: planFor(s, cfg) && planFor(s, cfg).kind };
     };
     pages.push({ index, lengths: [p.length, b.length], worst, before: await summary(stitchPatchMaps(p, patches, width, height)), after: await summary(stitchProbabilities(b, patches, width, height)) });

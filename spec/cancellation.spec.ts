@@ -94,10 +94,16 @@ describe('cancelling a volume while the model runs (default model, real threads)
       const watcher = watch(output, { recursive: true });
       let timer: NodeJS.Timeout | undefined;
       const exit = await node([BIN, 'run', '--input', input, '--output', output, '--json'], (pid) => {
-        watcher.once('change', () => {
+        let seen = false;
+        const wrote = () => {
+          if (seen) return;
+          seen = true;
           watcher.close();
           timer = setTimeout(() => process.kill(pid, signal), Math.random() * 4000);
-        });
+        };
+        watcher.once('change', wrote);
+        // Node's recursive watch walks new folders; one removed meanwhile is an ENOENT 'error': a write too.
+        watcher.once('error', wrote);
       });
       watcher.close();
       clearTimeout(timer);

@@ -52,11 +52,14 @@ function run(args: string[], env: NodeJS.ProcessEnv, watched: string, killAfterM
     let firstWrite: number | undefined;
     let timer: NodeJS.Timeout | undefined;
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    const watcher = watch(watched, { recursive: true }, () => {
+    const wrote = () => {
       if (firstWrite !== undefined) return;
       firstWrite = Date.now();
       if (killAfterMs !== undefined) timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    });
+    };
+    const watcher = watch(watched, { recursive: true }, wrote);
+    // Node's recursive watch walks new folders; one removed meanwhile (a cleanup) is an ENOENT 'error': a write too.
+    watcher.on('error', wrote);
     child.once('error', reject);
     child.once('close', (code, signal) => {
       watcher.close();
