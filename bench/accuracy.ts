@@ -27,7 +27,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { VolumeWorker, planFor, resolveConfig, type PageResult, type PipelineConfig } from '../src';
+import { VolumeWorker, resolveConfig, type PageResult, type PipelineConfig } from '../src';
 import { configJson, scriptFlags } from './args';
 
 const run = promisify(execFile);
@@ -130,12 +130,11 @@ export async function readWithRxvolume(variants: Variant[], overrides: Partial<P
     await worker.run();
     const seconds = (Date.now() - t0) / 1000;
     const readings = new Map<string, Reading>();
-    for (const [key, { record, first }] of results) {
-      const plan = first && record.transform !== 'none' ? planFor(first, cfg) : undefined;
+    for (const [key, { record, applied }] of results) {
       readings.set(key, {
         orientationDeg: record.orientation_deg,
         skewDeg: record.skew_deg,
-        appliedDeg: plan ? plan.rotateDeg : 0,
+        appliedDeg: applied?.rotateDeg ?? 0,
         orientationConfidence: record.orientation_confidence,
         skewConfidence: record.confidence,
       });
