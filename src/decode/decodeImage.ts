@@ -12,8 +12,14 @@ export type DecodeOutcome = { frame: DecodedFrame; error?: undefined } | { frame
 
 const FORMATS = new Set(['jpeg', 'png', 'tiff', 'webp']);
 
-/** An error's message on one line. */
-const oneLine = (err: unknown) => String((err as Error)?.message ?? err).replace(/\s+/g, ' ').trim();
+/**
+ * An error's message on one line, each of its lines once: libvips repeats its warnings for every
+ * read of a bad header (a line that an earlier one ends with is a repeat).
+ */
+function oneLine(err: unknown): string {
+  const lines = String((err as Error)?.message ?? err).split('\n').map((line) => line.replace(/\s+/g, ' ').trim()).filter(Boolean);
+  return lines.filter((line, i) => !lines.slice(0, i).some((earlier) => earlier.endsWith(line))).join(' ');
+}
 
 /**
  * Decodes JPEG, PNG, TIFF or WebP bytes to an analysis-scale frame: EXIF orientation applied,
