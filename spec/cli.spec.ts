@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { S3Context, openLocation } from '../src';
@@ -9,6 +9,7 @@ import { s3ClientConfigFor, startLocalS3Server } from '../src/demo';
 import { demoPages, writeDemoVolume } from '../src/demoVolume';
 import { tinyModelPath } from '../src/model/tinyModel';
 import { S3ParquetWriter, type Marker } from '../src/stages/parquetWriter';
+import { commands } from '../src/cli/commands';
 import type { JsonSummary } from '../src/cli/summary';
 import { readParquet } from './helpers/duckdb';
 
@@ -45,7 +46,53 @@ beforeAll(async () => {
 });
 afterAll(() => rm(tmp, { recursive: true, force: true }));
 
+/**
+ * Runs the binary with a preload that prints, as it exits, which of the heavy packages it loaded
+ * (from `require.cache`): `{ run, loaded }`.
+ */
+async function cliLoading(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ run: CliRun; loaded: string[] }> {
+  const probe = join(tmp, 'loaded-probe.js');
+  await writeFile(
+    probe,
+    `process.on('exit', () => {
+      const heavy = ['sharp', 'onnxruntime-node', '@aws-sdk/client-s3', 'bullmq', 'piscina'];
+      const keys = Object.keys(require.cache);
+      const loaded = heavy.filter((name) => keys.some((key) => key.includes('/node_modules/' + name + '/')));
+      require('node:fs').writeSync(2, 'LOADED ' + JSON.stringify(loaded) + '\\n');
+    });\n`,
+  );
+  const run = await cli(args, { ...env, NODE_OPTIONS: `--require ${probe}` });
+  const line = /^LOADED (.*)$/m.exec(run.stderr);
+  if (!line) throw new Error(`the probe printed nothing: ${run.stderr}`);
+  return { run: { ...run, stderr: run.stderr.replace(line[0], '') }, loaded: JSON.parse(line[1]) as string[] };
+}
+
 describe('rxvolume --help', () => {
+  it('--help, -h and `help <command>` print the same help of each command, exit 0', async () => {
+    for (const { name } of commands) {
+      const [long, short, viaHelp] = await Promise.all([cli([name, '--help']), cli([name, '-h']), cli(['help', name])]);
+      expect([name, long.code, short.code, viaHelp.code]).toEqual([name, 0, 0, 0]);
+      expect(long.stdout).toMatch(new RegExp(`^Usage: rxvolume ${name}`));
+      expect(short.stdout).toBe(long.stdout);
+      expect(viaHelp.stdout).toBe(long.stdout);
+    }
+    const unknown = await cli(['help', 'frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command "frobnicate"/);
+  });
+
+  it('help, --version and bad arguments load none of sharp, onnxruntime, the AWS SDK, BullMQ or piscina; a command that runs does', async () => {
+    const light = [['--version'], ['run', '--help'], ['help', 'worker'], ['demo', '-h'], ['run', '--input', tmp, '--bogus'], ['status', '--redis', 'notaurl'], ['run', '--input', 's3:scans', '--output', tmp]];
+    for (const args of light) {
+      const { run, loaded } = await cliLoading(args);
+      expect([args, run.code === 0 || run.code === 2, loaded]).toEqual([args, true, []]);
+    }
+    // The probe sees them when the command's code runs (here to fail at once: the input is missing).
+    const { run, loaded } = await cliLoading(['run', '--input', join(tmp, 'no-such-input'), '--output', join(tmp, 'out'), '--model', 'tiny']);
+    expect(run.code).toBe(1);
+    expect(loaded).toEqual(expect.arrayContaining(['sharp', 'onnxruntime-node', '@aws-sdk/client-s3']));
+  });
+
   it('lists the commands at the top level and the flags of each command', async () => {
     const top = await cli(['--help']);
     expect(top.code).toBe(0);
@@ -76,6 +123,12 @@ describe('bad arguments', () => {
     ['a positional argument', () => ['run', ...io(), 'extra'], /"extra"/],
     ['an output inside the input (its published images would be read as pages)', () => ['run', '--input', tmp, '--output', join(tmp, 'out')], /--output .* overlaps its input/],
     ['an unknown command', () => ['frobnicate'], /frobnicate/],
+    ['a Redis URL that is not one', () => ['status', '--redis', 'notaurl'], /^rxvolume status: --redis must be a Redis URL: redis:\/\/host:port .*got "notaurl"$/],
+    ['a Redis URL of another scheme', () => ['worker', '--redis', 'http://127.0.0.1:6379'], /--redis must be a Redis URL/],
+    ['an S3 endpoint that is not a URL', () => ['run', ...io(), '--endpoint', 'minio:9000'], /^rxvolume run: --endpoint must be an http:\/\/ or https:\/\/ URL.*got "minio:9000"$/],
+    ['an S3 URL without its slashes', () => ['enqueue', '--input', 's3:scans/2026/', '--output', join(tmp, 'out')], /--input needs a bucket: s3:\/\/bucket\/prefix\/, got "s3:scans\/2026\/"/],
+    ['an S3 prefix with ".."', () => ['run', '--input', 's3://scans/a/../b/', '--output', join(tmp, 'out')], /--input must not have "\." or "\.\." segments/],
+    ['a bad --volume-id', () => ['run', ...io(), '--volume-id', '../up'], /--volume-id must be one path segment/],
   ];
   it.each(cases)('%s exits 2 with one line naming it, no stack trace', async (_, args, names) => {
     const run = await cli(args());
@@ -84,6 +137,12 @@ describe('bad arguments', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(names);
     expect(run.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('a bad $REDIS_URL exits 2 naming REDIS_URL (not taken as a host name)', async () => {
+    const run = await cli(['status'], { REDIS_URL: 'notaurl' });
+    expect(run.code).toBe(2);
+    expect(ownStderr(run)).toEqual([expect.stringMatching(/^rxvolume status: \$REDIS_URL must be a Redis URL.*got "notaurl" \(or pass --redis\)$/)]);
   });
 
   it('with --json ends stdout with the error as JSON', async () => {

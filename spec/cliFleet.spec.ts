@@ -4,8 +4,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openLocation } from '../src';
-import { renderSyntheticPage } from '../src/demo';
+import { S3Context, openLocation } from '../src';
+import { renderSyntheticPage, s3ClientConfigFor, startLocalS3Server } from '../src/demo';
 import { Worker, type ConnectionOptions } from 'bullmq';
 import { fleetStatus, openVolumeQueue } from '../src/fleet';
 import { BIN, cli, watchStderr } from './helpers/cli';
@@ -174,5 +174,71 @@ describe('rxvolume enqueue | worker | status', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).toMatch(/--volumes-per-process/);
+  });
+});
+
+describe('rxvolume enqueue | worker with the publish flags of run, on s3rver', () => {
+  const S3ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
+  let redis: RedisServer;
+  let server: Awaited<ReturnType<typeof startLocalS3Server>>;
+  let s3: S3Context;
+
+  beforeAll(async () => {
+    [redis, server] = await Promise.all([startRedisServer(), startLocalS3Server({ buckets: ['scans', 'tables'] })]);
+    s3 = new S3Context(s3ClientConfigFor(server.endpoint));
+    const page = await renderSyntheticPage({ seed: 4, width: 400, height: 566 });
+    const big = await renderSyntheticPage({ seed: 5, width: 800, height: 1132 });
+    const put = async (key: string, bytes: Uint8Array) => {
+      const staged = await openLocation('s3://scans/batch/', s3).write(key);
+      staged.stream.end(bytes);
+      await staged.finish();
+    };
+    await put('vol_img/p0.png', page);
+    await put('vol_img/p1.png', page);
+    await put('vol_big/p0.png', page);
+    await put('vol_big/p1.png', big);
+    await put('vol_empty/notes.txt', Buffer.from('no pages here'));
+  });
+  afterAll(async () => {
+    s3?.destroy();
+    await Promise.all([server?.stop(), redis?.stop()]);
+  });
+
+  it('--images, --image-quality and --max-pixels go with each job and the worker runs them; the worker\'s --allow-empty publishes an empty volume', async () => {
+    const common = ['--redis', redis.url, '--queue', `cli-fleet-flags-${process.pid}`, '--endpoint', server.endpoint, '--model', 'tiny'];
+    const content = ['--images', 'jpeg', '--image-quality', '70', '--max-pixels', '300000'];
+    const enqueued = await cli(['enqueue', '--input', 's3://scans/batch/', '--output', 's3://tables/out/', ...content, ...common, '--json'], S3ENV);
+    expect(enqueued.code).toBe(0);
+    const added = (JSON.parse(enqueued.stdout.trim().split('\n').pop() as string) as { added: string[] }).added;
+    expect(added).toHaveLength(3);
+    const queued = openVolumeQueue({ redisUrl: redis.url, queueName: `cli-fleet-flags-${process.pid}` });
+    try {
+      expect((await queued.getJob(added[0]))?.data.configOverrides).toEqual({ images: 'jpeg', imageQuality: 70, maxInputPixels: 300000 });
+    } finally {
+      await queued.close();
+    }
+
+    const worker = spawn(process.execPath, [BIN, 'worker', ...content, '--allow-empty', ...common], { env: { ...process.env, ...S3ENV }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const log = watchStderr(worker);
+    const exited = new Promise<number | null>((resolve) => worker.once('close', resolve));
+    for (const volume of ['vol_img', 'vol_big', 'vol_empty']) await log.waitFor(new RegExp(`(published|failed) ${volume}-.*`));
+    worker.kill('SIGTERM');
+    expect(await exited).toBe(0);
+
+    const output = openLocation('s3://tables/out/', s3);
+    const read = async (volume: string) => {
+      const marker = JSON.parse((await output.readText(`${volume}/_SUCCESS.json`))?.text ?? 'null') as Marker;
+      return { marker, rows: (await readParquet((await output.get(marker.parquet.key)).bytes)).rows };
+    };
+    const img = await read('vol_img');
+    expect(img.marker).toMatchObject({ rows: 2, okRows: 2, images: { format: 'jpeg', count: 2 } });
+    for (const row of img.rows) {
+      expect(row.image_key).toMatch(/\.jpg$/);
+      expect(Array.from((await output.get(row.image_key as string)).bytes.subarray(0, 2))).toEqual([0xff, 0xd8]);
+    }
+    const big = await read('vol_big');
+    expect(big.rows.map((r) => [r.key, r.status])).toEqual([['p0.png', 'ok'], ['p1.png', 'error']]);
+    expect(big.rows[1].error).toMatch(/image too large: 800×1132 = 905600 pixels, over the limit of 300000/);
+    expect((await read('vol_empty')).marker).toMatchObject({ rows: 0, inputs: 0 });
   });
 });

@@ -1,6 +1,6 @@
 import { parseBenchArgs, scriptFlags } from '../bench/args';
 import { UsageError, parseFlags, type FlagSpec } from '../src/cli/args';
-import { volumeIdOf } from '../src/cli/commands/run';
+import { volumeIdOf } from '../src/cli/actions/run';
 import { progressLine } from '../src/cli/progress';
 import { checkOutputOutsideInput } from '../src/store';
 
@@ -23,8 +23,15 @@ describe('parseFlags', () => {
     expect([f.int('pages'), f.string('device'), f.bool('json'), f.has('pages')]).toEqual([undefined, undefined, false, false]);
   });
 
-  it('accepts --help without the required flags', () => {
+  it('accepts --help and -h without the required flags', () => {
     expect(parseFlags(['--help'], specs, 'x').bool('help')).toBe(true);
+    expect(parseFlags(['-h'], specs, 'x').bool('help')).toBe(true);
+  });
+
+  it('runs a flag\'s own check on its value, after the kind\'s', () => {
+    const checked: FlagSpec[] = [{ name: 'url', kind: 'string', help: '', check: (raw) => (raw.startsWith('redis://') ? undefined : 'must be a redis:// URL') }];
+    expect(parseFlags(['--url', 'redis://h'], checked, 'x').string('url')).toBe('redis://h');
+    expect(() => parseFlags(['--url', 'h'], checked, 'x')).toThrow(/^--url must be a redis:\/\/ URL, got "h"$/);
   });
 
   const bad: Array<[string[], RegExp]> = [

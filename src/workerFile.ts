@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import Piscina from 'piscina';
 import { drainPool } from '../operators';
+import { packageRoot } from './packageRoot';
 
-/** The package root (where package.json is), from either `src/` or `dist/src/`. */
-export const packageRoot = resolve(__dirname, __dirname.includes(`${join('dist', 'src')}`) ? '../..' : '..');
+export { packageRoot };
 
 /**
  * The compiled JavaScript file of a thread entry `src/threads/<name>.ts`. Worker threads load plain

@@ -16,6 +16,8 @@ export interface FlagSpec {
   help: string;
   /** Flags a command cannot run without. */
   required?: boolean;
+  /** A further check of the raw value (a URL's form): what it must be (`must be a redis:// URL`), or undefined when it passes. */
+  check?: (raw: string) => string | undefined;
 }
 
 type Value = string | number | boolean;
@@ -46,20 +48,19 @@ export class Flags {
 /** Parses one value of `spec`; throws a UsageError naming the flag. */
 function parseValue(spec: FlagSpec, raw: string): Value {
   const flag = `--${spec.name}`;
-  if (spec.kind === 'int') {
-    if (!/^\d+$/.test(raw) || Number(raw) < 1 || !Number.isSafeInteger(Number(raw))) throw new UsageError(`${flag} must be a positive integer, got "${raw}"`);
-    return Number(raw);
-  }
+  if (spec.kind === 'int' && (!/^\d+$/.test(raw) || Number(raw) < 1 || !Number.isSafeInteger(Number(raw)))) throw new UsageError(`${flag} must be a positive integer, got "${raw}"`);
   if (typeof spec.kind === 'object' && !spec.kind.choices.includes(raw)) throw new UsageError(`${flag} must be one of ${spec.kind.choices.join(', ')}, got "${raw}"`);
   if (raw === '') throw new UsageError(`${flag} needs a non-empty value`);
-  return raw;
+  const problem = spec.check?.(raw);
+  if (problem) throw new UsageError(`${flag} ${problem}, got "${raw}"`);
+  return spec.kind === 'int' ? Number(raw) : raw;
 }
 
 /**
  * Parses `--name value`, `--name=value` and boolean `--name` switches against `specs`, with
  * `node:util`'s `parseArgs` as the tokenizer. Unknown flags, positional arguments, missing or
  * malformed values and missing required flags throw a UsageError naming the flag, pointing to
- * `seeHelp`. `--help` is always accepted (as the boolean `help`).
+ * `seeHelp`. `--help` and `-h` are always accepted (as the boolean `help`).
  */
 export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[], command: string, seeHelp = `rxvolume ${command} --help`): Flags {
   const options = Object.fromEntries(specs.map((s) => [s.name, { type: s.kind === 'bool' ? ('boolean' as const) : ('string' as const) }]));
@@ -67,14 +68,14 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[], 
   const values = new Map<string, Value>();
   const byName = new Map(specs.map((s) => [s.name, s]));
   for (const token of tokens) {
+    if (token.kind === 'option' && (token.rawName === '--help' || token.rawName === '-h') && token.value === undefined) {
+      values.set('help', true);
+      continue;
+    }
     if (token.kind !== 'option' || !token.rawName.startsWith('--')) {
       throw new UsageError(`unexpected argument "${argv[token.index]}" for ${command} (flags start with --; see ${seeHelp})`);
     }
     const { name, value, inlineValue } = token;
-    if (name === 'help') {
-      values.set('help', true);
-      continue;
-    }
     const spec = byName.get(name);
     if (!spec) throw new UsageError(`unknown flag --${name} for ${command} (see ${seeHelp})`);
     if (spec.kind === 'bool') {
@@ -93,7 +94,7 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[], 
 
 /** The flag table of a command's --help. */
 export function flagHelp(specs: readonly FlagSpec[]): string {
-  const rows = [...specs, { name: 'help', kind: 'bool', help: 'show this help' } as FlagSpec].map((s) => [`--${s.name}${s.value ? ` ${s.value}` : ''}`, s.help]);
+  const rows = [...specs, { name: 'help', kind: 'bool', help: 'show this help (also -h)' } as FlagSpec].map((s) => [`--${s.name}${s.value ? ` ${s.value}` : ''}`, s.help]);
   const width = Math.max(...rows.map(([left]) => left.length));
   return rows.map(([left, help]) => `  ${left.padEnd(width)}  ${help}`).join('\n');
 }

@@ -9,7 +9,7 @@ export interface CliIO {
   signal: AbortSignal;
 }
 
-/** One `rxvolume <name>` command. Register it in `commands/index.ts`. */
+/** One `rxvolume <name>` command: its definition in `commands/`, its code in `actions/`. Register it in `commands/index.ts`. */
 export interface Command {
   name: string;
   /** One line for the top-level --help. */
@@ -19,8 +19,19 @@ export interface Command {
   /** More text after the flag table (examples, notes). */
   details?: string;
   flags: readonly FlagSpec[];
-  /** Runs the command; resolves to the exit code. Throw a UsageError for bad arguments (exit 2). */
+  /**
+   * Runs the command; resolves to the exit code. Throw a UsageError for bad arguments (exit 2). It
+   * loads the command's code (`actions/`) when called: a definition loads only light modules.
+   */
   run(flags: Flags, io: CliIO): Promise<number>;
+}
+
+/** Thrown when the run was stopped by SIGINT / SIGTERM. */
+export class Interrupted extends Error {
+  override readonly name = 'Interrupted';
+  constructor() {
+    super('interrupted');
+  }
 }
 
 /** Exit codes. */

@@ -1,9 +1,8 @@
 import { join } from 'node:path';
-import { packageRoot } from '../workerFile';
+import { packageRoot } from '../packageRoot';
 import { UsageError, flagHelp, parseFlags } from './args';
-import { EXIT, type CliIO, type Command } from './command';
+import { EXIT, Interrupted, type CliIO, type Command } from './command';
 import { commands } from './commands';
-import { Interrupted } from './runVolume';
 
 function version(): string {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -21,7 +20,8 @@ export function topHelp(list: readonly Command[] = commands): string {
     'Commands:',
     ...list.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'rxvolume <command> --help shows the flags of a command. rxvolume --version prints the version.',
+    'rxvolume <command> --help (or -h, or rxvolume help <command>) shows the flags of a command.',
+    'rxvolume --version prints the version.',
   ].join('\n');
 }
 
@@ -36,12 +36,30 @@ function oneLine(err: unknown): string {
   return message.split('\n')[0];
 }
 
+/** The unknown-command message. */
+function unknownCommand(name: string): string {
+  return `unknown command "${name}" (commands: ${commands.map((c) => c.name).join(', ')}; see rxvolume --help)`;
+}
+
 /**
  * Runs `rxvolume <argv>` and resolves to the exit code: 0 done, 1 failed, 2 bad arguments,
  * 130 interrupted. Errors are printed on one line on stderr; with `--json` the last stdout line is
- * then `{"error": "...", "exitCode": n}`.
+ * then `{"error": "...", "exitCode": n}`. `rxvolume help <command>` is `rxvolume <command> --help`.
+ * A command's code is loaded only when it runs: help, the version and bad arguments load no
+ * sharp, onnxruntime or AWS SDK.
  */
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
+  if (argv[0] === 'help' && argv.length > 1) {
+    const [, name, ...extra] = argv;
+    const command = commands.find((c) => c.name === name);
+    const problem = !command ? unknownCommand(name) : extra.length > 0 ? `unexpected argument "${extra[0]}" (usage: rxvolume help <command>)` : undefined;
+    if (problem || !command) {
+      io.stderr.write(`rxvolume help: ${problem}\n`);
+      return EXIT.usage;
+    }
+    io.stdout.write(`${commandHelp(command)}\n`);
+    return EXIT.ok;
+  }
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     (name === undefined ? io.stderr : io.stdout).write(`${topHelp()}\n`);
@@ -58,7 +76,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     return code;
   };
   const command = commands.find((c) => c.name === name);
-  if (!command) return fail(EXIT.usage, `unknown command "${name}" (commands: ${commands.map((c) => c.name).join(', ')}; see rxvolume --help)`);
+  if (!command) return fail(EXIT.usage, unknownCommand(name));
   try {
     const flags = parseFlags(rest, command.flags, command.name);
     if (flags.bool('help')) {

@@ -7,16 +7,8 @@ import { ReportCollector, renderReport } from '../report';
 import type { S3Context } from '../s3/context';
 import { openLocation } from '../store';
 import { VolumeWorker, type VolumeResult } from '../worker';
-import type { CliIO } from './command';
+import { Interrupted, type CliIO } from './command';
 import { ProgressBar, mergeLanes } from './progress';
-
-/** Thrown when the run was stopped by SIGINT / SIGTERM. */
-export class Interrupted extends Error {
-  override readonly name = 'Interrupted';
-  constructor() {
-    super('interrupted');
-  }
-}
 
 export interface VolumeJob {
   cfg: PipelineConfig;

@@ -1,14 +1,12 @@
 import sharp from 'sharp';
 import { moveWith } from '../infer/transfer';
 import { applyCorrection, type CorrectionRow, type EncodeOptions } from './applyCorrection';
+import type { ImagesSetting } from './imagesSetting';
+
+export { IMAGES_SETTINGS, type ImagesSetting } from './imagesSetting';
 
 /** An encoding of a published page image. */
 export type ImageFormat = EncodeOptions['format'];
-
-/** The `images` setting: no images (`off`), one format for all, or each page in its input's format (`same`). */
-export type ImagesSetting = 'off' | ImageFormat | 'same';
-
-export const IMAGES_SETTINGS: readonly ImagesSetting[] = ['off', 'jpeg', 'png', 'webp', 'tiff', 'same'];
 
 const FORMAT_OF_EXTENSION: Record<string, ImageFormat> = { '.jpg': 'jpeg', '.jpeg': 'jpeg', '.png': 'png', '.webp': 'webp', '.tif': 'tiff', '.tiff': 'tiff' };
 const EXTENSION_OF_FORMAT: Record<ImageFormat, string> = { jpeg: '.jpg', png: '.png', webp: '.webp', tiff: '.tif' };
