@@ -1,7 +1,7 @@
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import type { RgbImage } from '../transform/image';
 import { loadOpenCv, matFromRgb } from '../transform/opencv';
-import { applyAffine, invertAffine, planRotation } from '../transform/rotate';
+import { applyAffine, invertAffine, planRotation, rotateOnVips, type Rgb } from '../transform/rotate';
 import { evaluateThinPlateSpline, fitThinPlateSpline } from '../transform/thinPlateSpline';
 import { MapGrid, fillMapRows, sampleMapGrid } from '../transform/tps';
 import type { VolumeRecord } from '../types';
@@ -26,30 +26,31 @@ const STRIP_PIXELS = 1 << 18;
  * shorter side) of the image, its brighter half by luma (paper, not ink or the desk around a
  * photographed page), median per channel.
  */
-export function marginColour(image: RgbImage, bandFraction = 0.03): [number, number, number] {
+export function marginColour(image: RgbImage, bandFraction = 0.03): Rgb {
   const { width, height, pixels } = image;
   const band = Math.max(1, Math.min(Math.floor(Math.min(width, height) / 2), Math.round(bandFraction * Math.min(width, height))));
-  const inBand = (visit: (i: number) => void) => {
-    for (let y = 0; y < height; y++) {
-      const row = y * width;
-      if (y < band || y >= height - band) {
-        for (let x = 0; x < width; x++) visit((row + x) * 3);
-      } else {
-        for (let x = 0; x < band; x++) visit((row + x) * 3);
-        for (let x = width - band; x < width; x++) visit((row + x) * 3);
-      }
-    }
-  };
-  const luma = (i: number) => (pixels[i] * 77 + pixels[i + 1] * 150 + pixels[i + 2] * 29) >> 8;
+  // The band as runs of pixels [from, to): whole rows at the top and bottom, both ends of the rows between.
+  const runs: number[] = [];
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    if (y < band || y >= height - band) runs.push(row, row + width);
+    else runs.push(row, row + band, row + width - band, row + width);
+  }
   const lumas = new Float64Array(256);
-  inBand((i) => lumas[luma(i)]++);
+  for (let r = 0; r < runs.length; r += 2) {
+    for (let i = runs[r] * 3, end = runs[r + 1] * 3; i < end; i += 3) lumas[(pixels[i] * 77 + pixels[i + 1] * 150 + pixels[i + 2] * 29) >> 8]++;
+  }
   const threshold = median(lumas);
-  const channels = [new Float64Array(256), new Float64Array(256), new Float64Array(256)];
-  inBand((i) => {
-    if (luma(i) < threshold) return;
-    for (let c = 0; c < 3; c++) channels[c][pixels[i + c]]++;
-  });
-  return [median(channels[0]), median(channels[1]), median(channels[2])];
+  const [red, green, blue] = [new Float64Array(256), new Float64Array(256), new Float64Array(256)];
+  for (let r = 0; r < runs.length; r += 2) {
+    for (let i = runs[r] * 3, end = runs[r + 1] * 3; i < end; i += 3) {
+      if ((pixels[i] * 77 + pixels[i + 1] * 150 + pixels[i + 2] * 29) >> 8 < threshold) continue;
+      red[pixels[i]]++;
+      green[pixels[i + 1]]++;
+      blue[pixels[i + 2]]++;
+    }
+  }
+  return [median(red), median(green), median(blue)];
 }
 
 /** The median value of a 256-bin histogram. */
@@ -75,7 +76,7 @@ function parseDewarpPoints(json: string): DewarpPointsJson {
  * where the grid says, bilinear, `fill` outside), one strip of rows at a time so that only the
  * source and a strip's maps live in OpenCV's heap. The result is JS-owned.
  */
-async function remapInStrips(image: RgbImage, grid: MapGrid, fill: readonly number[]): Promise<RgbImage> {
+async function remapInStrips(image: RgbImage, grid: MapGrid, fill: Rgb): Promise<RgbImage> {
   const { cv } = await loadOpenCv();
   const { width, height } = grid;
   const pixels = new Uint8Array(width * height * 3);
@@ -101,29 +102,43 @@ async function remapInStrips(image: RgbImage, grid: MapGrid, fill: readonly numb
   return { width, height, pixels };
 }
 
+/** A sharp pipeline reading `image`'s pixels. */
+function pipelineOf(image: RgbImage): Sharp {
+  return sharp(image.pixels, { raw: { width: image.width, height: image.height, channels: 3 } });
+}
+
 /**
- * The correction a row describes, applied to the full-resolution upright original in one remap:
- * each output pixel goes back through the dewarp (its spline solved from the row's control points)
- * and the rotation about the page centre to the source pixel it samples. The canvas is the
- * rotation's whole bounding box, filled with the page's margin colour.
+ * The correction a row describes, applied to the full-resolution upright original, as a libvips
+ * pipeline not yet run (the caller adds the encoder). The canvas is the rotation's whole bounding
+ * box, filled with the page's margin colour. The cheapest exact way for each kind of correction:
+ * - none: the pixels as they are;
+ * - a quarter turn alone: libvips moves the pixels (no resampling, nothing to fill);
+ * - a turn or deskew alone: libvips' bilinear affine about the page centre (`rotateOnVips`);
+ * - with a dewarp: one remap, each output pixel going back through the dewarp (its spline solved
+ *   from the row's control points) and the rotation to the source pixel it samples.
  */
-export async function correctImage(image: RgbImage, row: CorrectionRow): Promise<RgbImage> {
+async function correctedPipeline(image: RgbImage, row: CorrectionRow): Promise<Sharp> {
   const rotateDeg = row.applied_rotation_deg;
   if (rotateDeg === null || row.image_width === null || row.image_height === null) throw new Error('applyCorrection: the row has no correction (an error row?)');
   if (image.width !== row.width || image.height !== row.height) {
     throw new Error(`applyCorrection: the original is ${image.width}×${image.height} upright, the row was made from ${row.width}×${row.height}`);
   }
-  if (rotateDeg === 0 && !row.dewarp_points) return image;
+  if (rotateDeg === 0 && !row.dewarp_points) return pipelineOf(image);
   const rotation = planRotation(image.width, image.height, rotateDeg);
   if (rotation.width !== row.image_width || rotation.height !== row.image_height) {
     throw new Error(`applyCorrection: rotating by ${rotateDeg}° gives ${rotation.width}×${rotation.height}, the row says ${row.image_width}×${row.image_height}`);
   }
+  if (!row.dewarp_points) {
+    // sharp turns clockwise; the row's rotation is counter-clockwise.
+    if (rotateDeg % 90 === 0) return pipelineOf(image).rotate((((-rotateDeg % 360) + 360) % 360));
+    return rotateOnVips(pipelineOf(image), image.width, image.height, rotation, marginColour(image));
+  }
   const toSource = invertAffine(rotation.matrix);
-  const points = row.dewarp_points ? parseDewarpPoints(row.dewarp_points) : null;
+  const points = parseDewarpPoints(row.dewarp_points);
   // The dewarp's inverse: output pixel → rotated canvas (then back through the rotation).
-  const inverse = points && fitThinPlateSpline(points.target, points.source, points.smoothing);
-  const grid = sampleMapGrid(rotation.width, rotation.height, GRID_STEP, (x, y) => applyAffine(toSource, inverse ? evaluateThinPlateSpline(inverse, [x, y]) : [x, y]));
-  return remapInStrips(image, grid, marginColour(image));
+  const inverse = fitThinPlateSpline(points.target, points.source, points.smoothing);
+  const grid = sampleMapGrid(rotation.width, rotation.height, GRID_STEP, (x, y) => applyAffine(toSource, evaluateThinPlateSpline(inverse, [x, y])));
+  return pipelineOf(await remapInStrips(image, grid, marginColour(image)));
 }
 
 /**
@@ -132,6 +147,11 @@ export async function correctImage(image: RgbImage, row: CorrectionRow): Promise
  * centre, canvas expanded and filled with the margin colour) and the dewarp `dewarp_points`, at
  * full resolution, encoded as asked with the original's DPI. Throws when the bytes are not the
  * row's original (another size) or the row is an error row.
+ *
+ * The encoders' settings are the cheap end of equal output (bench/RESULTS.md, fifth session): JPEG
+ * without the optimised Huffman tables' second pass (the same pixels, files ~8 % larger), PNG at
+ * zlib level 3 (~4 % larger than 6, a quarter of the CPU), WebP at effort 2 (the same size and
+ * quality as 4, less than half the CPU).
  */
 export async function applyCorrection(original: Uint8Array, row: CorrectionRow, output: EncodeOptions): Promise<Buffer> {
   const { density } = await sharp(original).metadata();
@@ -142,19 +162,27 @@ export async function applyCorrection(original: Uint8Array, row: CorrectionRow, 
     .removeAlpha()
     .raw({ depth: 'uchar' })
     .toBuffer({ resolveWithObject: true });
-  const corrected = await correctImage({ width: info.width, height: info.height, pixels: data }, row);
-  let encoder = sharp(corrected.pixels, { raw: { width: corrected.width, height: corrected.height, channels: 3 } });
+  let encoder = await correctedPipeline({ width: info.width, height: info.height, pixels: data }, row);
   if (density) encoder = encoder.withMetadata({ density });
+  const { data: bytes, info: written } = await encoded(encoder, output).toBuffer({ resolveWithObject: true });
+  if (written.width !== row.image_width || written.height !== row.image_height) {
+    throw new Error(`applyCorrection: the corrected page came out ${written.width}×${written.height}, the row says ${row.image_width}×${row.image_height}`);
+  }
+  return bytes;
+}
+
+/** `pipeline` with its encoder (see `applyCorrection` for the settings). */
+function encoded(pipeline: Sharp, output: EncodeOptions): Sharp {
   const quality = output.quality ?? 90;
   switch (output.format) {
     case 'jpeg':
-      return encoder.jpeg({ quality }).toBuffer();
+      return pipeline.jpeg({ quality, optimiseCoding: false });
     case 'webp':
-      return encoder.webp({ quality }).toBuffer();
+      return pipeline.webp({ quality, effort: 2 });
     case 'png':
-      return encoder.png().toBuffer();
+      return pipeline.png({ compressionLevel: 3 });
     case 'tiff':
-      return encoder.tiff({ compression: 'lzw' }).toBuffer();
+      return pipeline.tiff({ compression: 'lzw' });
     default:
       throw new Error(`applyCorrection: unknown format ${String((output as EncodeOptions).format)}`);
   }

@@ -1,6 +1,6 @@
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import type { TextLine } from '../types';
-import { RgbImage, paste, whiteImage } from './image';
+import type { RgbImage } from './image';
 import { loadOpenCv, matFromRgb, rgbFromMat, white } from './opencv';
 
 /**
@@ -128,10 +128,10 @@ async function rotateWithOpenCv(image: RgbImage, rotation: Rotation): Promise<Rg
 
 /**
  * libvips' affine along one output axis `p·x + q·y + t`. Its output window is fixed by the linear
- * part alone (the rounded box of the corners (0,0)…(w,h)) and the translation moves the content
+ * part alone (the rounded box of the corners (0,0)…(w,h): `round(|p|·w + |q|·h)` wide) and the translation moves the content
  * within it, sampled at pixel indices. So libvips gets the translation's fraction plus the whole
- * shift that puts the first pixel centre on the window's first pixel, and the window is pasted
- * where that leaves every pixel as the rotation says.
+ * shift that puts the first pixel centre on the window's first pixel, and the window lies `paste`
+ * pixels into the canvas.
  */
 function vipsAxis(p: number, q: number, t: number, width: number, height: number): { translate: number; paste: number } {
   const lowest = (w: number, h: number) => Math.min(0, p * w) + Math.min(0, q * h);
@@ -141,17 +141,36 @@ function vipsAxis(p: number, q: number, t: number, width: number, height: number
   return { translate: t - whole + shift, paste: window + whole - shift };
 }
 
-/** libvips' affine, pasted onto a JS-owned white canvas (see {@link vipsAxis}). */
-async function rotateWithSharp(image: RgbImage, rotation: Rotation): Promise<RgbImage> {
-  const { width, height } = image;
+/** A fill colour for libvips, 0–255 per channel. */
+export type Rgb = readonly [number, number, number];
+
+/**
+ * `rotation` applied by libvips to `input` (a `width`×`height` RGB pipeline, not yet run): its
+ * bilinear affine, then the canvas completed around the affine's window, everything outside the
+ * frame filled with `background`. The window always lies inside the canvas, at most a pixel short
+ * on a side (see {@link vipsAxis}); both steps run inside the one libvips pipeline, so an encoder
+ * added after them streams the result without a raster in JS.
+ */
+export function rotateOnVips(input: Sharp, width: number, height: number, rotation: Rotation, background: Rgb): Sharp {
   const [a, b, c, d, e, f] = rotation.matrix;
   const x = vipsAxis(a, b, c, width, height);
   const y = vipsAxis(d, e, f, width, height);
-  const { data, info } = await sharp(image.pixels, { raw: { width, height, channels: 3 } })
-    .affine([[a, b], [d, e]], { odx: x.translate, ody: y.translate, background: '#ffffff', interpolator: sharp.interpolators.bilinear })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  const canvas = whiteImage(rotation.width, rotation.height);
-  paste(canvas, { width: info.width, height: info.height, pixels: data }, x.paste, y.paste);
-  return canvas;
+  const [windowWidth, windowHeight] = [Math.round(Math.abs(a) * width + Math.abs(b) * height), Math.round(Math.abs(d) * width + Math.abs(e) * height)];
+  const [right, bottom] = [rotation.width - x.paste - windowWidth, rotation.height - y.paste - windowHeight];
+  if (x.paste < 0 || y.paste < 0 || right < 0 || bottom < 0) {
+    throw new Error(`rotate: libvips' ${windowWidth}×${windowHeight} window at (${x.paste}, ${y.paste}) does not fit the ${rotation.width}×${rotation.height} canvas`);
+  }
+  const fill = { r: background[0], g: background[1], b: background[2] };
+  return input
+    .affine([[a, b], [d, e]], { odx: x.translate, ody: y.translate, background: fill, interpolator: sharp.interpolators.bilinear })
+    .extend({ left: x.paste, top: y.paste, right, bottom, background: fill });
+}
+
+/** libvips' affine onto a white canvas (see {@link rotateOnVips}), copied into a JS-owned (transferable) image. */
+async function rotateWithSharp(image: RgbImage, rotation: Rotation): Promise<RgbImage> {
+  const { width, height } = image;
+  const input = sharp(image.pixels, { raw: { width, height, channels: 3 } });
+  const { data, info } = await rotateOnVips(input, width, height, rotation, [255, 255, 255]).raw().toBuffer({ resolveWithObject: true });
+  if (info.width !== rotation.width || info.height !== rotation.height) throw new Error(`rotate: libvips gave ${info.width}×${info.height}, the canvas is ${rotation.width}×${rotation.height}`);
+  return { width: info.width, height: info.height, pixels: new Uint8Array(data) };
 }

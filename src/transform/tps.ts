@@ -167,16 +167,19 @@ export function fillMapRows(grid: MapGrid, y0: number, y1: number, mapX: Float32
     const r = Math.min(rows - 2, Math.floor(y / step));
     const fy = y / step - r;
     const row = (y - y0) * width;
-    for (let x = 0; x < width; x++) {
-      const c = Math.min(cols - 2, Math.floor(x / step));
-      const fx = x / step - c;
+    // Along a row the map is linear within each cell: from the row's value at node c, step by its slope.
+    for (let c = 0; c < cols - 1; c++) {
+      const x0 = c * step;
+      const x1 = c === cols - 2 ? width : x0 + step;
       const i = r * cols + c;
-      const w00 = (1 - fx) * (1 - fy);
-      const w01 = fx * (1 - fy);
-      const w10 = (1 - fx) * fy;
-      const w11 = fx * fy;
-      mapX[row + x] = w00 * gridX[i] + w01 * gridX[i + 1] + w10 * gridX[i + cols] + w11 * gridX[i + cols + 1];
-      mapY[row + x] = w00 * gridY[i] + w01 * gridY[i + 1] + w10 * gridY[i + cols] + w11 * gridY[i + cols + 1];
+      const leftX = (1 - fy) * gridX[i] + fy * gridX[i + cols];
+      const leftY = (1 - fy) * gridY[i] + fy * gridY[i + cols];
+      const slopeX = ((1 - fy) * gridX[i + 1] + fy * gridX[i + cols + 1] - leftX) / step;
+      const slopeY = ((1 - fy) * gridY[i + 1] + fy * gridY[i + cols + 1] - leftY) / step;
+      for (let x = x0; x < x1; x++) {
+        mapX[row + x] = leftX + slopeX * (x - x0);
+        mapY[row + x] = leftY + slopeY * (x - x0);
+      }
     }
   }
 }
