@@ -286,7 +286,8 @@ describe('S3ParquetWriter on a local directory', () => {
     const output = openLocation(join(dir, 'b'));
     const writer = new S3ParquetWriter(output, output.child('_staging'), { volumeId: 'vol-m', rowGroupSize: 1 });
     await writer.append(record('vol-m', 0));
-    expect((await keysUnder(join(dir, 'b'))).length).toBe(1);
+    // Its staged table, and the empty file beside it that names the process (for a later run to tell a killed attempt).
+    expect(await keysUnder(join(dir, 'b'))).toEqual([expect.stringMatching(/^_staging\/vol-m\/[^/]+\/owner\.[0-9a-f]{12}-\d+$/), expect.stringMatching(/^_staging\/vol-m\/[^/]+\/part-00000\.parquet$/)]);
     await writer.abort();
     // Not even an empty _staging/<volume>/<attempt>/ folder is left.
     expect(existsSync(join(dir, 'b', '_staging'))).toBe(false);

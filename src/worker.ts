@@ -7,7 +7,7 @@ import { fileSha256, type ModelAdapter } from './model/adapter';
 import type { S3Context } from './s3/context';
 import type { PageResult } from './stages/transformController';
 import { pageImages } from './stages/pageImages';
-import { S3ParquetWriter, isPublished, EmptyVolumeError, TransientErrorsError, type Marker } from './stages/parquetWriter';
+import { S3ParquetWriter, isPublished, removeDeadAttempts, EmptyVolumeError, TransientErrorsError, type Marker } from './stages/parquetWriter';
 import { writeParquet } from './stages/writeParquet';
 import { Prefetcher } from './stages/prefetcher';
 import { checkOutputOutsideInput, openLocation, type Location } from './store';
@@ -260,7 +260,8 @@ export class VolumeWorker {
 
     return from(alreadyPublished()).pipe(
       mergeMap((marker) => {
-        if (marker) return of(this.result('skipped', marker, output, started));
+        // Skipped: what killed attempts left is swept all the same (a published run sweeps when it publishes).
+        if (marker) return from(removeDeadAttempts(output, staging, volumeId)).pipe(map(() => this.result('skipped', marker, output, started)));
         const budget = new Credits(cfg.inflightPages, 'inflightPages');
         // The image settings are content settings: the engine's, as its config hash in the marker says.
         const images = engine.cfg.images === 'off' ? undefined : engine.cfg.images;

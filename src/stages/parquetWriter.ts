@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { WriteConflictError, type Location, type StagedWrite } from '../store';
 import { manifestSha256 } from '../store/manifest';
 import { attemptOfKey, attemptStartMs, isPublished, keysUnder, outputKeys, readMarker, type Marker, type MarkerIdentity } from '../store/marker';
+import { tempOwner } from '../store/localLocation';
+import { ownToken, provablyDead } from '../store/owner';
 import { GuardedSink, openRowWriter, type RowWriter } from '../store/parquetSink';
 import type { VolumeRecord } from '../types';
 
@@ -62,7 +64,8 @@ export class TransientErrorsError extends Error {
  *
  * Rows stream (parquetjs-lite behind a `GuardedSink`, one row group of `rowGroupSize` rows in
  * memory at a time) into `staging/<volumeId>/<attemptId>/part-00000.parquet` (a multipart upload
- * on S3, a file locally). `publish` then:
+ * on S3, a file locally), after an empty `owner.<token>` beside it names the process (`OwnerToken`).
+ * `publish` then:
  * 1. refuses when rows failed with `error_kind` `transient` (`TransientErrorsError`);
  * 2. copies the file server-side to this attempt's own `output/<volumeId>/part-00000-<attemptId>.parquet`
  *    (a rename locally);
@@ -71,6 +74,7 @@ export class TransientErrorsError extends Error {
  *    a lost condition re-reads the marker and writes again;
  * 4. removes the table of the marker it replaced, and its own table when a concurrent attempt's
  *    marker has replaced its own since; then its staging object.
+ * 5. removes what killed attempts at the volume left (`removeDeadAttempts`).
  * A marker only ever names a table that was complete before it was written, and a table is only
  * deleted by its own attempt (never marked, or no longer marked) or by the attempt whose marker
  * replaced the one that named it. A reader finds the table through the marker.
@@ -82,6 +86,8 @@ export class TransientErrorsError extends Error {
 export class S3ParquetWriter {
   readonly attemptId: string;
   private readonly stagingKey: string;
+  private readonly ownerKey: string;
+  private ownerWritten = false;
   private readonly keys: { parquet: string; marker: string; pages: string };
   private readonly stop = new AbortController();
   /** The tail of the serial chain of appends and publish. */
@@ -100,6 +106,7 @@ export class S3ParquetWriter {
   constructor(private readonly output: Location, private readonly staging: Location, private readonly opts: ParquetWriterOptions) {
     this.attemptId = opts.attemptId ?? `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
     this.stagingKey = `${opts.volumeId}/${this.attemptId}/part-00000.parquet`;
+    this.ownerKey = `${opts.volumeId}/${this.attemptId}/owner.${ownToken()}`;
     this.keys = outputKeys(opts.volumeId, this.attemptId);
   }
 
@@ -198,6 +205,8 @@ export class S3ParquetWriter {
     if (superseded) await this.retire(this.attemptId);
     else await this.removeEarlierAttempts(now as Marker);
     await this.staging.delete(this.stagingKey).catch(() => undefined);
+    await this.staging.delete(this.ownerKey).catch(() => undefined);
+    await removeDeadAttempts(this.output, this.staging, this.opts.volumeId, signal);
     return { marker: superseded && now ? now : marker, superseded, output: this.output.url, parquetKey: this.keys.parquet, markerKey: this.keys.marker };
   }
 
@@ -269,6 +278,8 @@ export class S3ParquetWriter {
   /** Opens the staging write and the Parquet writer on first use. */
   private async open(): Promise<RowWriter> {
     if (this.rows) return this.rows;
+    this.ownerWritten = true;
+    await this.staging.putText(this.ownerKey, '', { signal: this.stop.signal });
     this.staged = await this.staging.write(this.stagingKey, { signal: this.stop.signal });
     const sink = (this.sink = new GuardedSink(this.staged.stream));
     this.rows = await this.parquetCall(() => openRowWriter(sink, this.opts.rowGroupSize));
@@ -313,10 +324,39 @@ export class S3ParquetWriter {
     this.cleanup ??= (async () => {
       if (this.staged && !this.stagedDone) await this.staged.abort();
       else if (this.stagedDone) await this.staging.delete(this.stagingKey);
+      if (this.ownerWritten) await this.staging.delete(this.ownerKey);
       if (this.adopted && !this.published) await this.output.delete(this.keys.parquet);
       if (this.opts.images && !this.published) await this.removeImages(this.attemptId);
     })();
     return this.cleanup;
+  }
+}
+
+/**
+ * Deletes what killed attempts at a volume left: their staging folders (`<volumeId>/<attemptId>/`
+ * of `staging`, told by the `owner.<token>` each attempt stages first) and the temporary files of
+ * writes cut short (`tempOwner`: a folder's marker or page image written beside its place, under
+ * `<volumeId>/` of the output, or an owner file in staging). Only those of a provably dead process
+ * (`provablyDead`: it ran on this machine, in this container, and its pid is gone): an attempt that
+ * still runs, or that ran elsewhere, keeps its files. Staging folders without an owner file (made
+ * by older versions) are left alone. Failures only warn.
+ */
+export async function removeDeadAttempts(output: Location, staging: Location, volumeId: string, signal?: AbortSignal): Promise<void> {
+  const deadTemp = (key: string) => {
+    const token = tempOwner(key);
+    return token !== undefined && provablyDead(token);
+  };
+  try {
+    const staged = await keysUnder(staging, `${volumeId}/`, signal);
+    const attemptOf = (key: string) => key.split('/')[1];
+    const owners = staged.filter((key) => /^[^/]+\/[^/]+\/owner\.[^/.]+$/.test(key));
+    const dead = new Set(owners.filter((key) => provablyDead(key.slice(key.lastIndexOf('owner.') + 'owner.'.length))).map(attemptOf));
+    // Owner files last: a sweep cut short still proves the attempt dead next time.
+    for (const key of staged) if ((dead.has(attemptOf(key)) && !owners.includes(key)) || deadTemp(key)) await staging.delete(key, { signal });
+    for (const key of owners) if (dead.has(attemptOf(key))) await staging.delete(key, { signal });
+    if (output.kind === 'local') for (const key of await keysUnder(output, `${volumeId}/`, signal)) if (deadTemp(key)) await output.delete(key, { signal });
+  } catch (err) {
+    console.warn(`rxvolume: could not remove the leftovers of killed attempts at ${volumeId}: ${(err as Error).message}`);
   }
 }
 

@@ -4,6 +4,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Stats } from 'node:fs';
 import { EtagMismatchError, InputMissingError, NotFoundError, WriteConflictError } from './errors';
 import type { Location, ObjectBytes, ObjectEntry, SignalOption, StagedWrite, WriteCondition } from './location';
+import { OWNER_TOKEN, ownToken, type OwnerToken } from './owner';
 
 /**
  * A local directory as a Location. Keys are `/`-separated paths relative to the root.
@@ -235,9 +236,14 @@ export class LocalLocation implements Location {
   }
 }
 
-/** A temporary file's name beside `path`, unique to this process and call. */
-function tempBeside(path: string): string {
-  return `${path}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`;
+/** A temporary file's name beside `path`, unique to this process and call, naming this process (see `tempOwner`). */
+export function tempBeside(path: string): string {
+  return `${path}.${ownToken()}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`;
+}
+
+/** The process that made a temporary file (a name `tempBeside` gave), or undefined for any other name. */
+export function tempOwner(name: string): OwnerToken | undefined {
+  return new RegExp(`\\.(${OWNER_TOKEN.source})\\.\\d+\\.[a-z0-9]+\\.tmp$`).exec(name)?.[1];
 }
 
 /** Runs `fn` (which creates `path`) after making its folder; again when a concurrent delete removed the folder in between. */
