@@ -6,6 +6,7 @@ R=${RX:-/tmp/rx}; mkdir -p $R/bin $R/app $R/pages $R/scripts $R/stage
 unxz() { if command -v xz >/dev/null; then xz -dc -T0; else python3 -c "import lzma,sys,shutil; shutil.copyfileobj(lzma.open(sys.stdin.buffer), sys.stdout.buffer)"; fi; }
 cat $R/bundle.* | tar -xf - -C $R/stage
 unxz < $R/stage/node.xz > $R/bin/node && chmod +x $R/bin/node
+unxz < $R/stage/modules.tar.xz | tar -xf - -C $R/app
 unxz < $R/stage/app.tar.xz | tar -xf - -C $R/app
 X=$R/app/node_modules/onnxruntime-node/bin/napi-v6/linux/x64
 unxz < $R/stage/providers_cuda.so.xz > $X/libonnxruntime_providers_cuda.so
