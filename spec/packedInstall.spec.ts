@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -59,6 +59,18 @@ describe('the packed package installed in a fresh project', () => {
     const map = JSON.parse(readFileSync(join(pkg, 'dist', 'operators', 'index.d.ts.map'), 'utf8')) as { sources: string[] };
     expect(map.sources).toEqual(['../../operators/index.ts']);
     expect(readdirSync(join(pkg, 'operators'))).toContain('index.ts');
+  });
+
+  it('its README is true for the installed package: every path it names is there, or under a folder it says is in the repository only', () => {
+    const pkg = join(app, 'node_modules', 'rxvolume');
+    const readme = readFileSync(join(pkg, 'README.md'), 'utf8');
+    const repositoryOnly = ['spec/', 'bench/', 'dist/bench/', '.ci/'];
+    const note = /This README also ships in the npm package\.[\s\S]*?those are not in the package\./.exec(readme)?.[0] ?? '';
+    for (const folder of repositoryOnly) expect([folder, note.includes(`\`${folder}\``)]).toEqual([folder, true]);
+    const named = new Set(readme.match(/(?<![\w/.-])(?:\.ci|spec|bench|src|operators|dist|bin)\/[\w./-]*[\w/]/g));
+    const missing = [...named].filter((path) => !existsSync(join(pkg, path)) && !repositoryOnly.some((folder) => path.startsWith(folder)));
+    expect(missing).toEqual([]);
+    expect(named.size).toBeGreaterThan(20);
   });
 
   it('require() and import of rxvolume, rxvolume/operators, rxvolume/demo and rxvolume/package.json; the demo helpers only in rxvolume/demo', async () => {
