@@ -1,6 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { spawn } from 'node:child_process';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { QueueEvents, UnrecoverableError } from 'bullmq';
 import { S3Context, openLocation, resolveEngineConfig } from '../src';
@@ -8,8 +6,8 @@ import { renderSyntheticPage, s3ClientConfigFor, startLocalS3Server } from '../s
 import { enqueueVolumes, fleetStatus, type VolumeJobData, type VolumeJobProgress } from '../src/fleet';
 import { volumeConfig } from '../src/fleet/volumeJob';
 import { readMarker, type Marker } from '../src/store/marker';
-import { packageRoot } from '../src/workerFile';
 import { readParquet } from './helpers/duckdb';
+import { CONSUMER_MAIN, startFleetWorker, type WorkerProcess } from './helpers/fleetWorker';
 import { startRedisServer, type RedisServer } from './helpers/redisServer';
 
 /** Six small volumes: id → pages. */
@@ -18,16 +16,8 @@ const VOLUMES: Record<string, number> = { vol_a: 12, vol_b: 16, vol_c: 10, vol_d
 const PIPELINE = { analysisMaxSide: 512, decodeWorkers: 1, inferWorkers: 1, transformWorkers: 1 };
 const INPUT = 's3://scans/batch/';
 const OUTPUT = 's3://tables/out/';
-const CONSUMER_MAIN = join(packageRoot, 'dist', 'src', 'fleet', 'consumerMain.js');
 
 const pageKey = (i: number) => `page-${String(i).padStart(4, '0')}.jpg`;
-
-interface WorkerProcess {
-  child: ChildProcess;
-  pid: number;
-  exited: Promise<number | null>;
-  log: () => string;
-}
 
 describe('a fleet of worker processes on Redis (BullMQ) and s3rver', () => {
   let redis: RedisServer;
@@ -36,24 +26,13 @@ describe('a fleet of worker processes on Redis (BullMQ) and s3rver', () => {
   const queueName = `rxvolume-fleet-spec-${process.pid}-${Date.now()}`;
   const workers: WorkerProcess[] = [];
 
-  function startWorker(queue: string, volumesPerProcess: number): Promise<WorkerProcess> {
-    const options = {
+  async function startWorker(queue: string, volumesPerProcess: number): Promise<WorkerProcess> {
+    const proc = await startFleetWorker({
       redisUrl: redis.url, queueName: queue, volumesPerProcess, model: 'tiny', configOverrides: PIPELINE, s3: s3ClientConfigFor(server.endpoint),
       lockDurationMs: 3000, stalledIntervalMs: 1000, progressIntervalMs: 100,
-    };
-    const child = spawn(process.execPath, [CONSUMER_MAIN, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-8000)));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const proc: WorkerProcess = { child, pid: child.pid as number, exited, log: () => stderr };
-    workers.push(proc);
-    return new Promise((resolve, reject) => {
-      createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', (line) => {
-        if ((JSON.parse(line) as { ready?: boolean }).ready) resolve(proc);
-        else reject(new Error(`worker printed ${line}`));
-      });
-      void exited.then((code) => reject(new Error(`worker exited with ${code} before it was ready: ${stderr}`)));
     });
+    workers.push(proc);
+    return proc;
   }
 
   beforeAll(async () => {

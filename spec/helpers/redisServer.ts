@@ -20,8 +20,25 @@ export async function startRedisServer(): Promise<RedisServer> {
     await waitForPong(new URL(external));
     return { url: external, stop: async () => undefined };
   }
-  const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return startOwnRedisServer();
+}
+
+/** A `redis-server` of the test's own (never `REDIS_URL`'s), which the test may kill and start again. */
+export interface OwnRedisServer extends RedisServer {
+  port: number;
+  /** Ends the server at once (SIGKILL: no shutdown save), like a crashed or unplugged Redis. */
+  crash(): Promise<void>;
+}
+
+/**
+ * Starts `redis-server` on 127.0.0.1: on `port` (default a free one) and, given `dir`, with an
+ * append-only file fsynced on every write there, so that a server started again on the same port and
+ * folder comes back with the data the last one acknowledged. Resolves once it answers PING.
+ */
+export async function startOwnRedisServer(opts: { port?: number; dir?: string } = {}): Promise<OwnRedisServer> {
+  const port = opts.port ?? (await freePort());
+  const persistence = opts.dir ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', opts.dir] : ['--appendonly', 'no'];
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence], { stdio: ['ignore', 'ignore', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const failed = new Promise<never>((_, reject) => {
     child.once('error', (err) => reject(new Error(`redis-server could not be started (is it installed?): ${err.message}`)));
@@ -35,11 +52,11 @@ export async function startRedisServer(): Promise<RedisServer> {
     throw err;
   }
   failed.catch(() => undefined);
-  return { url, stop: () => kill(child, exited) };
+  return { url, port, stop: () => kill(child, exited), crash: () => kill(child, exited, 'SIGKILL') };
 }
 
-async function kill(child: ChildProcess, exited: Promise<void>): Promise<void> {
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+async function kill(child: ChildProcess, exited: Promise<void>, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) child.kill(signal);
   await exited;
 }
 
