@@ -32,6 +32,10 @@ export async function openSession(adapter: Pick<ModelAdapter, 'name' | 'modelPat
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
+    // On the CPU no memory pattern: ONNX Runtime would plan and keep one block per input shape
+    // (the classifier runs at many batch sizes); without it a thread holds ≈ 37 MB less at the
+    // same CPU a patch (bench/RESULTS.md, fifth session). On CUDA it stays on.
+    enableMemPattern: !providers.includes('cpu'),
   });
   if (device === 'cpu') return { session: await ort.InferenceSession.create(bytes, options(['cpu'])), device: 'cpu' };
   try {
