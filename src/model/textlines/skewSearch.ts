@@ -67,36 +67,69 @@ const KERNEL = (() => {
 })();
 
 /**
- * Sharpness of the ink's profile across lines at skew `deg`: the sum of squares of its histogram
- * along the direction perpendicular to lines at that skew (1 px bins, each point spread by
- * `KERNEL`). It peaks when the bins line up with the text lines. The histogram spans the
- * projection of the ink's box.
+ * Sharpness of the ink's profile across lines at each skew of `degs`: the sum of squares of its
+ * histogram along the direction perpendicular to lines at that skew (1 px bins, each point spread
+ * by `KERNEL`). It peaks when the bins line up with the text lines. Each histogram spans the
+ * projection of the ink's box. One pass over the ink fills every skew's histogram (each point read
+ * once, not once a skew; each bin sums its points in the same order as a pass per skew would).
  */
-function profileSharpness(ink: Float32Array, box: InkBox, deg: number): number {
-  const a = (deg * Math.PI) / 180;
-  const [c, s] = [Math.cos(a), Math.sin(a)];
-  const corners = [box.vMin * c - box.uMin * s, box.vMin * c - box.uMax * s, box.vMax * c - box.uMin * s, box.vMax * c - box.uMax * s];
-  const lo = Math.min(...corners) - 1;
-  const bins = new Float64Array(Math.ceil(Math.max(...corners) - lo) + 4);
-  for (let i = 0; i < ink.length; i += 3) {
-    const v = ink[i + 1] * c - ink[i] * s - lo;
-    const b = v | 0; // v ≥ 1: the box's projection starts at lo + 1
-    const k = 4 * (((v - b) * KERNEL_STEPS) | 0);
-    const w = ink[i + 2];
-    bins[b - 1] += w * KERNEL[k];
-    bins[b] += w * KERNEL[k + 1];
-    bins[b + 1] += w * KERNEL[k + 2];
-    bins[b + 2] += w * KERNEL[k + 3];
+function profileSharpness(ink: Float32Array, box: InkBox, degs: number[]): Float64Array {
+  const m = degs.length;
+  const cos = new Float64Array(m);
+  const sin = new Float64Array(m);
+  const lows = new Float64Array(m);
+  /** Where each skew's histogram starts in `bins` (and the last one ends). */
+  const starts = new Int32Array(m + 1);
+  // Plain scalars, a plain loop and the kernel in a local: with a closure or destructuring in this
+  // function, or the module's KERNEL read in the loop, V8 compiled the ink loop below ~13 % slower.
+  for (let j = 0; j < m; j++) {
+    const a = (degs[j] * Math.PI) / 180;
+    const c = Math.cos(a);
+    const s = Math.sin(a);
+    const c0 = box.vMin * c - box.uMin * s;
+    const c1 = box.vMin * c - box.uMax * s;
+    const c2 = box.vMax * c - box.uMin * s;
+    const c3 = box.vMax * c - box.uMax * s;
+    const lo = Math.min(c0, c1, c2, c3) - 1;
+    cos[j] = c;
+    sin[j] = s;
+    lows[j] = lo;
+    starts[j + 1] = starts[j] + Math.ceil(Math.max(c0, c1, c2, c3) - lo) + 4;
   }
-  let sum = 0;
-  for (const h of bins) sum += h * h;
-  return sum;
+  const bins = new Float64Array(starts[m]);
+  const kernel = KERNEL;
+  for (let i = 0; i < ink.length; i += 3) {
+    const u = ink[i];
+    const vIn = ink[i + 1];
+    const w = ink[i + 2];
+    for (let j = 0; j < m; j++) {
+      const v = vIn * cos[j] - u * sin[j] - lows[j];
+      const b = v | 0; // v ≥ 1: the box's projection starts at lo + 1
+      const k = 4 * (((v - b) * KERNEL_STEPS) | 0);
+      const at = starts[j] + b;
+      bins[at - 1] += w * kernel[k];
+      bins[at] += w * kernel[k + 1];
+      bins[at + 1] += w * kernel[k + 2];
+      bins[at + 2] += w * kernel[k + 3];
+    }
+  }
+  const sums = new Float64Array(m);
+  for (let j = 0; j < m; j++) {
+    let sum = 0;
+    for (let at = starts[j]; at < starts[j + 1]; at++) sum += bins[at] * bins[at];
+    sums[j] = sum;
+  }
+  return sums;
 }
 
 /** Every `n`th (u, v, probability) triple of the ink. */
 function everyNth(ink: Float32Array, n: number): Float32Array {
   const out = new Float32Array(3 * Math.ceil(ink.length / (3 * n)));
-  for (let i = 0, j = 0; i < ink.length; i += 3 * n, j += 3) out.set(ink.subarray(i, i + 3), j);
+  for (let i = 0, j = 0; i < ink.length; i += 3 * n, j += 3) {
+    out[j] = ink[i];
+    out[j + 1] = ink[i + 1];
+    out[j + 2] = ink[i + 2];
+  }
   return out;
 }
 
@@ -112,11 +145,13 @@ export function projectionSkew(ink: Float32Array, around: number, span: number =
   LINE_TUNING.projectionSteps.forEach((step, i) => {
     const centre = best;
     const scored = i === 0 ? coarse : ink;
+    const degs: number[] = [];
+    for (let d = centre - span; d <= centre + span + 1e-9; d += step) degs.push(d);
+    const scores = profileSharpness(scored, box, degs);
     let bestScore = -1;
-    for (let d = centre - span; d <= centre + span + 1e-9; d += step) {
-      const score = profileSharpness(scored, box, d);
-      if (score > bestScore) { bestScore = score; best = d; }
-    }
+    degs.forEach((d, j) => {
+      if (scores[j] > bestScore) { bestScore = scores[j]; best = d; }
+    });
     span = step;
   });
   return best;
