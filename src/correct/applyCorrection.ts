@@ -130,7 +130,7 @@ async function correctedPipeline(image: RgbImage, row: CorrectionRow): Promise<S
   }
   if (!row.dewarp_points) {
     // sharp turns clockwise; the row's rotation is counter-clockwise.
-    if (rotateDeg % 90 === 0) return pipelineOf(image).rotate((((-rotateDeg % 360) + 360) % 360));
+    if (rotateDeg % 90 === 0) return pipelineOf(image).rotate(((-rotateDeg % 360) + 360) % 360);
     return rotateOnVips(pipelineOf(image), image.width, image.height, rotation, marginColour(image));
   }
   const toSource = invertAffine(rotation.matrix);
