@@ -9,8 +9,9 @@ import { resolveConfig } from '../src';
  * turned, no false correction, absolute skew median 0.04° / max 0.3°, relative skew p95 0.15° over
  * the readings confident enough to be acted on); where it is not yet met (turned pages right
  * ≥ 99 %; relative skew over all readings, which counts the two newspapers' unconfident readings
- * that scatter by ±0.5° at analysis size, see the README) the level reached is asserted as a floor,
- * with a little room, so that a regression turns it red.
+ * that scatter by ±0.5° at analysis size, see the README) the level reached is asserted as a floor
+ * (with a little room for the skew; for turned pages the 29 of 33 reached, so that one more miss
+ * turns it red).
  */
 const PLAN = { angles: [0, -8, 2.4, 15], turnedAngles: [0], dark: ['book_kant_1784.jpg'] };
 
@@ -33,10 +34,11 @@ describe('orientation and skew on the dev set of real scans', () => {
     expect(wrong).toEqual([]);
   });
 
-  it('tells the turn of every turned book, old print and figure page, and of at least 80 % of all turned pages', () => {
+  it('tells the turn of every turned book, old print, dark low-contrast and figure page, and of at least 87 % of all turned pages', () => {
     const wrong = variants.filter((v) => v.turn !== 0 && readings.get(v.key)?.orientationDeg !== v.turn);
-    expect(wrong.filter((v) => ['book', 'old-print', 'figure'].includes(v.page.kind)).map((v) => `${v.key}: ${readings.get(v.key)?.orientationDeg}`)).toEqual([]);
-    expect(all.turnedRight / all.turned).toBeGreaterThanOrEqual(0.8);
+    expect(wrong.filter((v) => ['book', 'old-print', 'dark-low-contrast', 'figure'].includes(v.page.kind)).map((v) => `${v.key}: ${readings.get(v.key)?.orientationDeg}`)).toEqual([]);
+    // 29 of 33 with each crop read also turned by 180° (28 without: the dark Kant page turned 270° was missed).
+    expect(all.turnedRight / all.turned).toBeGreaterThanOrEqual(0.87);
   });
 
   it('publishes an orientation confidence for every page', () => {

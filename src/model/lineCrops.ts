@@ -48,7 +48,7 @@ function sampleInto(out: Float32Array, at: number, plane: number, pixels: Uint8A
  * Each crop is a rectangle along the line's chord, CLS_HEIGHT tall and as wide as the line allows
  * up to CLS_WIDTH, zero-padded on the right.
  */
-export function lineCrops(lines: LineFit[], pixels: Uint8Array, width: number, height: number, ratio = CROP_HEIGHT_RATIO): { data: Float32Array; count: number } {
+export function lineCrops(lines: LineFit[], pixels: Uint8Array, width: number, height: number, ratio = CROP_HEIGHT_RATIO): { data: Float32Array; count: number; widths: number[] } {
   const crops: Array<{ cx: number; cy: number; dx: number; dy: number; scale: number; w: number }> = [];
   for (const { line } of lines) {
     const [x0, y0] = line.points[0];
@@ -80,7 +80,37 @@ export function lineCrops(lines: LineFit[], pixels: Uint8Array, width: number, h
     }
     stretchContrast(data, i * 3 * plane, plane, crop.w);
   });
-  return { data, count: crops.length };
+  return { data, count: crops.length, widths: crops.map((c) => c.w) };
+}
+
+/**
+ * Each crop followed by itself turned by 180° (the text in its first `widths[i]` columns turned,
+ * the padding left on the right, as a crop cut along the line read backwards has it): crop i at 2i,
+ * its turn at 2i + 1. The classifier reads both, and a crop's P(180) is the mean of its own P(180)
+ * and its turn's P(0) (`pairP180`), which cancels the bias the classifier has on some scripts
+ * (blackletter reads as upside down both ways at analysis size).
+ */
+export function withTurnedCopies(crops: { data: Float32Array; count: number; widths: number[] }): Float32Array {
+  const plane = CLS_HEIGHT * CLS_WIDTH;
+  const out = new Float32Array(2 * crops.count * 3 * plane);
+  for (let i = 0; i < crops.count; i++) {
+    const w = crops.widths[i];
+    const from = crops.data.subarray(i * 3 * plane, (i + 1) * 3 * plane);
+    out.set(from, 2 * i * 3 * plane);
+    const to = (2 * i + 1) * 3 * plane;
+    for (let c = 0; c < 3; c++)
+      for (let j = 0; j < CLS_HEIGHT; j++) {
+        const src = c * plane + j * CLS_WIDTH;
+        const dst = to + c * plane + (CLS_HEIGHT - 1 - j) * CLS_WIDTH + w - 1;
+        for (let k = 0; k < w; k++) out[dst - k] = from[src + k];
+      }
+  }
+  return out;
+}
+
+/** A crop's P(180) from the softmax pairs of it and its turn (`withTurnedCopies`), crop `i` of the scores. */
+export function pairP180(softmax: Float32Array, i: number): number {
+  return (softmax[4 * i + 1] + softmax[4 * i + 2]) / 2;
 }
 
 /** The contrast normalisation of each crop (`stretchContrast`): the quantiles mapped to black and white, and the least spread stretched. */

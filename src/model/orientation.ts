@@ -1,5 +1,5 @@
 import type { PageSummary } from '../types';
-import { CLS_CROP_FLOATS, CROPS_PER_LINE, lineCrops } from './lineCrops';
+import { CLS_CROP_FLOATS, CROPS_PER_LINE, lineCrops, pairP180, withTurnedCopies } from './lineCrops';
 import { estimateSkew, reverseLine, skewedFrame, type LineFit, type PageGeometry } from './textlines';
 
 /** Lines sampled per page, and lines in the first round. */
@@ -11,8 +11,10 @@ const FIRST_ROUND_LINES = 4;
  * - `decisive`: how far from ½ the first round's weighted mean P(180) must be to decide alone;
  * - `flipAbove`: the weighted mean P(180) above which the page reads upside down. On the dev set
  *   (spec/fixtures/devset) upright pages read ≤ 0.40 and turned ones ≥ 0.59 at analysis size,
- *   with one blackletter page read 0.60–0.66 both ways: a vote near ½ comes with a low confidence,
- *   and the second pass (the page turned back must read upright) catches such a page;
+ *   with one blackletter page (Fleming 1719) read 0.60–0.66 both ways by its crops alone, and
+ *   0.43–0.61 either way with each crop's 180° turn read too (`withTurnedCopies`): a vote near ½
+ *   comes with a low confidence, and the second pass (the page turned back must read upright)
+ *   catches such a page;
  * - `fullConfidenceCrops`: crops needed for full confidence (fewer scale it down).
  * (Each crop's contrast normalisation is CROP_CONTRAST, in lineCrops.ts.)
  */
@@ -47,7 +49,7 @@ export interface OrientationVerdict {
   confidence: number;
   /** The weighted mean P(180) of the crops (½ with none). */
   p180: number;
-  /** Crops classified. */
+  /** Crops classified (each read as cut and turned by 180°, see `withTurnedCopies`). */
   crops: number;
 }
 
@@ -64,35 +66,36 @@ function lineWeight(l: LineFit, typicalHeight: number): number {
 
 /** A page's crops for the classifier: two rounds, the first round's first, and each crop's vote weight. */
 export interface DirectionCrops {
-  /** The crops (CHW float32, CLS_CROP_FLOATS each), consecutive. */
+  /** The classifier's inputs (CHW float32, CLS_CROP_FLOATS each), consecutive: each crop followed by its 180° turn (`withTurnedCopies`). */
   data: Float32Array;
-  /** Crops of the first round (the FIRST_ROUND_LINES longest lines') and of the second (the next lines'). */
+  /** Inputs of the first round (the FIRST_ROUND_LINES longest lines' crops and their turns) and of the second (the next lines'). */
   rounds: [number, number];
-  /** Each crop's vote weight (`lineWeight` of its line). */
+  /** Each crop's vote weight (`lineWeight` of its line), one per crop (a crop and its turn vote once). */
   weights: number[];
 }
 
 /**
  * The crops of a page's longest lines (at most MAX_LINES), cut and contrast-normalised
- * (`lineCrops`) on the analysis thread, for the classifier to score in up to two rounds.
+ * (`lineCrops`) on the analysis thread, each with its 180° turn (`withTurnedCopies`), for the
+ * classifier to score in up to two rounds.
  */
 export function directionCrops(lines: LineFit[], pixels: Uint8Array, width: number, height: number): DirectionCrops {
   const longest = [...lines].sort((a, b) => b.length - a.length).slice(0, MAX_LINES);
   const heights = longest.map((l) => l.line.height).sort((a, b) => a - b);
   const typical = heights.length ? heights[heights.length >> 1] : 1;
   const first = Math.min(FIRST_ROUND_LINES, longest.length);
-  const { data } = lineCrops(longest, pixels, width, height);
+  const data = withTurnedCopies(lineCrops(longest, pixels, width, height));
   const weights = longest.flatMap((l) => Array<number>(CROPS_PER_LINE).fill(lineWeight(l, typical)));
-  return { data, rounds: [first * CROPS_PER_LINE, (longest.length - first) * CROPS_PER_LINE], weights };
+  return { data, rounds: [2 * first * CROPS_PER_LINE, 2 * (longest.length - first) * CROPS_PER_LINE], weights };
 }
 
-/** The weighted sum of P(180) and of the weights over the crops `softmax` scores. */
+/** The weighted sum of P(180) (`pairP180`) and of the weights over the crops `softmax` scores (with their turns). */
 function tally(crops: DirectionCrops, softmax: Float32Array): { p180: number; weight: number; count: number } {
-  const count = softmax.length >> 1;
+  const count = softmax.length >> 2;
   let p180 = 0;
   let weight = 0;
   for (let i = 0; i < count; i++) {
-    p180 += crops.weights[i] * softmax[2 * i + 1];
+    p180 += crops.weights[i] * pairP180(softmax, i);
     weight += crops.weights[i];
   }
   return { p180, weight, count };
