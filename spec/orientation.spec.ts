@@ -1,4 +1,4 @@
-import { CLS_HEIGHT, CLS_WIDTH, lineCrops, withTurnedCopies } from '../src/model/lineCrops';
+import { CLS_CROP_FLOATS, CLS_HEIGHT, CLS_WIDTH, lineCrops, writeTurned } from '../src/model/lineCrops';
 import { ORIENTATION, readsUpsideDown } from '../src/model/orientation';
 import type { LineFit } from '../src/model/textlines';
 
@@ -12,55 +12,63 @@ const height = 400;
 const pixels = new Uint8Array(width * height * 3).fill(255);
 const cropLength = 3 * CLS_HEIGHT * CLS_WIDTH;
 
-/** Softmax pairs of `count` inputs, crops and their 180° turns alternating, input j of crop `p180Of(crop)`: a turn reads the other way. */
-function scores(count: number, first: number, p180Of: (crop: number) => number): Float32Array {
-  return Float32Array.from({ length: 2 * count }, (_, i) => {
-    const input = first + (i >> 1);
-    const p = input % 2 ? 1 - p180Of(input >> 1) : p180Of(input >> 1);
-    return i % 2 ? p : 1 - p;
-  });
-}
-
-/** A classifier that gives every crop P(180) = p180 for its n-th call (its turn the other way), and records the batch sizes. */
-function classifierOf(...p180s: number[]) {
+/**
+ * A consistent fake classifier: crop c reads P(180) = p180Of(c, round), its 180° turn the other
+ * way. Inputs come in round order (see `directionCrops`): the first call's are the first round's
+ * crops; the second's are their turns, then the other crops, then the other crops' turns.
+ * Records the batch sizes.
+ */
+function fakeClassifier(p180Of: (crop: number, round: number) => number) {
   const calls: number[] = [];
   const classify = async (data: Float32Array, count: number) => {
     expect(data.length).toBe(count * cropLength);
-    const p = p180s[calls.length];
     calls.push(count);
-    return scores(count, 0, () => p);
+    const first = calls[0];
+    const rest = (count - first) / 2;
+    return Float32Array.from({ length: 2 * count }, (_, i) => {
+      const j = i >> 1;
+      let p: number;
+      if (calls.length === 1) p = p180Of(j, 0);
+      else if (j < first) p = 1 - p180Of(j, 0);
+      else if (j < first + rest) p = p180Of(j, 1);
+      else p = 1 - p180Of(j - rest, 1);
+      return i % 2 ? p : 1 - p;
+    });
   };
   return { classify, calls };
 }
 
+/** A fake classifier that reads the first round's crops at P(180) = p180s[0] and the others at p180s[1]. */
+const classifierOf = (...p180s: number[]) => fakeClassifier((_crop, round) => p180s[round]);
+
 describe('readsUpsideDown', () => {
   const lines = Array.from({ length: 12 }, (_, i) => line(20 + 30 * i, 100 + 10 * i));
 
-  it('decides on the 4 longest lines (12 crops, each with its turn: 24 inputs) when their mean P(180) is decisive', async () => {
+  it('decides on the 4 longest lines (12 crops) when their mean P(180) is decisive', async () => {
     const upright = classifierOf(0.05);
     const up = await readsUpsideDown(lines, pixels, width, height, upright.classify);
     expect(up).toMatchObject({ flipped: false, crops: 12 });
     expect(up.confidence).toBeGreaterThan(0.85);
-    expect(upright.calls).toEqual([24]);
+    expect(upright.calls).toEqual([12]);
     const flipped = classifierOf(0.95);
     const down = await readsUpsideDown(lines, pixels, width, height, flipped.classify);
     expect(down).toMatchObject({ flipped: true, crops: 12 });
     expect(down.confidence).toBeGreaterThan(0.8);
-    expect(flipped.calls).toEqual([24]);
+    expect(flipped.calls).toEqual([12]);
   });
 
-  it('classifies the next 6 lines too when the first round is open, and decides on the mean of all', async () => {
+  it('classifies the first round\'s crops turned and the next 6 lines both ways when the first round is open (12 + 48 inputs), and decides on the mean of all', async () => {
     // 12 crops at 0.6, then 18 at 0.3: mean (7.2 + 5.4) / 30 = 0.42, upright.
     const open = classifierOf(0.6, 0.3);
     expect((await readsUpsideDown(lines, pixels, width, height, open.classify)).flipped).toBe(false);
-    expect(open.calls).toEqual([24, 36]);
+    expect(open.calls).toEqual([12, 48]);
     // 12 at 0.4, then 18 at 0.9: mean ≈ 0.7 (longer lines weigh a little more), upside down.
     const late = classifierOf(0.4, 0.9);
     const verdict = await readsUpsideDown(lines, pixels, width, height, late.classify);
     expect(verdict.flipped).toBe(true);
     expect(verdict.p180).toBeGreaterThan(0.66);
     expect(verdict.p180).toBeLessThan(0.7);
-    expect(late.calls).toEqual([24, 36]);
+    expect(late.calls).toEqual([12, 48]);
   });
 
   it('reads a page without lines as upright without running the classifier', async () => {
@@ -73,7 +81,7 @@ describe('readsUpsideDown', () => {
     const few = classifierOf(0.9);
     const verdict = await readsUpsideDown(lines.slice(0, 2), pixels, width, height, few.classify);
     expect(verdict.flipped).toBe(true);
-    expect(few.calls).toEqual([12]);
+    expect(few.calls).toEqual([6]);
     const many = await readsUpsideDown(lines, pixels, width, height, classifierOf(0.9).classify);
     expect(verdict.confidence).toBeCloseTo((many.confidence * 6) / ORIENTATION.fullConfidenceCrops, 6);
   });
@@ -89,7 +97,7 @@ describe('readsUpsideDown', () => {
     expect(clear.confidence).toBeGreaterThan(0.6);
   });
 
-  it('reads each crop also turned by 180°, so a classifier that reads every input as upside down (its bias on a script) leaves the page open', async () => {
+  it('reads an open page\'s crops also turned by 180°, so a classifier that reads every input as upside down (its bias on a script) leaves the page open', async () => {
     const biased = async (_data: Float32Array, count: number) => Float32Array.from({ length: 2 * count }, (_, i) => (i % 2 ? 0.65 : 0.35));
     const verdict = await readsUpsideDown(lines, pixels, width, height, biased);
     expect(verdict.flipped).toBe(false);
@@ -101,12 +109,7 @@ describe('readsUpsideDown', () => {
     const even = Array.from({ length: 4 }, (_, i) => line(20 + 30 * i, 200));
     const headline: LineFit = { ...line(300, 210), line: { points: [[10, 300], [220, 300]], height: 40, angleDeg: 0, curvaturePx: 20 } };
     // The headline (longest, first) reads 180, the even lines upright.
-    let n = 0;
-    const classify = async (_data: Float32Array, count: number) => {
-      const out = scores(count, n, (crop) => (crop < 3 ? 0.99 : 0.2));
-      n += count;
-      return out;
-    };
+    const { classify } = fakeClassifier((crop) => (crop < 3 ? 0.99 : 0.2));
     const verdict = await readsUpsideDown([headline, ...even], pixels, width, height, classify);
     // Unweighted: (3 × 0.99 + 12 × 0.2) / 15 = 0.36; the headline's weight is a fraction of a line's.
     expect(verdict.p180).toBeLessThan(0.3);
@@ -140,19 +143,19 @@ describe('lineCrops contrast normalisation', () => {
   });
 });
 
-describe('withTurnedCopies', () => {
-  it('puts each crop before its 180° turn: the text columns turned, the padding left on the right', () => {
+describe('writeTurned', () => {
+  it('writes a crop turned by 180°: the text columns turned, the padding left on the right', () => {
     // A short line (crop narrower than CLS_WIDTH) on a gradient page, so every sample differs.
     const px = Uint8Array.from({ length: width * height * 3 }, (_, i) => (Math.floor(i / 3) * 7) % 251);
     const cut = lineCrops([line(100, 40)], px, width, height);
     const w = cut.widths[0];
     expect(w).toBeLessThan(CLS_WIDTH);
-    const paired = withTurnedCopies(cut);
-    expect(paired.length).toBe(2 * cut.data.length);
+    const out = new Float32Array(2 * CLS_CROP_FLOATS);
+    writeTurned(cut, 0, out, 1);
+    expect(out.subarray(0, CLS_CROP_FLOATS).every((v) => v === 0)).toBe(true);
     const plane = CLS_HEIGHT * CLS_WIDTH;
-    const crop = paired.subarray(0, 3 * plane);
-    const turn = paired.subarray(3 * plane, 6 * plane);
-    expect(crop).toEqual(cut.data.subarray(0, 3 * plane));
+    const crop = cut.data;
+    const turn = out.subarray(CLS_CROP_FLOATS);
     for (const [c, j, k] of [[0, 0, 0], [1, 5, 17], [2, CLS_HEIGHT - 1, w - 1], [0, 20, w >> 1]])
       expect(turn[c * plane + (CLS_HEIGHT - 1 - j) * CLS_WIDTH + (w - 1 - k)]).toBe(crop[c * plane + j * CLS_WIDTH + k]);
     for (let j = 0; j < CLS_HEIGHT; j++) expect(turn[plane + j * CLS_WIDTH + w]).toBe(0);

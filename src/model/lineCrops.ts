@@ -84,33 +84,22 @@ export function lineCrops(lines: LineFit[], pixels: Uint8Array, width: number, h
 }
 
 /**
- * Each crop followed by itself turned by 180° (the text in its first `widths[i]` columns turned,
- * the padding left on the right, as a crop cut along the line read backwards has it): crop i at 2i,
- * its turn at 2i + 1. The classifier reads both, and a crop's P(180) is the mean of its own P(180)
- * and its turn's P(0) (`pairP180`), which cancels the bias the classifier has on some scripts
- * (blackletter reads as upside down both ways at analysis size).
+ * Writes crop `i` of `crops` turned by 180° into `out` as input `at` (CLS_CROP_FLOATS each): the
+ * text in its first `widths[i]` columns turned, the padding left on the right, as a crop cut along
+ * the line read backwards has it. The classifier reads a crop's turn to cancel the bias it has on
+ * some scripts (blackletter reads as upside down both ways at analysis size): see `directionCrops`.
  */
-export function withTurnedCopies(crops: { data: Float32Array; count: number; widths: number[] }): Float32Array {
+export function writeTurned(crops: { data: Float32Array; widths: number[] }, i: number, out: Float32Array, at: number): void {
   const plane = CLS_HEIGHT * CLS_WIDTH;
-  const out = new Float32Array(2 * crops.count * 3 * plane);
-  for (let i = 0; i < crops.count; i++) {
-    const w = crops.widths[i];
-    const from = crops.data.subarray(i * 3 * plane, (i + 1) * 3 * plane);
-    out.set(from, 2 * i * 3 * plane);
-    const to = (2 * i + 1) * 3 * plane;
-    for (let c = 0; c < 3; c++)
-      for (let j = 0; j < CLS_HEIGHT; j++) {
-        const src = c * plane + j * CLS_WIDTH;
-        const dst = to + c * plane + (CLS_HEIGHT - 1 - j) * CLS_WIDTH + w - 1;
-        for (let k = 0; k < w; k++) out[dst - k] = from[src + k];
-      }
-  }
-  return out;
-}
-
-/** A crop's P(180) from the softmax pairs of it and its turn (`withTurnedCopies`), crop `i` of the scores. */
-export function pairP180(softmax: Float32Array, i: number): number {
-  return (softmax[4 * i + 1] + softmax[4 * i + 2]) / 2;
+  const w = crops.widths[i];
+  const from = i * CLS_CROP_FLOATS;
+  const to = at * CLS_CROP_FLOATS;
+  for (let c = 0; c < 3; c++)
+    for (let j = 0; j < CLS_HEIGHT; j++) {
+      const src = from + c * plane + j * CLS_WIDTH;
+      const dst = to + c * plane + (CLS_HEIGHT - 1 - j) * CLS_WIDTH + w - 1;
+      for (let k = 0; k < w; k++) out[dst - k] = crops.data[src + k];
+    }
 }
 
 /** The contrast normalisation of each crop (`stretchContrast`): the quantiles mapped to black and white, and the least spread stretched. */

@@ -1,5 +1,5 @@
 import type { PageSummary } from '../types';
-import { CLS_CROP_FLOATS, CROPS_PER_LINE, lineCrops, pairP180, withTurnedCopies } from './lineCrops';
+import { CLS_CROP_FLOATS, CROPS_PER_LINE, lineCrops, writeTurned } from './lineCrops';
 import { estimateSkew, reverseLine, skewedFrame, type LineFit, type PageGeometry } from './textlines';
 
 /** Lines sampled per page, and lines in the first round. */
@@ -12,7 +12,7 @@ const FIRST_ROUND_LINES = 4;
  * - `flipAbove`: the weighted mean P(180) above which the page reads upside down. On the dev set
  *   (spec/fixtures/devset) upright pages read ≤ 0.40 and turned ones ≥ 0.59 at analysis size,
  *   with one blackletter page (Fleming 1719) read 0.60–0.66 both ways by its crops alone, and
- *   0.43–0.61 either way with each crop's 180° turn read too (`withTurnedCopies`): a vote near ½
+ *   0.43–0.61 either way with each crop's 180° turn read too (`directionCrops`): a vote near ½
  *   comes with a low confidence, and the second pass (the page turned back must read upright)
  *   catches such a page;
  * - `fullConfidenceCrops`: crops needed for full confidence (fewer scale it down).
@@ -49,7 +49,7 @@ export interface OrientationVerdict {
   confidence: number;
   /** The weighted mean P(180) of the crops (½ with none). */
   p180: number;
-  /** Crops classified (each read as cut and turned by 180°, see `withTurnedCopies`). */
+  /** Crops classified. */
   crops: number;
 }
 
@@ -66,37 +66,66 @@ function lineWeight(l: LineFit, typicalHeight: number): number {
 
 /** A page's crops for the classifier: two rounds, the first round's first, and each crop's vote weight. */
 export interface DirectionCrops {
-  /** The classifier's inputs (CHW float32, CLS_CROP_FLOATS each), consecutive: each crop followed by its 180° turn (`withTurnedCopies`). */
+  /**
+   * The classifier's inputs (CHW float32, CLS_CROP_FLOATS each), consecutive, in round order: the
+   * first round's crops; then their 180° turns, the other crops and the other crops' turns.
+   */
   data: Float32Array;
-  /** Inputs of the first round (the FIRST_ROUND_LINES longest lines' crops and their turns) and of the second (the next lines'). */
+  /** Inputs of the first round (the FIRST_ROUND_LINES longest lines' crops) and of the second (the rest). */
   rounds: [number, number];
   /** Each crop's vote weight (`lineWeight` of its line), one per crop (a crop and its turn vote once). */
   weights: number[];
 }
 
+/** Where crop `i`'s input and its turn's are in `DirectionCrops.data` (`first` crops in the first round, `total` crops). */
+const plainInput = (i: number, first: number) => (i < first ? i : first + i);
+const turnedInput = (i: number, first: number, total: number) => (i < first ? first + i : total + i);
+
 /**
  * The crops of a page's longest lines (at most MAX_LINES), cut and contrast-normalised
- * (`lineCrops`) on the analysis thread, each with its 180° turn (`withTurnedCopies`), for the
- * classifier to score in up to two rounds.
+ * (`lineCrops`) on the analysis thread, for the classifier to score in up to two rounds: the first
+ * round reads the FIRST_ROUND_LINES longest lines' crops as cut; when that leaves the page open,
+ * the second reads those crops turned by 180° (`writeTurned`) and the other lines' crops both ways,
+ * and each crop's P(180) is then the mean of its own P(180) and its turn's P(0): a classifier that
+ * reads a script as upside down both ways (blackletter, tiny print at analysis size) cancels out
+ * instead of deciding. A page the first round decides costs no more than without the turns.
  */
 export function directionCrops(lines: LineFit[], pixels: Uint8Array, width: number, height: number): DirectionCrops {
   const longest = [...lines].sort((a, b) => b.length - a.length).slice(0, MAX_LINES);
   const heights = longest.map((l) => l.line.height).sort((a, b) => a - b);
   const typical = heights.length ? heights[heights.length >> 1] : 1;
   const first = Math.min(FIRST_ROUND_LINES, longest.length);
-  const data = withTurnedCopies(lineCrops(longest, pixels, width, height));
+  const crops = lineCrops(longest, pixels, width, height);
+  const firstCrops = first * CROPS_PER_LINE;
+  const data = new Float32Array(2 * crops.data.length);
+  for (let i = 0; i < crops.count; i++) {
+    data.set(crops.data.subarray(i * CLS_CROP_FLOATS, (i + 1) * CLS_CROP_FLOATS), plainInput(i, firstCrops) * CLS_CROP_FLOATS);
+    writeTurned(crops, i, data, turnedInput(i, firstCrops, crops.count));
+  }
   const weights = longest.flatMap((l) => Array<number>(CROPS_PER_LINE).fill(lineWeight(l, typical)));
-  return { data, rounds: [2 * first * CROPS_PER_LINE, 2 * (longest.length - first) * CROPS_PER_LINE], weights };
+  return { data, rounds: crops.count ? [firstCrops, 2 * crops.count - firstCrops] : [0, 0], weights };
 }
 
-/** The weighted sum of P(180) (`pairP180`) and of the weights over the crops `softmax` scores (with their turns). */
+/**
+ * The weighted sum of P(180) and of the weights over the crops `softmax` scores (the inputs of the
+ * first round, or of both): a crop's P(180) alone, or, with its turn scored too, the mean of its
+ * P(180) and its turn's P(0).
+ */
 function tally(crops: DirectionCrops, softmax: Float32Array): { p180: number; weight: number; count: number } {
-  const count = softmax.length >> 2;
+  const scored = softmax.length >> 1;
+  const total = crops.weights.length;
+  const first = crops.rounds[0];
   let p180 = 0;
   let weight = 0;
-  for (let i = 0; i < count; i++) {
-    p180 += crops.weights[i] * pairP180(softmax, i);
+  let count = 0;
+  for (let i = 0; i < total; i++) {
+    const plain = plainInput(i, first);
+    if (plain >= scored) continue;
+    const turned = turnedInput(i, first, total);
+    const p = turned < scored ? (softmax[2 * plain + 1] + softmax[2 * turned]) / 2 : softmax[2 * plain + 1];
+    p180 += crops.weights[i] * p;
     weight += crops.weights[i];
+    count++;
   }
   return { p180, weight, count };
 }
