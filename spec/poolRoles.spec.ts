@@ -68,9 +68,10 @@ describe('GpuBatcher pool roles', () => {
       const fill = new BatchFill(32);
       const summarised = await lastValueFrom(from(analysed).pipe(new DirectionClassifier(batcher.classifier).classify({ fill }), toArray()));
       expect(summarised.map((p) => p.state)).toEqual(Array(6).fill('summarised'));
-      // Every page's first round went through, in fewer batches than pages, most of them mixing pages.
-      expect(fill.patches).toBeGreaterThanOrEqual(crops.reduce((a, b) => a + b, 0));
-      expect(fill.batches).toBeLessThan(pages.length);
+      // Every page's first round went through, in fewer batches than one a page (plus what the second rounds fill at the least), most of them mixing pages.
+      const firstRounds = crops.reduce((a, b) => a + b, 0);
+      expect(fill.patches).toBeGreaterThanOrEqual(firstRounds);
+      expect(fill.batches).toBeLessThan(pages.length + Math.ceil((fill.patches - firstRounds) / 32));
       expect(fill.mixed).toBeGreaterThan(0);
     } finally {
       await Promise.all([batcher.close(), summariser.close()]);
