@@ -26,6 +26,8 @@ export interface DewarpOptions {
 }
 
 const DEFAULTS: Required<DewarpOptions> = { maxControlPoints: 200, smoothing: 1e-5 };
+/** Lines at least this share of the longest set their own straight target (see `lineControlPoints`). */
+const GUIDE_SHARE = 0.6;
 
 /** Lengths of the polyline's segments and their sum. */
 function arcLengths(points: ReadonlyArray<readonly [number, number]>): { cumulative: number[]; total: number } {
@@ -52,10 +54,51 @@ function resample(points: ReadonlyArray<readonly [number, number]>, count: numbe
   return out;
 }
 
+/** A line's path as y(x): its points ordered by x, linear in between; undefined outside its span. */
+function heightAt(points: ReadonlyArray<readonly [number, number]>, x: number): number | undefined {
+  const sorted = [...points].sort((a, b) => a[0] - b[0]);
+  if (x < sorted[0][0] || x > sorted[sorted.length - 1][0]) return undefined;
+  let i = 1;
+  while (i < sorted.length - 1 && sorted[i][0] < x) i++;
+  const [a, b] = [sorted[i - 1], sorted[i]];
+  return b[0] > a[0] ? a[1] + ((x - a[0]) * (b[1] - a[1])) / (b[0] - a[0]) : a[1];
+}
+
+/** A line whose straight target is set by itself: its samples' mean y. */
+interface Guide {
+  points: ReadonlyArray<readonly [number, number]>;
+  target: number;
+}
+
+/**
+ * Where a point's straight target lies relative to the guides: between the guide lines above and
+ * below it at its x, at the same fraction of their gap as in the source; beyond the first or last,
+ * at the same offset from the nearest. Undefined when no guide spans its x.
+ */
+function guidedTarget(guides: readonly Guide[], [x, y]: readonly [number, number]): number | undefined {
+  let above: { y: number; target: number } | undefined;
+  let below: { y: number; target: number } | undefined;
+  for (const guide of guides) {
+    const gy = heightAt(guide.points, x);
+    if (gy === undefined) continue;
+    if (gy <= y && (!above || gy > above.y)) above = { y: gy, target: guide.target };
+    if (gy > y && (!below || gy < below.y)) below = { y: gy, target: guide.target };
+  }
+  if (above && below) return above.target + ((y - above.y) * (below.target - above.target)) / (below.y - above.y);
+  if (above) return above.target + (y - above.y);
+  if (below) return below.target + (y - below.y);
+  return undefined;
+}
+
 /**
  * Control points: samples along each line (longest lines first, spaced so all fit the budget, at
- * least 3 per line so its bow is seen) and their targets, the same x on the horizontal line at the
- * samples' mean y. Lines that no longer fit the budget are left out.
+ * least 3 per line so its bow is seen) and their targets, the same x on one horizontal line. The
+ * long lines (GUIDE_SHARE of the longest) each go straight at their samples' mean y; a shorter line
+ * (a paragraph's last line, a heading) goes where the guides around it put it, its samples' mean
+ * of `guidedTarget` (its own mean y where no guide spans it). Its own mean y would not do: on a
+ * page whose lines tilt more and more towards its foot, a short line at the left margin keeps its
+ * height while the long line below it is levelled about its middle, so their targets close up and
+ * the spline crushes (and waves) the text between them. Lines that no longer fit the budget are left out.
  */
 function lineControlPoints(lines: readonly TextLine[], budget: number): { sources: Point[]; targets: Point[] } {
   const usable = lines
@@ -64,6 +107,8 @@ function lineControlPoints(lines: readonly TextLine[], budget: number): { source
     .sort((a, b) => b.length - a.length);
   // Spaced so that floor(length / spacing) + 1 samples per line add up to at most the budget.
   const spacing = usable.reduce((s, line) => s + line.length, 0) / Math.max(1, budget - usable.length);
+  const longest = usable[0]?.length ?? 0;
+  const guides: Guide[] = [];
   const sources: Point[] = [];
   const targets: Point[] = [];
   for (const line of usable) {
@@ -71,9 +116,12 @@ function lineControlPoints(lines: readonly TextLine[], budget: number): { source
     if (sources.length + count > budget) break;
     const samples = resample(line.points, count);
     const meanY = samples.reduce((s, p) => s + p[1], 0) / count;
+    let target = meanY;
+    if (line.length >= GUIDE_SHARE * longest) guides.push({ points: line.points, target: meanY });
+    else target = samples.reduce((s, p) => s + (guidedTarget(guides, p) ?? p[1]), 0) / count;
     for (const p of samples) {
       sources.push(p);
-      targets.push([p[0], meanY]);
+      targets.push([p[0], target]);
     }
   }
   return { sources, targets };
