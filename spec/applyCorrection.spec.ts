@@ -38,14 +38,41 @@ const SYNTHETIC: Array<{ key: string; kind: Kind; spec: PageSpec }> = [
 ];
 
 const QUALITY = 92;
+/**
+ * How far (analysis-frame px, lines ≈ 7 px tall) any re-detected line of a dewarped published image
+ * may stray from straight: its points' largest distance from their least-squares line (glyph
+ * jitter is ≈ 1–2.5 px). Short lines levelled on their own mean y waved up to 4.6 px.
+ */
+const LINE_STRAIGHT_PX = 3;
 
-/** Runs a folder through the default model (publishing JPEG page images when `images`); returns its rows as DuckDB reads them from the table, by key. */
-async function runVolume(input: string, output: string, maxPasses: 1 | 2, images = false): Promise<{ rows: Map<string, Record<string, unknown>>; types: Record<string, string> }> {
-  const result = await new VolumeWorker(resolveConfig({ input, output, maxPasses, ...(images ? { images: 'jpeg', imageQuality: QUALITY } : {}) }), undefined, 'vol').run();
+/**
+ * Runs a folder through the default model (publishing JPEG page images when `images`); returns its
+ * rows as DuckDB reads them from the table and each page's first-pass summary (its text lines), by key.
+ */
+async function runVolume(
+  input: string,
+  output: string,
+  maxPasses: 1 | 2,
+  images = false,
+): Promise<{ rows: Map<string, Record<string, unknown>>; types: Record<string, string>; summaries: Map<string, PageSummary> }> {
+  const worker = new VolumeWorker(resolveConfig({ input, output, maxPasses, ...(images ? { images: 'jpeg', imageQuality: QUALITY } : {}) }), undefined, 'vol');
+  const summaries = new Map<string, PageSummary>();
+  worker.pages$.subscribe((page) => page.first && summaries.set(page.record.key, page.first));
+  const result = await worker.run();
   expect(result.status).toBe('published');
   const path = result.parquet.startsWith('file:') ? fileURLToPath(result.parquet) : result.parquet;
   const { rows, types } = await readParquet(path);
-  return { rows: new Map(rows.map((row) => [String(row.key), row])), types };
+  return { rows: new Map(rows.map((row) => [String(row.key), row])), types, summaries };
+}
+
+/** The largest distance (px) of a line's points from their least-squares straight line y = a + b·x. */
+function straightnessPx(points: ReadonlyArray<readonly [number, number]>): number {
+  const n = points.length;
+  const mx = points.reduce((s, p) => s + p[0], 0) / n;
+  const my = points.reduce((s, p) => s + p[1], 0) / n;
+  const sxx = points.reduce((s, p) => s + (p[0] - mx) ** 2, 0);
+  const b = sxx > 0 ? points.reduce((s, p) => s + (p[0] - mx) * (p[1] - my), 0) / sxx : 0;
+  return Math.max(...points.map(([x, y]) => Math.abs(y - my - b * (x - mx)))) / Math.hypot(1, b);
 }
 
 /** The mean RGB of the `size`×`size` patch at each corner of a decoded image. */
@@ -69,6 +96,8 @@ describe('applyCorrection: the published rows rebuild the corrections at full re
   let first: Map<string, Record<string, unknown>>;
   let types: Record<string, string>;
   let again: Map<string, Record<string, unknown>>;
+  /** By input key: the text lines the default model finds on the published image (its first pass). */
+  let againLines: Map<string, PageSummary>;
   /** By input key: the published image, its original, its row and what applyCorrection rebuilds from them. */
   const outputs = new Map<string, { bytes: Buffer; original: Buffer; row: Record<string, unknown>; rebuilt: Buffer }>();
 
@@ -101,6 +130,7 @@ describe('applyCorrection: the published rows rebuild the corrections at full re
     // The default model once more, measuring only (no correction of its own).
     const measured = await runVolume(corrected, join(tmp, 'out-again'), 1);
     again = new Map([...first.keys()].filter((k) => outputs.has(k)).map((k) => [k, measured.rows.get(k.replace(/\.\w+$/, '.jpg')) as Record<string, unknown>]));
+    againLines = new Map([...again.keys()].map((k) => [k, measured.summaries.get(k.replace(/\.\w+$/, '.jpg')) as PageSummary]));
   }, 900_000);
   afterAll(() => rm(tmp, { recursive: true, force: true }));
 
@@ -166,6 +196,20 @@ describe('applyCorrection: the published rows rebuild the corrections at full re
     const bends = curled.map(([key]) => ({ key, before: first.get(key)?.curvature_px as number, after: again.get(key)?.curvature_px as number }));
     console.log(`curvature before → on the published image: ${bends.map((b) => `${b.key} ${b.before.toFixed(1)} → ${b.after.toFixed(1)} px`).join('; ')}`);
     expect(bends.filter((b) => !(b.after <= b.before / 2))).toEqual([]);
+  });
+
+  it(`every text line of the dewarped pages' published images is straight to within ${LINE_STRAIGHT_PX} px, the bottom fifth of the page included`, () => {
+    const dewarped = [...again.keys()].filter((key) => first.get(key)?.transform === 'tps');
+    expect(dewarped.length).toBeGreaterThanOrEqual(4);
+    const worst = dewarped.map((key) => {
+      const summary = againLines.get(key) as PageSummary;
+      const lines = summary.lines.filter((l) => l.points.length >= 5).map((l) => ({ y: l.points.reduce((s, p) => s + p[1], 0) / l.points.length, straightness: straightnessPx(l.points) }));
+      const bottom = lines.filter((l) => l.y >= 0.8 * summary.height);
+      return { key, lines: lines.length, bottom: bottom.length, worst: Math.max(...lines.map((l) => l.straightness)), worstBottom: Math.max(...bottom.map((l) => l.straightness)) };
+    });
+    console.log(`published dewarped pages, worst line (px off straight, analysis frame): ${worst.map((w) => `${w.key} ${w.worst.toFixed(1)} (bottom fifth ${w.worstBottom.toFixed(1)} over ${w.bottom} lines)`).join('; ')}`);
+    expect(worst.filter((w) => w.bottom === 0)).toEqual([]);
+    expect(worst.filter((w) => !(w.worst <= LINE_STRAIGHT_PX))).toEqual([]);
   });
 
   it('each published image has the canvas-expanded size, the original DPI and corners in the margin colour', async () => {
