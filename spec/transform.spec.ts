@@ -269,6 +269,25 @@ describe('dewarp', () => {
     expect(planDewarp([], width, height).inverse).toBeNull();
   });
 
+  it('keeps a short line where it sits between its long neighbours when the lines tilt more and more down the page', () => {
+    // Long lines across the page, each tilted more than the one above (a page curling towards its
+    // foot); a short line (a paragraph's last) at the left margin, halfway between two of them.
+    const long = (y0: number, slope: number) => (x: number) => y0 + slope * (x - width / 2);
+    const paths = [long(100, 0), long(160, -0.03), long(220, -0.06), long(280, -0.09)];
+    const line = (path: (x: number) => number, from: number, to: number): TextLine => ({
+      points: Array.from({ length: 21 }, (_, i): [number, number] => [from + ((to - from) * i) / 20, path(from + ((to - from) * i) / 20)]),
+      height: 4,
+      angleDeg: 0,
+      curvaturePx: 0,
+    });
+    const halfway = (x: number) => (paths[2](x) + paths[3](x)) / 2;
+    const plan = planDewarp([...paths.map((path) => line(path, x0, x1)), line(halfway, x0, 160)], width, height);
+    for (const x of [x0, 100, 160]) {
+      const [above, short, below] = [paths[2](x), halfway(x), paths[3](x)].map((y) => dewarpPoint(plan, [x, y])[1]);
+      expect({ x, share: (short - above) / (below - above) }).toEqual({ x, share: expect.closeTo(0.5, 1) });
+    }
+  });
+
   it('keeps to the control-point budget on a page with many lines', () => {
     const many = Array.from({ length: 120 }, (_, i) => strokeLines(bow)[i % baselines.length]);
     const { controlPoints } = planDewarp(many, width, height, { maxControlPoints: 120 });
