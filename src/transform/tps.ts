@@ -54,9 +54,8 @@ function resample(points: ReadonlyArray<readonly [number, number]>, count: numbe
   return out;
 }
 
-/** A line's path as y(x): its points ordered by x, linear in between; undefined outside its span. */
-function heightAt(points: ReadonlyArray<readonly [number, number]>, x: number): number | undefined {
-  const sorted = [...points].sort((a, b) => a[0] - b[0]);
+/** A line's path as y(x) from its points `sorted` by x, linear in between; undefined outside its span. */
+function heightAt(sorted: ReadonlyArray<readonly [number, number]>, x: number): number | undefined {
   if (x < sorted[0][0] || x > sorted[sorted.length - 1][0]) return undefined;
   let i = 1;
   while (i < sorted.length - 1 && sorted[i][0] < x) i++;
@@ -66,6 +65,7 @@ function heightAt(points: ReadonlyArray<readonly [number, number]>, x: number): 
 
 /** A line whose straight target is set by itself: its samples' mean y. */
 interface Guide {
+  /** Its path's points, ordered by x. */
   points: ReadonlyArray<readonly [number, number]>;
   target: number;
 }
@@ -117,7 +117,7 @@ function lineControlPoints(lines: readonly TextLine[], budget: number): { source
     const samples = resample(line.points, count);
     const meanY = samples.reduce((s, p) => s + p[1], 0) / count;
     let target = meanY;
-    if (line.length >= GUIDE_SHARE * longest) guides.push({ points: line.points, target: meanY });
+    if (line.length >= GUIDE_SHARE * longest) guides.push({ points: [...line.points].sort((a, b) => a[0] - b[0]), target: meanY });
     else target = samples.reduce((s, p) => s + (guidedTarget(guides, p) ?? p[1]), 0) / count;
     for (const p of samples) {
       sources.push(p);
