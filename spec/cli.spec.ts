@@ -262,6 +262,14 @@ describe('rxvolume run between local folders', () => {
     expect(/^parquet\s+(.+)$/m.exec(run.stdout)?.[1]).toMatch(new RegExp(`^${join(tmp, 'local-out', 'named', 'part-00000-')}.+\\.parquet$`));
     expect(run.stderr).not.toContain('\r');
   });
+
+  it('exits 1 naming --output when its folder cannot be made on a file system that answers ENOENT (/proc), instead of hanging in mkdir -p', async () => {
+    const input = join(tmp, 'local-in', 'vol_proc');
+    await writeDemoVolume(openLocation(input), demoPages(1));
+    const run = await cli(['run', '--input', input, '--output', '/proc/rxvolume-no-such-folder', '--model', 'tiny', '--json']);
+    expect(run.code).toBe(1);
+    expect(lastJson(run)).toEqual({ error: expect.stringMatching(/^failed: --output \/proc\/rxvolume-no-such-folder.*ENOENT/), exitCode: 1 });
+  }, 60_000);
 });
 
 describe('rxvolume run against s3rver', () => {

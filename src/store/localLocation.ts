@@ -259,20 +259,21 @@ async function inFolder<T>(path: string, fn: () => Promise<T>): Promise<T> {
 }
 
 /**
- * `mkdir -p`. Node's recursive mkdir reports ENOENT for a read-only file system (EROFS); the
- * folders are then made one by one, so the error says what is wrong.
+ * `mkdir -p`, a folder at a time: Node's recursive mkdir reports ENOENT for a read-only file system
+ * (EROFS), and never settles on one where mkdir answers ENOENT under a parent that exists (/proc, as
+ * `--output /proc/x`: it retried for ever). Here a second ENOENT is the error.
  */
 async function makeFolder(dir: string): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    const parts = dir.split(sep);
-    for (let i = 2; i <= parts.length; i++) {
-      await mkdir(parts.slice(0, i).join(sep) || sep).catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== 'EEXIST') throw e;
-      });
-    }
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    if (code !== 'ENOENT' || dirname(dir) === dir) throw err;
+    await makeFolder(dirname(dir));
+    await mkdir(dir).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EEXIST') throw e;
+    });
   }
 }
 
