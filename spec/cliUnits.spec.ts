@@ -28,6 +28,12 @@ describe('parseFlags', () => {
     expect(parseFlags(['-h'], specs, 'x').bool('help')).toBe(true);
   });
 
+  it('names the flag a mistyped one is closest to (at most 2 edits), and none when nothing is close', () => {
+    expect(() => parseFlags(['--input', 'd', '--jsno'], specs, 'x')).toThrow(/^unknown flag --jsno for x \(did you mean --json\? see rxvolume x --help\)$/);
+    expect(() => parseFlags(['--input', 'd', '--page=3'], specs, 'x')).toThrow(/^unknown flag --page for x \(did you mean --pages\? see rxvolume x --help\)$/);
+    expect(() => parseFlags(['--input', 'd', '--bogus'], specs, 'x')).toThrow(/^unknown flag --bogus for x \(see rxvolume x --help\)$/);
+  });
+
   it('runs a flag\'s own check on its value, after the kind\'s', () => {
     const checked: FlagSpec[] = [{ name: 'url', kind: 'string', help: '', check: (raw) => (raw.startsWith('redis://') ? undefined : 'must be a redis:// URL') }];
     expect(parseFlags(['--url', 'redis://h'], checked, 'x').string('url')).toBe('redis://h');
@@ -62,7 +68,8 @@ describe('parseBenchArgs (the same parser for npm run bench)', () => {
   it.each([
     [['--pages', 'x'], /^--pages must be a positive integer, got "x"$/],
     [['--runs'], /^--runs needs a value/],
-    [['--modle', 'tiny'], /^unknown flag --modle for bench \(see npm run bench -- --help\)$/],
+    [['--modle', 'tiny'], /^unknown flag --modle for bench \(did you mean --model\? see npm run bench -- --help\)$/],
+    [['--bogus', 'tiny'], /^unknown flag --bogus for bench \(see npm run bench -- --help\)$/],
     [['--config', '[1]'], /^--config needs a JSON object/],
     [['--memory-pages', '20,10'], /^--memory-pages needs two sizes, smaller first/],
   ])('rejects %j naming the flag', (argv, message) => {

@@ -56,6 +56,22 @@ function parseValue(spec: FlagSpec, raw: string): Value {
   return spec.kind === 'int' ? Number(raw) : raw;
 }
 
+/** The name among `names` at most 2 edits (Levenshtein) from `typed`, the nearest; undefined when none is. */
+function closest(typed: string, names: readonly string[]): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const name of names) {
+    let previous = Array.from({ length: name.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= typed.length; i++) {
+      const row = [i];
+      for (let j = 1; j <= name.length; j++) row[j] = Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (typed[i - 1] === name[j - 1] ? 0 : 1));
+      previous = row;
+    }
+    const distance = previous[name.length];
+    if (distance <= 2 && (!best || distance < best.distance)) best = { name, distance };
+  }
+  return best?.name;
+}
+
 /**
  * Parses `--name value`, `--name=value` and boolean `--name` switches against `specs`, with
  * `node:util`'s `parseArgs` as the tokenizer. Unknown flags, positional arguments, missing or
@@ -77,7 +93,10 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[], 
     }
     const { name, value, inlineValue } = token;
     const spec = byName.get(name);
-    if (!spec) throw new UsageError(`unknown flag --${name} for ${command} (see ${seeHelp})`);
+    if (!spec) {
+      const near = closest(name, [...byName.keys()]);
+      throw new UsageError(`unknown flag --${name} for ${command} (${near ? `did you mean --${near}? ` : ''}see ${seeHelp})`);
+    }
     if (spec.kind === 'bool') {
       if (inlineValue) throw new UsageError(`--${name} takes no value`);
       values.set(name, true);
