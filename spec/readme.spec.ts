@@ -1,6 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ts from 'typescript';
+import { renderSyntheticPage } from '../src/demo';
+import { BIN } from './helpers/cli';
 
 /**
  * README's operator sections ("Backpressure: credits" up to "The library API"): every ```ts block
@@ -119,4 +123,45 @@ describe("README's operator sections", () => {
     new Function('require', 'module', 'exports', 'expect', js)(load, module, module.exports, expect);
     await module.exports.done;
   }, 30_000);
+});
+
+/** Runs `node <args>` in `cwd`; resolves with its exit code and output. */
+function node(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe("README's table read-back snippet (The Parquet table and the marker)", () => {
+  const section = readme.slice(readme.indexOf('## The Parquet table and the marker'), readme.indexOf('### Publishing safely when attempts overlap'));
+  const snippet = /```js\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+  const work = mkdtempSync(join(tmpdir(), 'rxvolume-readme-'));
+  // The snippet imports @duckdb/node-api: a module file inside the repository resolves it from its node_modules.
+  const scriptDir = join(root, 'spec', `.readme-${process.pid}`);
+  afterAll(() => {
+    rmSync(work, { recursive: true, force: true });
+    rmSync(scriptDir, { recursive: true, force: true });
+  });
+
+  it('reads back, through the marker, every row of the run it names', async () => {
+    expect(snippet).toContain('_SUCCESS.json');
+    mkdirSync(join(work, 'scans', 'vol_A'), { recursive: true });
+    const pages = ['p1.jpg', 'p2.jpg', 'p3.jpg'];
+    for (const [seed, name] of pages.entries()) writeFileSync(join(work, 'scans', 'vol_A', name), await renderSyntheticPage({ seed, width: 400, height: 566 }));
+    const run = await node([BIN, 'run', '--input', 'scans/vol_A', '--output', 'out', '--model', 'tiny', '--json'], work);
+    expect(run.code).toBe(0);
+    mkdirSync(scriptDir, { recursive: true });
+    writeFileSync(join(scriptDir, 'readBack.mjs'), snippet);
+    const read = await node([join(scriptDir, 'readBack.mjs')], work);
+    expect(read.stderr).toBe('');
+    expect(read.code).toBe(0);
+    for (const name of pages) expect(read.stdout).toContain(name);
+    expect(read.stdout.match(/\bok\b/g)).toHaveLength(pages.length);
+  }, 120_000);
 });
