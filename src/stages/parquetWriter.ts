@@ -3,7 +3,7 @@ import { WriteConflictError, type Location, type StagedWrite } from '../store';
 import { manifestSha256 } from '../store/manifest';
 import { attemptOfKey, attemptStartMs, isPublished, keysUnder, outputKeys, readMarker, type Marker, type MarkerIdentity } from '../store/marker';
 import { tempOwner } from '../store/localLocation';
-import { ownToken, provablyDead } from '../store/owner';
+import { attemptOver, attemptRunning, ownToken, provablyDead } from '../store/owner';
 import { GuardedSink, openRowWriter, type RowWriter } from '../store/parquetSink';
 import type { VolumeRecord } from '../types';
 
@@ -206,6 +206,7 @@ export class S3ParquetWriter {
     else await this.removeEarlierAttempts(now as Marker);
     await this.staging.delete(this.stagingKey).catch(() => undefined);
     await this.staging.delete(this.ownerKey).catch(() => undefined);
+    attemptRunning(this.attemptId, false);
     await removeDeadAttempts(this.output, this.staging, this.opts.volumeId, signal);
     return { marker: superseded && now ? now : marker, superseded, output: this.output.url, parquetKey: this.keys.parquet, markerKey: this.keys.marker };
   }
@@ -279,6 +280,7 @@ export class S3ParquetWriter {
   private async open(): Promise<RowWriter> {
     if (this.rows) return this.rows;
     this.ownerWritten = true;
+    attemptRunning(this.attemptId, true);
     await this.staging.putText(this.ownerKey, '', { signal: this.stop.signal });
     this.staged = await this.staging.write(this.stagingKey, { signal: this.stop.signal });
     const sink = (this.sink = new GuardedSink(this.staged.stream));
@@ -322,11 +324,15 @@ export class S3ParquetWriter {
   /** Once: removes this attempt's upload/staging object and, if its marker never came, its table. */
   private removeLeftovers(): Promise<void> {
     this.cleanup ??= (async () => {
-      if (this.staged && !this.stagedDone) await this.staged.abort();
-      else if (this.stagedDone) await this.staging.delete(this.stagingKey);
-      if (this.ownerWritten) await this.staging.delete(this.ownerKey);
-      if (this.adopted && !this.published) await this.output.delete(this.keys.parquet);
-      if (this.opts.images && !this.published) await this.removeImages(this.attemptId);
+      try {
+        if (this.staged && !this.stagedDone) await this.staged.abort();
+        else if (this.stagedDone) await this.staging.delete(this.stagingKey);
+        if (this.ownerWritten) await this.staging.delete(this.ownerKey);
+        if (this.adopted && !this.published) await this.output.delete(this.keys.parquet);
+        if (this.opts.images && !this.published) await this.removeImages(this.attemptId);
+      } finally {
+        attemptRunning(this.attemptId, false); // what a failed cleanup left, a later attempt removes
+      }
     })();
     return this.cleanup;
   }
@@ -337,8 +343,9 @@ export class S3ParquetWriter {
  * of `staging`, told by the `owner.<token>` each attempt stages first) and the temporary files of
  * writes cut short (`tempOwner`: a folder's marker or page image written beside its place, under
  * `<volumeId>/` of the output, or an owner file in staging). Only those of a provably dead process
- * (`provablyDead`: it ran on this machine, in this container, and its pid is gone): an attempt that
- * still runs, or that ran elsewhere, keeps its files. Staging folders without an owner file (made
+ * (`provablyDead`: it ran on this machine, in this container, and its pid is gone), and attempts of
+ * this process that ended without cleaning up (`attemptOver`): an attempt that still runs, or that
+ * ran elsewhere, keeps its files. Staging folders without an owner file (made
  * by older versions) are left alone. Failures only warn.
  */
 export async function removeDeadAttempts(output: Location, staging: Location, volumeId: string, signal?: AbortSignal): Promise<void> {
@@ -350,7 +357,7 @@ export async function removeDeadAttempts(output: Location, staging: Location, vo
     const staged = await keysUnder(staging, `${volumeId}/`, signal);
     const attemptOf = (key: string) => key.split('/')[1];
     const owners = staged.filter((key) => /^[^/]+\/[^/]+\/owner\.[^/.]+$/.test(key));
-    const dead = new Set(owners.filter((key) => provablyDead(key.slice(key.lastIndexOf('owner.') + 'owner.'.length))).map(attemptOf));
+    const dead = new Set(owners.filter((key) => attemptOver(key.slice(key.lastIndexOf('owner.') + 'owner.'.length), attemptOf(key))).map(attemptOf));
     // Owner files last: a sweep cut short still proves the attempt dead next time.
     for (const key of staged) if ((dead.has(attemptOf(key)) && !owners.includes(key)) || deadTemp(key)) await staging.delete(key, { signal });
     for (const key of owners) if (dead.has(attemptOf(key))) await staging.delete(key, { signal });

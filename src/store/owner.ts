@@ -35,6 +35,24 @@ export function ownToken(): OwnerToken {
 /** The pattern of a token inside a name. */
 export const OWNER_TOKEN = /[0-9a-f]{12}-\d+/;
 
+/** Attempts this process has staged and not yet ended (published, or cleaned up after failing). */
+const liveAttempts = new Set<string>();
+
+/** Marks attempt `attemptId` of this process as running (`alive`) or ended. */
+export function attemptRunning(attemptId: string, alive: boolean): void {
+  if (alive) liveAttempts.add(attemptId);
+  else liveAttempts.delete(attemptId);
+}
+
+/**
+ * Whether attempt `attemptId`, staged by the process `token` names, is provably over: it is this
+ * process's and no longer running here (its cleanup may have failed, e.g. during an outage), or its
+ * process is provably gone (`provablyDead`).
+ */
+export function attemptOver(token: OwnerToken, attemptId: string): boolean {
+  return token === ownToken() ? !liveAttempts.has(attemptId) : provablyDead(token);
+}
+
 /**
  * Whether the process `token` names is provably gone: it ran where this process runs (same boot,
  * same pid namespace) and no process has its pid now. A process elsewhere (another machine or
