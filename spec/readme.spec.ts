@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ts from 'typescript';
 import { renderSyntheticPage } from '../src/demo';
-import { BIN } from './helpers/cli';
+import { BIN, runNode } from './helpers/cli';
 
 /**
  * README's operator sections ("Backpressure: credits" up to "The library API"): every ```ts block
@@ -125,19 +124,6 @@ describe("README's operator sections", () => {
   }, 30_000);
 });
 
-/** Runs `node <args>` in `cwd`; resolves with its exit code and output. */
-function node(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 describe("README's table read-back snippet (The Parquet table and the marker)", () => {
   const section = readme.slice(readme.indexOf('## The Parquet table and the marker'), readme.indexOf('### Publishing safely when attempts overlap'));
   const snippet = /```js\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
@@ -154,11 +140,11 @@ describe("README's table read-back snippet (The Parquet table and the marker)", 
     mkdirSync(join(work, 'scans', 'vol_A'), { recursive: true });
     const pages = ['p1.jpg', 'p2.jpg', 'p3.jpg'];
     for (const [seed, name] of pages.entries()) writeFileSync(join(work, 'scans', 'vol_A', name), await renderSyntheticPage({ seed, width: 400, height: 566 }));
-    const run = await node([BIN, 'run', '--input', 'scans/vol_A', '--output', 'out', '--model', 'tiny', '--json'], work);
+    const run = await runNode([BIN, 'run', '--input', 'scans/vol_A', '--output', 'out', '--model', 'tiny', '--json'], { cwd: work });
     expect(run.code).toBe(0);
     mkdirSync(scriptDir, { recursive: true });
     writeFileSync(join(scriptDir, 'readBack.mjs'), snippet);
-    const read = await node([join(scriptDir, 'readBack.mjs')], work);
+    const read = await runNode([join(scriptDir, 'readBack.mjs')], { cwd: work });
     expect(read.stderr).toBe('');
     expect(read.code).toBe(0);
     for (const name of pages) expect(read.stdout).toContain(name);

@@ -11,8 +11,13 @@ export interface CliRun {
 
 /** Runs the real binary (`node bin/rxvolume.js ...`; dist/ must be built). */
 export function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  return runNode([BIN, ...args], { env });
+}
+
+/** Runs `node <args>` (in `cwd`, with `env` added to this process's environment) to its end. */
+export function runNode(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
