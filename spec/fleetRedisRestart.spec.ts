@@ -68,13 +68,28 @@ describe('a fleet worker whose Redis crashes in the middle of a volume and comes
     ]);
     redis = await startOwnRedisServer({ port: redis.port, dir });
     const backAt = Date.now();
-    const deadline = Date.now() + DRAIN_TIMEOUT_MS;
-    for (;;) {
-      status = await fleetStatus({ redisUrl: redis.url, queueName });
-      if (status.completed + status.failed === Object.keys(VOLUMES).length) break;
-      if (Date.now() > deadline) throw new Error(`the queue did not drain within ${DRAIN_TIMEOUT_MS} ms after Redis came back: ${JSON.stringify(status)}\n${worker.log()}`);
-      await new Promise((r) => setTimeout(r, 250)); // polling the queue's state, not synchronising on time
+    // Every job's completion, read from the start of the queue's event stream (kept in the append-only file).
+    const afterRestart = new QueueEvents(queueName, { connection: { url: redis.url }, lastEventId: '0-0' });
+    const completed = new Set<string>();
+    const drained = new Promise<void>((resolve) =>
+      afterRestart.on('completed', ({ jobId }) => {
+        completed.add(jobId);
+        if (completed.size === Object.keys(VOLUMES).length) resolve();
+      }),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        drained,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(async () => reject(new Error(`the queue did not drain within ${DRAIN_TIMEOUT_MS} ms after Redis came back: ${JSON.stringify(await fleetStatus({ redisUrl: redis.url, queueName }))}\n${worker.log()}`)), DRAIN_TIMEOUT_MS);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      await afterRestart.close();
     }
+    status = await fleetStatus({ redisUrl: redis.url, queueName });
     process.stdout.write(
       `redis restart: crashed at ${crashedIn.done}/${crashedIn.total} rows of ${crashedIn.jobId}, down ${((backAt - crashedAt) / 1000).toFixed(1)} s, ` +
         `queue drained ${((Date.now() - backAt) / 1000).toFixed(1)} s later; results ${status.volumes.map((v) => `${v.volumeId}:${v.result?.status}`).join(' ')}\n`,
