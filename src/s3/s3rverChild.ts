@@ -1,13 +1,16 @@
 /**
- * Child-process entry of `startLocalS3Server`: runs s3rver on 127.0.0.1 and prints one JSON line
+ * Child-process entry of `startLocalS3Server`: runs s3rver on 127.0.0.1, with the conditional
+ * writes it lacks (`conditionalWrites`) in front of its routes, and prints one JSON line
  * `{"port": N}` to stdout once it listens. Argument 1 is JSON `{dir, buckets}`.
  *
  * It runs in its own process (started with `--openssl-legacy-provider`, which s3rver's paginated
  * ListObjectsV2 needs) so its CPU work never stalls the caller's event loop.
  */
-// s3rver ships no type declarations.
+import { conditionalWrites, type ObjectStore } from './conditionalWrites';
+
+// s3rver (a Koa application) ships no type declarations.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
-const S3rver = require('s3rver') as new (opts: object) => { run(): Promise<{ port: number }> };
+const S3rver = require('s3rver') as new (opts: object) => { run(): Promise<{ port: number }>; store: ObjectStore; middleware: unknown[] };
 
 interface ChildArgs {
   dir: string;
@@ -23,6 +26,8 @@ async function main(): Promise<void> {
     directory: args.dir,
     configureBuckets: args.buckets.map((name) => ({ name })),
   });
+  // After s3rver's logger, before its XML encoder and routes.
+  server.middleware.splice(1, 0, conditionalWrites(server.store));
   const { port } = await server.run();
   process.stdout.write(`${JSON.stringify({ port })}\n`);
   // Stopping does not wait for open connections: a test server's requests may be left hanging.

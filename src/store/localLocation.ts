@@ -4,7 +4,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Stats } from 'node:fs';
 import { EtagMismatchError, InputMissingError, NotFoundError, WriteConflictError } from './errors';
 import type { Location, ObjectBytes, ObjectEntry, SignalOption, StagedWrite, WriteCondition } from './location';
-import { OWNER_TOKEN, ownToken, type OwnerToken } from './owner';
+import { OWNER_TOKEN, ownToken, provablyDead, type OwnerToken } from './owner';
 
 /**
  * A local directory as a Location. Keys are `/`-separated paths relative to the root.
@@ -136,8 +136,9 @@ export class LocalLocation implements Location {
 
   /**
    * Writes a temporary file, then links it into place (`ifNoneMatch`: the link fails if the key
-   * exists, atomically) or renames it over the old one. `ifMatch` is checked just before the rename:
-   * a folder has no compare-and-swap, so a writer in between those two steps is not caught.
+   * exists, atomically) or renames it over the old one. With `ifMatch` the ETag check and the rename
+   * run holding the key's lock (`holdingLock`), so of writers that read the same ETag only one
+   * replaces the file, in this process or another.
    */
   async putText(key: string, text: string, opts: WriteCondition & SignalOption = {}): Promise<void> {
     const to = this.path(key);
@@ -148,10 +149,14 @@ export class LocalLocation implements Location {
         await link(tmp, to).catch((err: NodeJS.ErrnoException) => {
           throw err.code === 'EEXIST' ? new WriteConflictError(key) : err;
         });
-        return;
+      } else if (opts.ifMatch !== undefined) {
+        await holdingLock(to, async () => {
+          if ((await this.head(key))?.etag !== opts.ifMatch) throw new WriteConflictError(key);
+          await rename(tmp, to);
+        });
+      } else {
+        await rename(tmp, to);
       }
-      if (opts.ifMatch !== undefined && (await this.head(key))?.etag !== opts.ifMatch) throw new WriteConflictError(key);
-      await rename(tmp, to);
     } finally {
       await rm(tmp, { force: true });
     }
@@ -244,6 +249,49 @@ export function tempBeside(path: string): string {
 /** The process that made a temporary file (a name `tempBeside` gave), or undefined for any other name. */
 export function tempOwner(name: string): OwnerToken | undefined {
   return new RegExp(`\\.(${OWNER_TOKEN.source})\\.\\d+\\.[a-z0-9]+\\.tmp$`).exec(name)?.[1];
+}
+
+/** A lock older than this is taken to be a holder's that died elsewhere (a holder keeps it for a stat and a rename). */
+const LOCK_STALE_MS = 10_000;
+
+/**
+ * Runs `body` holding `<path>.lock`, a file created exclusively that names this process: writers
+ * of `path` in this process or others on the folder's machine take turns. A lock whose process is
+ * provably gone (`provablyDead`), or older than `LOCK_STALE_MS`, is removed; to remove it, it is
+ * moved aside first and put back if what was moved is not the lock judged stale.
+ */
+async function holdingLock<T>(path: string, body: () => Promise<T>): Promise<T> {
+  const lock = `${path}.lock`;
+  for (let wait = 1; ; wait = Math.min(2 * wait, 64)) {
+    const created = await writeFile(lock, ownToken(), { flag: 'wx' }).then(
+      () => true,
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EEXIST') return false;
+        throw err;
+      },
+    );
+    if (created) break;
+    await removeStaleLock(lock);
+    await new Promise((resolve) => setTimeout(resolve, wait * (0.5 + Math.random())));
+  }
+  try {
+    return await body();
+  } finally {
+    await rm(lock, { force: true });
+  }
+}
+
+async function removeStaleLock(lock: string): Promise<void> {
+  const info = await stat(lock).catch(() => undefined);
+  if (!info) return;
+  const holder = await readFile(lock, 'utf8').catch(() => '');
+  if (!provablyDead(holder) && Date.now() - info.mtimeMs < LOCK_STALE_MS) return;
+  const aside = tempBeside(lock);
+  if (!(await rename(lock, aside).then(() => true, () => false))) return;
+  const moved = await stat(aside).catch(() => undefined);
+  // Another writer removed the stale lock and took a new one in between: put that one back.
+  if (moved && moved.ino !== info.ino) await link(aside, lock).catch(() => undefined);
+  await rm(aside, { force: true });
 }
 
 /** Runs `fn` (which creates `path`) after making its folder; again when a concurrent delete removed the folder in between. */

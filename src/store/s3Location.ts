@@ -176,7 +176,7 @@ export class S3Location implements Location {
   /**
    * A PutObject with the condition as If-None-Match: '*' / If-Match: <etag>. A 412 (or 409) means
    * another writer got there first (`WriteConflictError`); a store that does not implement the
-   * headers (501) gets a plain put, and one that ignores them (s3rver 3.7.1) just overwrites.
+   * headers (501) gets a plain put, and one that ignores them (a bare s3rver 3.7.1) just overwrites.
    */
   async putText(key: string, text: string, opts: WriteCondition & SignalOption = {}): Promise<void> {
     const Key = this.objectKey(key);
