@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ts from 'typescript';
-import { renderSyntheticPage } from '../src/demo';
+import { S3Context, openLocation } from '../src';
+import { demoPages, renderSyntheticPage, s3ClientConfigFor, startLocalS3Server, writeDemoVolume } from '../src/demo';
 import { BIN, runNode } from './helpers/cli';
 
 /**
@@ -149,5 +150,57 @@ describe("README's table read-back snippet (The Parquet table and the marker)", 
     expect(read.code).toBe(0);
     for (const name of pages) expect(read.stdout).toContain(name);
     expect(read.stdout.match(/\bok\b/g)).toHaveLength(pages.length);
+  }, 120_000);
+});
+
+describe("README's library API snippet", () => {
+  const section = readme.slice(readme.indexOf('## The library API'), readme.indexOf('### Plugging in another ONNX model'));
+  const snippet = /```ts\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+  // Inside the package, so that `import ... from 'rxvolume'` resolves to the package itself (its exports).
+  const scriptDir = join(root, 'spec', `.readme-api-${process.pid}`);
+  afterAll(() => rmSync(scriptDir, { recursive: true, force: true }));
+
+  it('type-checks (strict, an ES module with top-level await)', () => {
+    const name = join(scriptDir, 'libraryApi.ts');
+    const esm: ts.CompilerOptions = { ...options, module: ts.ModuleKind.ES2022, paths: { rxvolume: ['src/index.ts'] } };
+    const host = ts.createCompilerHost(esm);
+    const getSourceFile = host.getSourceFile.bind(host);
+    host.getSourceFile = (file, version, onError) => (file === name ? ts.createSourceFile(file, snippet, version) : getSourceFile(file, version, onError));
+    const fileExists = host.fileExists.bind(host);
+    host.fileExists = (file) => file === name || fileExists(file);
+    const program = ts.createProgram([name], esm, host);
+    const diagnostics = ts.getPreEmitDiagnostics(program).filter((d) => d.file?.fileName === name).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+    expect(diagnostics).toEqual([]);
+  }, 60_000);
+
+  it('runs as it stands against the local S3 server, which the AWS SDK finds through its standard environment variables', async () => {
+    expect(snippet).toContain("new VolumeWorker(cfg, s3, 'vol_A')");
+    const server = await startLocalS3Server({ buckets: ['scans', 'tables'] });
+    const s3 = new S3Context(s3ClientConfigFor(server.endpoint));
+    try {
+      await writeDemoVolume(openLocation('s3://scans/vol_A/', s3), demoPages(2));
+      mkdirSync(scriptDir, { recursive: true });
+      const js = ts.transpileModule(snippet, { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText;
+      writeFileSync(join(scriptDir, 'libraryApi.mjs'), `${js}\nconsole.log(JSON.stringify({ result }));\n`);
+      const run = await runNode([join(scriptDir, 'libraryApi.mjs')], {
+        env: {
+          AWS_ENDPOINT_URL_S3: server.endpoint,
+          AWS_ACCESS_KEY_ID: 'S3RVER',
+          AWS_SECRET_ACCESS_KEY: 'S3RVER',
+          AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+          AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+        },
+      });
+      expect(run.code).toBe(0);
+      // The stats$ line: one array of stages per snapshot.
+      expect(run.stdout).toContain("stage: 'infer'");
+      const { result } = JSON.parse(run.stdout.trim().split('\n').pop() as string) as { result: { status: string; pages: number; marker: { parquet: { key: string } } } };
+      expect(result).toMatchObject({ status: 'published', pages: 2 });
+      const published = await openLocation('s3://tables/pages/', s3).head(result.marker.parquet.key);
+      expect(published?.bytes).toBeGreaterThan(0);
+    } finally {
+      s3.destroy();
+      await server.stop();
+    }
   }, 120_000);
 });
