@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, watch } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, watch } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { VolumeWorker, openLocation, resolveConfig } from '../src';
@@ -65,18 +65,20 @@ describe('cancelling a volume while the model runs (default model, real threads)
     expect(foldersUnder(output).filter((d) => d !== 'after')).toEqual([]);
   });
 
-  it('worker.run({ signal }): aborting rejects with the reason once the run has cleaned up (its own engine closed, nothing published)', async () => {
-    const output = join(root, 'signal-out');
-    mkdirSync(output);
-    const cfg = resolveConfig({ input, output, model: 'tiny', inferWorkers: 1, decodeWorkers: 1, transformWorkers: 1, analysisWorkers: 1 });
-    const worker = new VolumeWorker(cfg, undefined, 'signalled');
-    const abort = new AbortController();
-    let pagesDone = 0;
-    worker.pages$.subscribe(() => ++pagesDone === 3 && abort.abort(new Error('stop after 3 pages')));
-    await expect(worker.run({ signal: abort.signal })).rejects.toThrow('stop after 3 pages');
-    expect(pagesDone).toBeLessThan(30);
-    expect(filesUnder(output)).toEqual([]);
-    expect(foldersUnder(output)).toEqual([]);
+  it('worker.run({ signal }): aborting rejects with the reason once the run has cleaned up (its own engine closed, nothing published; an output folder that was there stays, one the run made goes)', async () => {
+    for (const made of [true, false]) {
+      const output = join(root, `signal-out-${made}`);
+      if (made) mkdirSync(output);
+      const cfg = resolveConfig({ input, output, model: 'tiny', inferWorkers: 1, decodeWorkers: 1, transformWorkers: 1, analysisWorkers: 1 });
+      const worker = new VolumeWorker(cfg, undefined, 'signalled');
+      const abort = new AbortController();
+      let pagesDone = 0;
+      worker.pages$.subscribe(() => ++pagesDone === 3 && abort.abort(new Error('stop after 3 pages')));
+      await expect(worker.run({ signal: abort.signal })).rejects.toThrow('stop after 3 pages');
+      expect(pagesDone).toBeLessThan(30);
+      expect(existsSync(output)).toBe(made);
+      if (made) expect([filesUnder(output), foldersUnder(output)]).toEqual([[], []]);
+    }
   });
 
   it('a VolumeWorker cancelled while its own engine starts closes that engine once it is up', async () => {

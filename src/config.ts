@@ -11,7 +11,7 @@ export interface VolumeSettings {
   input: string;
   /** Where the table is published: `s3://bucket/prefix/` or a local directory. */
   output: string;
-  /** Staging area for attempts in progress; defaults to `<output>/_staging/` (see `stagingUrl`). */
+  /** Staging area for attempts in progress; defaults to `<output>/_staging/` (see `openStaging`). */
   staging?: string;
   /** ListObjectsV2 page size. */
   listPageSize: number;
@@ -325,10 +325,3 @@ export function resolveEngineConfig(partial: Partial<EngineConfig> = {}): Engine
   return engineConfigOf(partial);
 }
 
-/**
- * Where a volume's attempts stage their files: `cfg.staging`, else `<output>/_staging/`. The one
- * rule for the writer and the fleet's staging sweep (which must look where the writer wrote).
- */
-export function stagingUrl(cfg: Pick<PipelineConfig, 'output' | 'staging'>): string {
-  return cfg.staging ?? `${cfg.output.replace(/\/?$/, '/')}_staging/`;
-}

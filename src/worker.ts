@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Observable, ReplaySubject, Subject, Subscription, concat, defer, from, identity as unchanged, interval, lastValueFrom, map, mergeMap, of, switchMap, take, takeUntil, tap, throwError, finalize } from 'rxjs';
 import { Credits } from '../operators';
-import { contentDifferences, stagingUrl, type PipelineConfig } from './config';
+import { contentDifferences, type PipelineConfig } from './config';
 import { VolumeEngine, contentConfigSha256 } from './engine';
 import { fileSha256, type ModelAdapter } from './model/adapter';
 import type { S3Context } from './s3/context';
@@ -10,7 +10,7 @@ import { pageImages } from './stages/pageImages';
 import { S3ParquetWriter, isPublished, removeDeadAttempts, EmptyVolumeError, TransientErrorsError, type Marker } from './stages/parquetWriter';
 import { writeParquet } from './stages/writeParquet';
 import { Prefetcher } from './stages/prefetcher';
-import { checkOutputOutsideInput, openLocation, type Location } from './store';
+import { checkOutputOutsideInput, openLocation, openStaging, type Location } from './store';
 import { ANALYSIS_VERSION, checkVolumeId, outputKeys, type MarkerIdentity } from './store/marker';
 import type { ImageTask, VolumeRecord } from './types';
 import { VolumeStats, volumeRecords, type VolumeStatsSnapshot } from './volumePipeline';
@@ -240,7 +240,7 @@ export class VolumeWorker {
     }
     const input = openLocation(cfg.input, s3, { limiter: s3?.volumeLimiter(cfg.prefetchConcurrency, volumeId) });
     const output = openLocation(cfg.output, s3);
-    const staging = openLocation(stagingUrl(cfg), s3);
+    const staging = openStaging(cfg, output, s3);
     const prefetcher = new Prefetcher(input, cfg, volumeId);
     const identity = (inputManifestSha256: string): MarkerIdentity => ({
       inputManifestSha256,

@@ -1,10 +1,10 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { auditTime } from 'rxjs';
-import { VOLUME_SETTINGS, contentDifferences, pickSettings, resolveConfig, stagingUrl, type EngineConfig, type PipelineConfig, type VolumeSettings } from '../config';
+import { VOLUME_SETTINGS, contentDifferences, pickSettings, resolveConfig, type EngineConfig, type PipelineConfig, type VolumeSettings } from '../config';
 import type { VolumeEngine } from '../engine';
 import type { S3Context } from '../s3/context';
 import { Prefetcher } from '../stages/prefetcher';
-import { InputMissingError, openLocation } from '../store';
+import { InputMissingError, openLocation, openStaging } from '../store';
 import { VolumeWorker, type VolumeResult } from '../worker';
 import type { ConfigOverrides, VolumeJobData, VolumeJobProgress } from './queue';
 
@@ -46,7 +46,7 @@ export function volumeConfig(engineCfg: EngineConfig, data: VolumeJobData, volum
  * staging write and publishing leaves its file there). Runs while this worker holds the job's lock.
  */
 export async function sweepStaging(cfg: PipelineConfig, s3: S3Context | undefined, volumeId: string): Promise<number> {
-  const staging = openLocation(stagingUrl(cfg), s3).child(volumeId);
+  const staging = openStaging(cfg, openLocation(cfg.output, s3), s3).child(volumeId);
   let removed = 0;
   try {
     for await (const page of staging.list({ pageSize: cfg.listPageSize })) {

@@ -26,3 +26,13 @@ export function openLocation(url: string, s3?: S3Context, opts: { limiter?: Cred
   if (problem) throw new Error(`${url} ${problem}`);
   return new LocalLocation(url.startsWith('file://') ? fileURLToPath(url) : url);
 }
+
+/**
+ * Where a volume's attempts stage their files: `cfg.staging`, else `<output>/_staging/` opened as a
+ * child of `output` (so that on a folder a delete there may also remove an output folder the run
+ * made). The one rule for the writer and the fleet's staging sweep (which must look where the
+ * writer wrote).
+ */
+export function openStaging(cfg: { staging?: string }, output: Location, s3?: S3Context): Location {
+  return cfg.staging === undefined ? output.child('_staging/') : openLocation(cfg.staging, s3);
+}

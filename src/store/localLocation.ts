@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import { copyFile, link, mkdir, open, readFile, readdir, realpath, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import type { Stats } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { EtagMismatchError, InputMissingError, NotFoundError, WriteConflictError } from './errors';
 import type { Location, ObjectBytes, ObjectEntry, SignalOption, StagedWrite, WriteCondition } from './location';
 import { OWNER_TOKEN, ownToken, provablyDead, type OwnerToken } from './owner';
@@ -19,19 +19,24 @@ import { OWNER_TOKEN, ownToken, provablyDead, type OwnerToken } from './owner';
  * `error` (a folder that cannot be read, or an entry that cannot be told from one, is listed as
  * `dir/` with its error).
  *
- * Deleting a file removes the folders it leaves empty, up to and including the root (S3 has no
- * folders); the writes that create folders redo it when a concurrent delete removed one first.
+ * Deleting a file removes the folders it leaves empty, up to and including the root of the
+ * location first opened (S3 has no folders; `child` locations share that root), but never that root
+ * when it was there already (someone's own folder, e.g. an output folder made before the run); the
+ * writes that create folders redo it when a concurrent delete removed one first.
  */
 export class LocalLocation implements Location {
   readonly kind = 'local' as const;
   readonly root: string;
+  /** The root of the location first opened, where deletes stop, and whether it was there then. */
+  private readonly top: { root: string; wasThere: boolean };
 
-  constructor(readonly url: string) {
+  constructor(readonly url: string, top?: { root: string; wasThere: boolean }) {
     this.root = resolve(url);
+    this.top = top ?? { root: this.root, wasThere: statSync(this.root, { throwIfNoEntry: false })?.isDirectory() === true };
   }
 
   child(prefix: string): LocalLocation {
-    return new LocalLocation(join(this.root, prefix));
+    return new LocalLocation(join(this.root, prefix), this.top);
   }
 
   /** Walks the tree depth-first, names sorted, one directory read at a time. Throws `InputMissingError` when the root is not a folder. */
@@ -182,13 +187,15 @@ export class LocalLocation implements Location {
     }
   }
 
-  /** Removes the file, then its folders up to and including the root while they are empty (as S3 has no folders). */
+  /** Removes the file, then its folders while they are empty (as S3 has no folders), up to the first-opened root (see the class). */
   async delete(key: string): Promise<void> {
     const path = this.path(key);
     await rm(path, { force: true });
-    for (let dir = dirname(path); dir === this.root || dir.startsWith(this.root + sep); dir = dirname(dir)) {
+    const top = this.top.root;
+    for (let dir = dirname(path); dir === top || dir.startsWith(top + sep); dir = dirname(dir)) {
+      if (dir === top && this.top.wasThere) break;
       const removed = await rmdir(dir).then(() => true, () => false);
-      if (!removed || dir === this.root) break;
+      if (!removed || dir === top) break;
     }
   }
 
