@@ -1,15 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { firstValueFrom, from, Subject, lastValueFrom } from 'rxjs';
 import { S3Context } from '../src/s3/context';
 import { s3ClientConfigFor, startLocalS3Server, type LocalS3Server } from '../src/s3/localS3Server';
 import { openLocation, type Location } from '../src/store';
 import { isPublished, S3ParquetWriter, type PublishInfo } from '../src/stages/parquetWriter';
 import { writeParquet } from '../src/stages/writeParquet';
+import { GuardedSink } from '../src/store/parquetSink';
 import { ANALYSIS_VERSION, tableIntact, type Marker, type MarkerIdentity } from '../src/store/marker';
 import { manifestSha256 } from '../src/stages/prefetcher';
 import type { VolumeRecord } from '../src/types';
@@ -291,5 +294,44 @@ describe('S3ParquetWriter on a local directory', () => {
     await writer.abort();
     // Not even an empty _staging/<volume>/<attempt>/ folder is left.
     expect(existsSync(join(dir, 'b', '_staging'))).toBe(false);
+  });
+});
+
+describe('GuardedSink', () => {
+  /** A full garbage collection (`gc` of a context made after `--expose-gc` is set). */
+  function collectGarbage(): void {
+    setFlagsFromString('--expose-gc');
+    (runInNewContext('gc') as () => void)();
+  }
+
+  /** Guards `n` calls, as the writer does once per row, and returns weak references to their outcomes. */
+  async function guardCalls(sink: GuardedSink, n: number): Promise<Array<WeakRef<object>>> {
+    const outcomes: Array<WeakRef<object>> = [];
+    for (let i = 0; i < n; i++) {
+      const outcome = { row: i };
+      outcomes.push(new WeakRef(outcome));
+      expect(await sink.guard(Promise.resolve(outcome))).toBe(outcome);
+    }
+    return outcomes;
+  }
+
+  it("keeps nothing of a call once it settled: a volume's rows do not pile up in the sink", async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'rxvolume-sink-')), 'part.parquet');
+    const target = createWriteStream(file);
+    const sink = new GuardedSink(target);
+    const outcomes = await guardCalls(sink, 200);
+    await new Promise((resolve) => setImmediate(resolve)); // WeakRefs hold their targets until the job that made them ends
+    collectGarbage();
+    expect(outcomes.filter((ref) => ref.deref() !== undefined)).toHaveLength(0);
+    target.destroy();
+    await rm(join(file, '..'), { recursive: true, force: true });
+  });
+
+  it("rejects a call still running with the staging stream's first error, and every later call at once", async () => {
+    const sink = new GuardedSink(createWriteStream('/dev/full')); // every write fails with ENOSPC
+    const running = sink.guard(new Promise<never>(() => undefined));
+    sink.stream.write(Buffer.alloc(16));
+    await expect(running).rejects.toThrow(/ENOSPC/);
+    await expect(sink.guard(Promise.resolve(1))).rejects.toThrow(/ENOSPC/);
   });
 });

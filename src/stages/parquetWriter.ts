@@ -302,7 +302,8 @@ export class S3ParquetWriter {
       else signal.addEventListener('abort', onAbort, { once: true });
     });
     try {
-      return await Promise.race([fn(), aborted, ...(this.sink ? [this.sink.failed] : [])]);
+      const work = Promise.race([fn(), aborted]);
+      return await (this.sink ? this.sink.guard(work) : work);
     } catch (err) {
       throw err instanceof Error ? err : new Error(`parquet: ${String(err)}`);
     } finally {
