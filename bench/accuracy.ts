@@ -1,5 +1,5 @@
 /**
- * `npm run accuracy -- [--quick] [--tools] [--verbose] [--json] [--pages=a,b] [--config=JSON] [--from=log]`
+ * `npm run accuracy -- [--quick] [--tools] [--verbose] [--trace] [--json] [--pages=a,b] [--config=JSON] [--from=log]`
  *
  * Orientation and skew accuracy on the dev set of real scans (spec/fixtures/devset, see its
  * README): each upright original is turned (0/90/180/270°) and skewed by known angles with sharp
@@ -19,7 +19,8 @@
  * (the calibration behind the controller's minConfidence). `--tools` adds the same table for
  * Tesseract OSD (orientation) and ImageMagick `-deskew 40%` (skew) where those programs are
  * installed. `--quick` runs fewer angles, `--pages=a,b` only pages whose file names start so,
- * `--from=<log>` scores the per-variant lines of an earlier `--verbose` run again.
+ * `--from=<log>` scores the per-variant lines of an earlier `--verbose` run again; `--trace` prints
+ * each variant's orientation evidence, both passes (bench/orientationTrace.ts).
  */
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -29,6 +30,7 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { VolumeWorker, resolveConfig, type PageResult, type PipelineConfig } from '../src';
 import { configJson, scriptFlags } from './args';
+import { OrientationTracer } from './orientationTrace';
 
 const run = promisify(execFile);
 
@@ -343,6 +345,7 @@ async function main(): Promise<void> {
     { name: 'quick', kind: 'bool', help: 'fewer variants: angles 0 and 2.4°, no turns' },
     { name: 'tools', kind: 'bool', help: 'also score Tesseract OSD and ImageMagick -deskew, where installed' },
     { name: 'verbose', kind: 'bool', help: "print every variant's reading (what --from reads back)" },
+    { name: 'trace', kind: 'bool', help: "also print each variant's orientation evidence, both passes, re-run on one thread (bench/orientationTrace.ts; use with --pages)" },
     { name: 'json', kind: 'bool', help: 'print one JSON object last (the tables go to stderr)' },
     { name: 'pages', kind: 'string', value: '<a,b>', help: 'only the dev-set pages whose file names start so' },
     { name: 'config', kind: 'string', value: '<json>', help: 'PipelineConfig fields over the defaults' },
@@ -370,6 +373,18 @@ async function main(): Promise<void> {
       log(`${v.key}\torient ${r?.orientationDeg} (conf ${r?.orientationConfidence ?? '–'})\tskew ${r?.skewDeg?.toFixed(3)}\tapplied ${r?.appliedDeg?.toFixed(3)}\tskewconf ${r?.skewConfidence ?? '–'}`);
     }
   log(formatCalibration(calibration(variants, readings)));
+  if (flags.bool('trace')) {
+    const tracer = await OrientationTracer.open(config === undefined ? {} : configJson(config));
+    try {
+      for (const v of variants) {
+        const r = readings.get(v.key);
+        log(`${v.key} (truth ${v.turn}, published ${r?.orientationDeg} conf ${r?.orientationConfidence?.toFixed(2) ?? '–'})`);
+        for (const line of await tracer.trace(await renderVariant(v))) log(line);
+      }
+    } finally {
+      await tracer.close();
+    }
+  }
   if (tools) {
     const { tesseract, imagemagick } = await readWithTools(variants);
     if (tesseract) {
