@@ -13,17 +13,18 @@ import { pageWork, type InferredPage } from '../src/page';
 import type { PageSummary } from '../src/types';
 import { inWorker } from './helpers/inWorker';
 
-/** Page by page on one thread, as the analysis threads did before: stitch, text lines, the classifier on each page's crops, the summary. */
+/** Page by page on one thread, as the analysis threads did before: stitch, text lines, the classifier on each page's crops (both rounds at once), the summary. */
 const PAGE_BY_PAGE = `
   const { cropClassifier } = require(DIST + '/src/infer/cropClassifier');
   const { stitchProbabilities } = require(DIST + '/src/infer/stitch');
-  const { readsUpsideDown } = require(DIST + '/src/model/orientation');
+  const { classifyRounds, directionRequest, orientPage } = require(DIST + '/src/model/orientation');
   const { findTextLines, summarizeGeometry } = require(DIST + '/src/model/textlines');
   const single = await cropClassifier(input.classifier);
   const out = {};
   for (const { key, maps, pixels, grid, width, height } of input.pages) {
     const geometry = findTextLines(stitchProbabilities(maps, grid, width, height), width, height, pixels);
-    out[key] = summarizeGeometry(geometry, width, height, await readsUpsideDown(geometry.fragments, pixels, width, height, single.classify));
+    const request = directionRequest(geometry, pixels, width, height);
+    out[key] = orientPage(summarizeGeometry(geometry, width, height, false), request, await classifyRounds(request.crops, single.classify));
   }
   await single.release();
   return out;

@@ -1,3 +1,4 @@
+import { ascenderVote } from '../src/model/ascenders';
 import { ORIENTATION, decideFlip, raggedVote, type OrientationVerdict } from '../src/model/orientation';
 import { profileAxis, type LineFit } from '../src/model/textlines';
 import { ORIENTATION_GATE, TransformController, confirms, isResult, planFor, publishedOrientation } from '../src/stages/transformController';
@@ -46,6 +47,58 @@ describe('raggedVote: the paragraph layout', () => {
   });
 });
 
+/**
+ * A white RGB page (600×400) with 12 text lines along x, each an x-height band (rows v−3…v+2) with
+ * glyph strokes every 8 px: every third stroke an ascender (up to v−8), every seventh a descender
+ * (down to v+7), as in Latin print; and the lines as the detector would report them.
+ */
+function printedPage(): { pixels: Uint8Array; lines: LineFit[] } {
+  const W = 600;
+  const H = 400;
+  const pixels = new Uint8Array(W * H * 3).fill(235);
+  const ink = (x: number, y: number) => pixels.fill(30, 3 * (y * W + x), 3 * (y * W + x) + 3);
+  const lines: LineFit[] = [];
+  for (let k = 0; k < 12; k++) {
+    const v = 40 + 28 * k;
+    for (let x = 50; x < 550; x++) {
+      const stroke = Math.floor((x - 50) / 8);
+      if ((x - 50) % 8 > 2) continue;
+      const top = stroke % 3 === 0 ? v - 8 : v - 3;
+      const bottom = stroke % 7 === 0 ? v + 7 : v + 2;
+      for (let y = top; y <= bottom; y++) ink(x, y);
+    }
+    lines.push({ ...line(50, 550, v), line: { ...line(50, 550, v).line, height: 6 } });
+  }
+  return { pixels, lines };
+}
+
+/** The page turned by 180° (pixels and lines), as `turned` does for a column. */
+function turnedPage({ pixels, lines }: { pixels: Uint8Array; lines: LineFit[] }): { pixels: Uint8Array; lines: LineFit[] } {
+  const out = new Uint8Array(pixels.length);
+  const n = pixels.length / 3;
+  for (let p = 0; p < n; p++) out.set(pixels.subarray(3 * p, 3 * p + 3), 3 * (n - 1 - p));
+  return { pixels: out, lines: lines.map((l) => ({ ...l, line: { ...l.line, points: l.line.points.map(([x, y]): [number, number] => [599 - x, 399 - y]).reverse() } })) };
+}
+
+describe('ascenderVote: the glyph shapes', () => {
+  it('counts lines whose ink reaches farther above their x-height band than below as upright', () => {
+    const { pixels, lines } = printedPage();
+    expect(ascenderVote(lines, pixels, 600, 400)).toEqual({ up: 12, down: 0 });
+  });
+
+  it('counts them as upside down on the page turned by 180°', () => {
+    const { pixels, lines } = turnedPage(printedPage());
+    expect(ascenderVote(lines, pixels, 600, 400)).toEqual({ up: 0, down: 12 });
+  });
+
+  it('reads a dark, low-contrast copy alike, and skips lines without contrast', () => {
+    const { pixels, lines } = printedPage();
+    const dark = pixels.map((g) => Math.round(0.25 * g + 60));
+    expect(ascenderVote(lines, dark, 600, 400)).toEqual({ up: 12, down: 0 });
+    expect(ascenderVote(lines, new Uint8Array(pixels.length).fill(200), 600, 400)).toEqual({ up: 0, down: 0 });
+  });
+});
+
 describe('decideFlip', () => {
   const upright = { shortEnd: 8, shortStart: 0 };
   const flipped = { shortEnd: 1, shortStart: 8 };
@@ -60,6 +113,17 @@ describe('decideFlip', () => {
     expect(decideFlip(verdict(0.65), upright)).toMatchObject({ flipped: false });
     expect(decideFlip(verdict(0.45), flipped)).toMatchObject({ flipped: true });
     expect(decideFlip(verdict(0.45), flipped).confidence).toBeGreaterThan(0.5);
+  });
+
+  it('lets a clear ascender vote decide before the layout when the classifier guesses', () => {
+    // The 1853 Weekly Journal turned by 180°: the classifier guesses, its lines lean down 211 to
+    // 87, its ragged edges say upright 28 to 6.
+    expect(decideFlip(verdict(0.52), { shortEnd: 28, shortStart: 6 }, { up: 87, down: 211 })).toMatchObject({ flipped: true });
+    expect(decideFlip(verdict(0.52), upright, { up: 9, down: 55 }).confidence).toBeCloseTo(46 / 64);
+    // A sure classifier still decides; a vote within ascenderZ of a fair coin does not.
+    expect(decideFlip(verdict(0.05), none, { up: 9, down: 55 }).flipped).toBe(false);
+    expect(decideFlip(verdict(0.45), upright, { up: 17, down: 12 })).toMatchObject({ flipped: false });
+    expect(decideFlip(verdict(0.45), flipped, { up: 17, down: 12 })).toMatchObject({ flipped: true });
   });
 
   it('falls back to the classifier, with its low confidence, when the layout is mixed or silent', () => {

@@ -1,4 +1,5 @@
 import type { PageSummary } from '../types';
+import { ascenderVote, type AscenderVote } from './ascenders';
 import { CLS_CROP_FLOATS, CROPS_PER_LINE, lineCrops, writeTurned } from './lineCrops';
 import { estimateSkew, reverseLine, skewedFrame, type LineFit, type PageGeometry } from './textlines';
 
@@ -24,6 +25,13 @@ export const ORIENTATION = {
   /** The classifier alone decides when its weighted mean P(180) is below `sureBelow` or above `sureAbove`. */
   sureBelow: 0.3,
   sureAbove: 0.7,
+  /**
+   * The ascender vote (`ascenderVote`) decides when one side leads by at least `ascenderZ` standard
+   * deviations of a fair coin over its lines ((a − b) / √(a + b)). On the dev set every page with
+   * 20 or more voting lines leaned the right way (60–100 % of its lines, z 0.9–7.2), the
+   * 3-line pages of a newspaper turned by 90° (its lines broken into blobs) either way.
+   */
+  ascenderZ: 2.5,
   /** Ragged-edge votes needed, and the share of them one side must have, for the layout to decide. */
   minRaggedVotes: 6,
   raggedShare: 0.8,
@@ -175,16 +183,17 @@ export async function readsUpsideDown(lines: LineFit[], pixels: Uint8Array, widt
   return verdictOf(crops, await classifyRounds(crops, classify));
 }
 
-/** What the classifier stage needs to decide a page's 0-or-180: its crops and the paragraph layout's vote. */
+/** What the classifier stage needs to decide a page's 0-or-180: its crops, the paragraph layout's vote and the lines' ascender vote. */
 export interface DirectionRequest {
   crops: DirectionCrops;
   vote: RaggedVote;
+  ascenders: AscenderVote;
 }
 
-/** The direction request of a page's geometry (on the analysis thread): its longest lines' crops, and the layout vote in its skewed frame. */
+/** The direction request of a page's geometry (on the analysis thread): its longest lines' crops, the layout vote in its skewed frame, and the ascender vote of its lines. */
 export function directionRequest(geometry: PageGeometry, pixels: Uint8Array, width: number, height: number): DirectionRequest {
   const { e, n } = skewedFrame(geometry.baseOrientation, estimateSkew(geometry.lines).skewDeg);
-  return { crops: directionCrops(geometry.fragments, pixels, width, height), vote: raggedVote(geometry.fragments, e, n) };
+  return { crops: directionCrops(geometry.fragments, pixels, width, height), vote: raggedVote(geometry.fragments, e, n), ascenders: ascenderVote(geometry.lines, pixels, width, height) };
 }
 
 /**
@@ -194,7 +203,7 @@ export function directionRequest(geometry: PageGeometry, pixels: Uint8Array, wid
  * decision's.
  */
 export function orientPage(upright: PageSummary, request: DirectionRequest, softmax: Float32Array): PageSummary {
-  const decided = decideFlip(verdictOf(request.crops, softmax), request.vote);
+  const decided = decideFlip(verdictOf(request.crops, softmax), request.vote, request.ascenders);
   const orientationConfidence = Math.min(upright.orientationConfidence ?? 0, decided.confidence);
   if (!decided.flipped) return { ...upright, orientationConfidence };
   const orientationDeg = ((upright.orientationDeg + 180) % 360) as PageSummary['orientationDeg'];
@@ -242,14 +251,19 @@ export function raggedVote(lines: LineFit[], e: [number, number], n: [number, nu
 }
 
 /**
- * The page's 0-or-180 decision from the classifier's verdict and the paragraph layout: a sure
- * classifier (mean P(180) outside [sureBelow, sureAbove]) decides; otherwise a clear layout vote
- * (at least minRaggedVotes, raggedShare of them on one side) decides, with a confidence of its
- * margin; otherwise the classifier's own verdict stands (upright unless P(180) > flipAbove), with
- * its low confidence.
+ * The page's 0-or-180 decision from the classifier's verdict, the lines' ascender vote and the
+ * paragraph layout: a sure classifier (mean P(180) outside [sureBelow, sureAbove]) decides;
+ * otherwise a clear ascender vote (one side ahead by ascenderZ) decides, with a confidence of its
+ * margin (the leading side's share, from ½ to 1, as 0 to 1); otherwise a clear layout vote (at
+ * least minRaggedVotes, raggedShare of them on one side) decides, with a confidence of its margin;
+ * otherwise the classifier's own verdict stands (upright unless P(180) > flipAbove), with its low
+ * confidence.
  */
-export function decideFlip(verdict: OrientationVerdict, vote: RaggedVote): { flipped: boolean; confidence: number } {
+export function decideFlip(verdict: OrientationVerdict, vote: RaggedVote, ascenders: AscenderVote = { up: 0, down: 0 }): { flipped: boolean; confidence: number } {
   if (verdict.crops > 0 && (verdict.p180 < ORIENTATION.sureBelow || verdict.p180 > ORIENTATION.sureAbove)) return { flipped: verdict.flipped, confidence: verdict.confidence };
+  const leaning = ascenders.up + ascenders.down;
+  if (leaning > 0 && Math.abs(ascenders.up - ascenders.down) / Math.sqrt(leaning) >= ORIENTATION.ascenderZ)
+    return { flipped: ascenders.down > ascenders.up, confidence: Math.abs(ascenders.up - ascenders.down) / leaning };
   const votes = vote.shortEnd + vote.shortStart;
   if (votes >= ORIENTATION.minRaggedVotes) {
     const share = Math.max(vote.shortEnd, vote.shortStart) / votes;

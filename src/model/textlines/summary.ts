@@ -1,6 +1,5 @@
 import type { PageSummary, TextLine } from '../../types';
-import { decideFlip, raggedVote, type OrientationVerdict } from '../orientation';
-import { skewedFrame, type LineFit, type PageGeometry } from './geometry';
+import type { LineFit, PageGeometry } from './geometry';
 import { projectionSkew } from './skewSearch';
 import { LINE_TUNING } from './tuning';
 
@@ -50,24 +49,12 @@ export function estimateSkew(lines: LineFit[], ink?: Float32Array, glyphInk?: Fl
 }
 
 /**
- * The page summary of a geometry, with the base orientation turned by 180° when `flipped` (a
- * boolean, or the direction classifier's verdict, see `readsUpsideDown`). The orientation
- * confidence is the lesser of the line direction's (`axisAgreement`) and the classifier's; without
- * a verdict, the line direction's alone.
+ * The page summary of a geometry, with the base orientation turned by 180° when `flipped`. The
+ * orientation confidence is the line direction's (`axisAgreement`); the direction classifier and
+ * the other 0-or-180 cues lower it where they decide (`orientPage`).
  */
-export function summarizeGeometry(geometry: PageGeometry, width: number, height: number, direction: boolean | OrientationVerdict): PageSummary {
-  const axisConfidence = geometry.lines.length === 0 ? 0 : geometry.axisAgreement;
-  let flipped: boolean;
-  let orientationConfidence: number;
-  if (typeof direction === 'boolean') {
-    flipped = direction;
-    orientationConfidence = axisConfidence;
-  } else {
-    const { e, n } = skewedFrame(geometry.baseOrientation, estimateSkew(geometry.lines).skewDeg);
-    const decided = decideFlip(direction, raggedVote(geometry.fragments, e, n));
-    flipped = decided.flipped;
-    orientationConfidence = Math.min(axisConfidence, decided.confidence);
-  }
+export function summarizeGeometry(geometry: PageGeometry, width: number, height: number, flipped: boolean): PageSummary {
+  const orientationConfidence = geometry.lines.length === 0 ? 0 : geometry.axisAgreement;
   const long = measuringLines(geometry.lines, LINE_TUNING.curlLineShare).map((l) => l.line.curvaturePx);
   const curvaturePx = long.length ? weightedMedian(long, long.map(() => 1)) : 0;
   const { skewDeg, confidence } = estimateSkew(geometry.lines, geometry.ink, geometry.glyphInk);
