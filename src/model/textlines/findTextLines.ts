@@ -40,11 +40,12 @@ export function findTextLines(prob: Float32Array, width: number, height: number,
     axisAgreement = 1 - 1 / profiles.ratio;
   } else if (pixels && components.agreement < LINE_TUNING.weakAxisAgreement) {
     // Components split nearly evenly between the axes (a page turned by 90°, whose lines the
-    // detector breaks into glyph-sized blobs): the page's own ink tells the axis.
+    // detector breaks into glyph-sized blobs): the page's own ink tells the axis, and how sure it
+    // is, whether it agrees with the components or not.
     const page = pageAxis(pixels, width, height);
-    if (page && page.axis !== components.axis && page.ratio >= LINE_TUNING.pageAxisOverrule) {
+    if (page && page.ratio >= LINE_TUNING.pageAxisOverrule) {
       baseOrientation = page.axis;
-      axisAgreement = 1 - 1 / page.ratio;
+      axisAgreement = Math.max(page.axis === components.axis ? components.agreement : 0, 1 - 1 / page.ratio);
     }
   }
   const { e, n } = baseFrame(baseOrientation);
