@@ -170,6 +170,12 @@ describe('the published orientation', () => {
     // Turned by 91° and read as turned by 90° again: less tilt than before (90 < 91), still not confirmed.
     expect(confirms(summary(90, 0.9, 1), summary(90, 0.5), rotate(91), cfg)).toBe(false);
     expect(confirms(first, summary(0, 0.8), rotate(180), cfg)).toBe(true);
+    // A second reading too weak to be evidence (the page's print blurred by the turn) neither
+    // confirms nor vetoes: the first pass's turn stands, and its orientation is not in the tilt.
+    expect(confirms(first, summary(180, ORIENTATION_GATE.minEvidenceConfidence / 2), rotate(180), cfg)).toBe(true);
+    const skewed = summary(0, 0.9, 2);
+    expect(confirms(skewed, summary(180, ORIENTATION_GATE.minEvidenceConfidence / 2, 0.1), rotate(2), cfg)).toBe(true);
+    expect(confirms(skewed, summary(180, ORIENTATION_GATE.minEvidenceConfidence, 0.1), rotate(2), cfg)).toBe(false);
     expect(confirms(summary(90, 0.9), summary(0, 0.8), rotate(90), cfg)).toBe(true);
   });
 

@@ -71,16 +71,19 @@ export function publishedOrientation(first: PageSummary, second: PageSummary | u
 }
 
 /**
- * The quality gate: the second pass must confirm the correction. A turned page must read upright
- * (orientation 0) on the second pass; the page must have kept at least half of its text lines, its tilt must have shrunk (or be under the skew threshold), and a dewarp
- * must have made the lines straighter.
+ * The quality gate: the second pass must confirm the correction. A turned page must not read
+ * turned again on the second pass (a reading of at least `minEvidenceConfidence`; a weaker one is
+ * no evidence either way: the first pass's turn stands, and the reading's orientation is left out of
+ * the tilt); the page must have kept at least half of its text lines, its tilt must have shrunk (or
+ * be under the skew threshold), and a dewarp must have made the lines straighter.
  */
 export function confirms(first: PageSummary, second: PageSummary, plan: TransformPlan, cfg: ControllerConfig): boolean {
   // A turned page must read upright once turned back: a page the classifier reads upside down
   // both ways (it guesses) is not turned.
-  if (turnToCorrect(first) !== 0 && second.orientationDeg !== 0) return false;
+  const readsTurned = second.orientationDeg !== 0 && (second.orientationConfidence ?? 1) >= ORIENTATION_GATE.minEvidenceConfidence;
+  if (turnToCorrect(first) !== 0 && readsTurned) return false;
   const linesKept = second.textLines >= 0.5 * first.textLines;
-  const residual = Math.abs(tiltDeg(second));
+  const residual = Math.abs(readsTurned ? tiltDeg(second) : second.skewDeg);
   const tiltOk = residual < cfg.skewThresholdDeg || residual < Math.abs(tiltDeg(first));
   const straighter = !plan.dewarp || second.curvaturePx < first.curvaturePx;
   return linesKept && tiltOk && straighter;
