@@ -7,11 +7,10 @@ import { resolveConfig } from '../src';
  * run time (few angles, to stay well under two minutes on two cores; `npm run accuracy` runs the
  * full table). Where the issue's goal is met it is asserted as such (no upright page reported as
  * turned, no false correction, absolute skew median 0.04° / max 0.3°, relative skew p95 0.15° over
- * the readings confident enough to be acted on); where it is not yet met (turned pages right
- * ≥ 99 %; relative skew over all readings, which counts the two newspapers' unconfident readings
+ * the readings confident enough to be acted on, turned pages right ≥ 99 %); where it is not yet
+ * met (relative skew over all readings, which counts the two newspapers' unconfident readings
  * that scatter by ±0.5° at analysis size, see the README) the level reached is asserted as a floor
- * (with a little room for the skew; for turned pages the 29 of 33 reached, so that one more miss
- * turns it red).
+ * (with a little room).
  */
 const PLAN = { angles: [0, -8, 2.4, 15], turnedAngles: [0], dark: ['book_kant_1784.jpg'] };
 
@@ -34,11 +33,12 @@ describe('orientation and skew on the dev set of real scans', () => {
     expect(wrong).toEqual([]);
   });
 
-  it('tells the turn of every turned book, old print, dark low-contrast and figure page, and of at least 87 % of all turned pages', () => {
+  it('tells the turn of at least 99 % of turned pages (goal), every turned book, old print, dark low-contrast, figure and two-column page among them', () => {
     const wrong = variants.filter((v) => v.turn !== 0 && readings.get(v.key)?.orientationDeg !== v.turn);
-    expect(wrong.filter((v) => ['book', 'old-print', 'dark-low-contrast', 'figure'].includes(v.page.kind)).map((v) => `${v.key}: ${readings.get(v.key)?.orientationDeg}`)).toEqual([]);
-    // 29 of 33 with each crop read also turned by 180° (28 without: the dark Kant page turned 270° was missed).
-    expect(all.turnedRight / all.turned).toBeGreaterThanOrEqual(0.87);
+    expect(wrong.filter((v) => ['book', 'old-print', 'dark-low-contrast', 'figure', 'book-2col'].includes(v.page.kind)).map((v) => `${v.key}: ${readings.get(v.key)?.orientationDeg}`)).toEqual([]);
+    // 33 of 33 with the lines' ascender vote (30 without: Fleming 1719 turned 90 and 180, the
+    // Weekly Journal turned 180).
+    expect(all.turnedRight / all.turned).toBeGreaterThanOrEqual(0.99);
   });
 
   it('publishes an orientation confidence for every page', () => {
