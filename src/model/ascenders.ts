@@ -98,7 +98,7 @@ function profileAcross({ line }: LineFit, pixels: Uint8Array, width: number, hei
  * point within `gapBands` band heights of the band's edge, and the ink is counted over that gap's
  * level (the neighbouring line and the paper between cancel).
  */
-export function lineLean(profile: Float64Array): -1 | 0 | 1 {
+function lineLean(profile: Float64Array): -1 | 0 | 1 {
   const n = profile.length;
   let peak = Math.floor(0.3 * n);
   for (let b = peak; b < 0.7 * n; b++) if (profile[b] > profile[peak]) peak = b;
