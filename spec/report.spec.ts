@@ -36,6 +36,7 @@ describe('HTML volume report from a real run (default model, local folders)', ()
   let pages: ReportPage[];
   let html: string;
   let collector: ReportCollector;
+  let limited: ReportPage[];
   let input: string;
 
   beforeAll(async () => {
@@ -45,8 +46,10 @@ describe('HTML volume report from a real run (default model, local folders)', ()
     const worker = new VolumeWorker(cfg, undefined, 'vol_R', undefined, { adapter: defaultAdapter(cfg) });
     input = cfg.input;
     collector = new ReportCollector(worker.pages$);
+    const firstTwo = new ReportCollector(worker.pages$, { thumbnailPages: 2 });
     await worker.run();
     pages = await collector.pages(openLocation(cfg.input));
+    limited = await firstTwo.pages(openLocation(cfg.input));
     html = renderReport({ volumeId: 'vol_R', summary: [['volume', 'vol_R']], pages });
   });
   afterAll(() => rm(tmp, { recursive: true, force: true }));
@@ -122,6 +125,18 @@ describe('HTML volume report from a real run (default model, local folders)', ()
     expect(hostile).not.toContain('<script>alert(1)');
     expect(hostile).toContain('&lt;script&gt;alert(1)&lt;/script&gt;.jpg');
     expect(hostile).toContain('&lt;i&gt;x&lt;/i&gt;');
+  });
+
+  it('draws thumbnails for the first thumbnailPages pages only; the others keep their rows and say why', () => {
+    expect(limited.map((p) => p.record)).toEqual(pages.map((p) => p.record));
+    expect(limited.map((p) => p.rotateDeg)).toEqual(pages.map((p) => p.rotateDeg));
+    const drawn = limited.map((p) => ({ seq: p.record.seq, status: p.record.status, before: p.before !== undefined, after: p.after !== undefined, why: p.thumbnailError }));
+    expect(drawn).toEqual([
+      { seq: 0, status: 'ok', before: true, after: true, why: undefined },
+      { seq: 1, status: 'ok', before: true, after: true, why: undefined },
+      { seq: 2, status: 'ok', before: false, after: false, why: 'the report draws thumbnails for the first 2 pages' },
+      { seq: 3, status: 'error', before: false, after: false, why: undefined },
+    ]);
   });
 
   it('says why a page has no thumbnails when its original is gone', async () => {

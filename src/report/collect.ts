@@ -9,15 +9,33 @@ export function appliedRotation(page: PageResult): number {
   return page.applied?.rotateDeg ?? 0;
 }
 
+/** What the collector keeps of a page. */
+interface Kept {
+  record: PageResult['record'];
+  rotateDeg: number;
+  whole?: PageResult;
+}
+
+/** Pages of a report with thumbnails by default: the first 500 in listing order (≈ 27 KB of HTML each). */
+export const REPORT_THUMBNAIL_PAGES = 500;
+
 /**
  * Collects a volume's pages (from `VolumeWorker.pages$`) while it runs; `pages()` then reads each
- * original from the input location again and makes the before/after thumbnails.
+ * original from the input location again and makes the before/after thumbnails. Only the first
+ * `thumbnailPages` pages in listing order get thumbnails, and only theirs are kept whole (with
+ * their text lines); every other page keeps its row, so a long volume's report holds at most
+ * ≈ 14 MB of thumbnails and the collector keeps a row a page beyond them.
  */
 export class ReportCollector {
-  private readonly results: PageResult[] = [];
+  /** Each page's row and applied rotation; `whole` (its summaries too) for the pages that get thumbnails. */
+  private readonly results: Kept[] = [];
+  private readonly thumbnailPages: number;
 
-  constructor(pages$: Observable<PageResult>) {
-    pages$.subscribe((page) => this.results.push(page));
+  constructor(pages$: Observable<PageResult>, opts: { thumbnailPages?: number } = {}) {
+    this.thumbnailPages = opts.thumbnailPages ?? REPORT_THUMBNAIL_PAGES;
+    pages$.subscribe((page) =>
+      this.results.push({ record: page.record, rotateDeg: appliedRotation(page), whole: page.record.seq < this.thumbnailPages ? page : undefined }),
+    );
   }
 
   /**
@@ -33,9 +51,9 @@ export class ReportCollector {
     return pages;
   }
 
-  private async page(result: PageResult, input: Location, output?: Location): Promise<ReportPage> {
-    const rotateDeg = appliedRotation(result);
-    const { first, final, record } = result;
+  private async page({ record, rotateDeg, whole }: Kept, input: Location, output?: Location): Promise<ReportPage> {
+    if (!whole) return record.status === 'error' ? { record, rotateDeg } : { record, rotateDeg, thumbnailError: `the report draws thumbnails for the first ${this.thumbnailPages} pages` };
+    const { first, final } = whole;
     if (record.status === 'error' || !first || !final) return { record, rotateDeg };
     try {
       const { bytes } = await input.get(record.key);
