@@ -94,6 +94,21 @@ const options: ts.CompilerOptions = {
   paths: { 'rxvolume/operators': ['operators/index.ts'] },
 };
 
+/** The diagnostics of in-memory modules (`virtual`: file name → text), type-checked against the repository with `compilerOptions`. */
+function typeCheck(virtual: Map<string, string>, compilerOptions: ts.CompilerOptions): string[] {
+  const host = ts.createCompilerHost(compilerOptions);
+  const getSourceFile = host.getSourceFile.bind(host);
+  host.getSourceFile = (name, version, onError) =>
+    virtual.has(name) ? ts.createSourceFile(name, virtual.get(name) as string, version) : getSourceFile(name, version, onError);
+  const fileExists = host.fileExists.bind(host);
+  host.fileExists = (name) => virtual.has(name) || fileExists(name);
+  const program = ts.createProgram([...virtual.keys()], compilerOptions, host);
+  return ts
+    .getPreEmitDiagnostics(program)
+    .filter((d) => d.file && virtual.has(d.file.fileName))
+    .map((d) => `${d.file?.fileName}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
+}
+
 describe("README's operator sections", () => {
   it('has a harness for each of its ts blocks, and each harness a block', () => {
     expect(files.filter((f) => !f.harness).map((f) => f.block.split('\n')[0])).toEqual([]);
@@ -101,18 +116,7 @@ describe("README's operator sections", () => {
   });
 
   it('type-checks every block (strict)', () => {
-    const host = ts.createCompilerHost(options);
-    const virtual = new Map(files.map((f) => [f.name, f.text]));
-    const getSourceFile = host.getSourceFile.bind(host);
-    host.getSourceFile = (name, version, onError) =>
-      virtual.has(name) ? ts.createSourceFile(name, virtual.get(name) as string, version) : getSourceFile(name, version, onError);
-    const fileExists = host.fileExists.bind(host);
-    host.fileExists = (name) => virtual.has(name) || fileExists(name);
-    const program = ts.createProgram([...virtual.keys()], options, host);
-    const diagnostics = ts
-      .getPreEmitDiagnostics(program)
-      .filter((d) => d.file && virtual.has(d.file.fileName))
-      .map((d) => `${d.file?.fileName}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
+    const diagnostics = typeCheck(new Map(files.map((f) => [f.name, f.text])), options);
     expect(diagnostics).toEqual([]);
   }, 60_000);
 
@@ -163,13 +167,7 @@ describe("README's library API snippet", () => {
   it('type-checks (strict, an ES module with top-level await)', () => {
     const name = join(scriptDir, 'libraryApi.ts');
     const esm: ts.CompilerOptions = { ...options, module: ts.ModuleKind.ES2022, paths: { rxvolume: ['src/index.ts'] } };
-    const host = ts.createCompilerHost(esm);
-    const getSourceFile = host.getSourceFile.bind(host);
-    host.getSourceFile = (file, version, onError) => (file === name ? ts.createSourceFile(file, snippet, version) : getSourceFile(file, version, onError));
-    const fileExists = host.fileExists.bind(host);
-    host.fileExists = (file) => file === name || fileExists(file);
-    const program = ts.createProgram([name], esm, host);
-    const diagnostics = ts.getPreEmitDiagnostics(program).filter((d) => d.file?.fileName === name).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+    const diagnostics = typeCheck(new Map([[name, snippet]]), esm);
     expect(diagnostics).toEqual([]);
   }, 60_000);
 
