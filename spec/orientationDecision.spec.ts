@@ -103,16 +103,18 @@ describe('decideFlip', () => {
   const upright = { shortEnd: 8, shortStart: 0 };
   const flipped = { shortEnd: 1, shortStart: 8 };
   const none = { shortEnd: 0, shortStart: 0 };
+  /** Lines that lean neither way (no ascender vote). */
+  const level = { up: 0, down: 0 };
 
   it('lets a sure classifier decide whatever the layout says', () => {
-    expect(decideFlip(verdict(0.95), upright).flipped).toBe(true);
-    expect(decideFlip(verdict(0.05), flipped).flipped).toBe(false);
+    expect(decideFlip(verdict(0.95), upright, level).flipped).toBe(true);
+    expect(decideFlip(verdict(0.05), flipped, level).flipped).toBe(false);
   });
 
   it('lets a clear layout decide when the classifier guesses', () => {
-    expect(decideFlip(verdict(0.65), upright)).toMatchObject({ flipped: false });
-    expect(decideFlip(verdict(0.45), flipped)).toMatchObject({ flipped: true });
-    expect(decideFlip(verdict(0.45), flipped).confidence).toBeGreaterThan(0.5);
+    expect(decideFlip(verdict(0.65), upright, level)).toMatchObject({ flipped: false });
+    expect(decideFlip(verdict(0.45), flipped, level)).toMatchObject({ flipped: true });
+    expect(decideFlip(verdict(0.45), flipped, level).confidence).toBeGreaterThan(0.5);
   });
 
   it('lets a clear ascender vote decide before the layout when the classifier guesses', () => {
@@ -127,12 +129,12 @@ describe('decideFlip', () => {
   });
 
   it('falls back to the classifier, with its low confidence, when the layout is mixed or silent', () => {
-    const mixed = decideFlip(verdict(0.45), { shortEnd: 3, shortStart: 3 });
+    const mixed = decideFlip(verdict(0.45), { shortEnd: 3, shortStart: 3 }, level);
     expect(mixed.flipped).toBe(false);
     expect(mixed.confidence).toBeLessThan(0.1);
-    expect(decideFlip(verdict(0.6), none)).toEqual({ flipped: true, confidence: verdict(0.6).confidence });
+    expect(decideFlip(verdict(0.6), none, level)).toEqual({ flipped: true, confidence: verdict(0.6).confidence });
     // Too few votes to count: the classifier's verdict stands.
-    expect(decideFlip(verdict(0.6), { shortEnd: 3, shortStart: 0 }).flipped).toBe(true);
+    expect(decideFlip(verdict(0.6), { shortEnd: 3, shortStart: 0 }, level).flipped).toBe(true);
   });
 });
 

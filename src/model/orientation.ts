@@ -259,7 +259,7 @@ export function raggedVote(lines: LineFit[], e: [number, number], n: [number, nu
  * otherwise the classifier's own verdict stands (upright unless P(180) > flipAbove), with its low
  * confidence.
  */
-export function decideFlip(verdict: OrientationVerdict, vote: RaggedVote, ascenders: AscenderVote = { up: 0, down: 0 }): { flipped: boolean; confidence: number } {
+export function decideFlip(verdict: OrientationVerdict, vote: RaggedVote, ascenders: AscenderVote): { flipped: boolean; confidence: number } {
   if (verdict.crops > 0 && (verdict.p180 < ORIENTATION.sureBelow || verdict.p180 > ORIENTATION.sureAbove)) return { flipped: verdict.flipped, confidence: verdict.confidence };
   const leaning = ascenders.up + ascenders.down;
   if (leaning > 0 && Math.abs(ascenders.up - ascenders.down) / Math.sqrt(leaning) >= ORIENTATION.ascenderZ)
