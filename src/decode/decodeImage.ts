@@ -1,5 +1,6 @@
-import sharp, { type Metadata } from 'sharp';
+import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import type { DecodedFrame } from '../types';
+import { describeDamage, type Damage } from './describeDamage';
 import { tilePatches, type PatchLayout } from './tile';
 
 export interface DecodeOptions {
@@ -21,12 +22,15 @@ function oneLine(err: unknown): string {
   return lines.filter((line, i) => !lines.slice(0, i).some((earlier) => earlier.endsWith(line))).join(' ');
 }
 
+const damageMessage = (damage: Damage) => `${damage.truncated ? 'truncated' : 'corrupt'} ${damage.format} image: ${damage.reason}`;
+
 /**
  * Decodes JPEG, PNG, TIFF or WebP bytes to an analysis-scale frame: EXIF orientation applied,
  * alpha flattened onto white, any colour space or bit depth (grey, CMYK, 16-bit) converted to 8-bit
  * sRGB, longest side at most `analysisMaxSide`, then tiled into model patches. The pixel and patch
  * buffers are JS-allocated and own their ArrayBuffers, so they can be transferred between threads.
- * Never throws: a bad input comes back as `{ error }` with a message that says what was wrong. A
+ * Never throws: a bad input comes back as `{ error }` with a message that says what was wrong, read
+ * from the file's structure where it can be (`describeDamage`), libvips' words otherwise. A
  * multi-page file (TIFF, animated WebP) is read at its first page, and the frame's `note` says so.
  */
 export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Promise<DecodeOutcome> {
@@ -35,16 +39,18 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
   try {
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (err) {
-    return { error: `not a readable image: ${oneLine(err)}` };
+    const damage = describeDamage(bytes);
+    return { error: damage ? damageMessage(damage) : `not a readable image: ${oneLine(err)}` };
   }
   if (!meta.format || !FORMATS.has(meta.format)) return { error: `unsupported image format ${meta.format ?? 'unknown'} (expected JPEG, PNG, TIFF or WebP)` };
   const { width = 0, height = 0 } = meta;
   if (width * height > options.maxInputPixels) {
     return { error: `image too large: ${width}×${height} = ${width * height} pixels, over the limit of ${options.maxInputPixels}` };
   }
+  const side = options.analysisMaxSide;
+  let decoded: { data: Buffer; info: OutputInfo };
   try {
-    const side = options.analysisMaxSide;
-    const { data, info } = await sharp(bytes, { limitInputPixels: options.maxInputPixels, failOn: 'error' })
+    decoded = await sharp(bytes, { limitInputPixels: options.maxInputPixels, failOn: 'error' })
       .rotate()
       .resize({ width: side, height: side, fit: 'inside', withoutEnlargement: true })
       .flatten({ background: '#ffffff' })
@@ -52,24 +58,26 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
       .removeAlpha()
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3) return { error: `decoded to ${info.channels} channels, expected 3` };
-    const pixels = new Uint8Array(new ArrayBuffer(data.length));
-    pixels.set(data);
-    const swapped = (meta.orientation ?? 1) >= 5;
-    const pages = meta.pages ?? 1;
-    return {
-      frame: {
-        ...(pages > 1 ? { note: `${pages}-page ${meta.format} file: only page 1 is analysed` } : {}),
-        width: info.width,
-        height: info.height,
-        channels: 3,
-        pixels,
-        sourceWidth: swapped ? height : width,
-        sourceHeight: swapped ? width : height,
-        patches: tilePatches(pixels, info.width, info.height, options.layout),
-      },
-    };
   } catch (err) {
-    return { error: `corrupt or truncated ${meta.format} image: ${oneLine(err)}` };
+    const damage = describeDamage(bytes);
+    return { error: damage ? damageMessage(damage) : `corrupt ${meta.format} image: ${oneLine(err)}` };
   }
+  const { data, info } = decoded;
+  if (info.channels !== 3) return { error: `decoded to ${info.channels} channels, expected 3` };
+  const pixels = new Uint8Array(new ArrayBuffer(data.length));
+  pixels.set(data);
+  const swapped = (meta.orientation ?? 1) >= 5;
+  const pages = meta.pages ?? 1;
+  return {
+    frame: {
+      ...(pages > 1 ? { note: `${pages}-page ${meta.format} file: only page 1 is analysed` } : {}),
+      width: info.width,
+      height: info.height,
+      channels: 3,
+      pixels,
+      sourceWidth: swapped ? height : width,
+      sourceHeight: swapped ? width : height,
+      patches: tilePatches(pixels, info.width, info.height, options.layout),
+    },
+  };
 }
