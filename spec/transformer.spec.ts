@@ -101,6 +101,19 @@ describe('Transformer', () => {
     expect(bySeq.get(2)).toMatchObject({ state: 'uncorrected', pass: 1, plan, reason: expect.stringMatching(/^transform: frame of 200×330 needs 198000 bytes/) });
     expect(bySeq.get(4)).toMatchObject({ state: 'decoded', pass: 2, frame: { width: planWidth(200, 280, 2) }, correction: { plan, first: good.summary } });
   });
+
+  it("leaves libvips' process-wide operation cache off once its threads have loaded sharp (sharp turns it on in every thread that loads it)", async () => {
+    sharp.cache(false); // as the decode threads leave it
+    const later = new Transformer(cfg, layout);
+    try {
+      const image = await decode(await renderSyntheticPage({ seed: 9, width: 200, height: 280, format: 'png' }));
+      await lastValueFrom(of(page(5, frameOf(image), { kind: 'rotate', rotateDeg: 2, dewarp: false })).pipe(later.apply(), toArray()));
+      const { memory, files, items } = sharp.cache();
+      expect([memory.max, files.max, items.max]).toEqual([0, 0, 0]);
+    } finally {
+      await later.close();
+    }
+  });
 });
 
 /** Width of a frame turned by `deg` (for the expectation above, independent of the code under test). */

@@ -1,14 +1,10 @@
-import sharp from 'sharp';
 import { decodeImage } from '../decode/decodeImage';
 import type { DecodeResult, DecodeTask } from '../stages/decoder';
 import { buffersOf, moveWith } from '../infer/transfer';
+import { useLibvipsInPoolThreads } from './libvips';
 
-/**
- * Decode worker. Each piscina thread decodes one image at a time; libvips gets one thread per
- * worker (the pool is the parallelism) and no operation cache (every image is new).
- */
-sharp.concurrency(1);
-sharp.cache(false);
+/** Decode worker. Each piscina thread decodes one image at a time (libvips: see `useLibvipsInPoolThreads`). */
+useLibvipsInPoolThreads();
 
 /** Decodes one image; the frame's pixel and patch buffers are moved back, not copied. */
 export async function decode(task: DecodeTask): Promise<DecodeResult> {

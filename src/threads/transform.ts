@@ -2,6 +2,10 @@ import { buffersOf, moveWith } from '../infer/transfer';
 import { correctFrame } from '../transform/correct';
 import type { TransformTask } from '../stages/transformer';
 import type { DecodedFrame } from '../types';
+import { useLibvipsInPoolThreads } from './libvips';
+
+// This thread loads sharp (rotations, page images), which turns libvips' process-wide cache back on.
+useLibvipsInPoolThreads();
 
 /**
  * Transform worker: applies a page's correction plan (rotation, then optional thin-plate-spline
