@@ -2,7 +2,7 @@ import { groupFragments } from './chaining';
 import { centrePaths, componentSums, dominantAxis, labelComponents, profileAxis, type PathBins } from './components';
 import { fitOf, type Fragment } from './fits';
 import { baseFrame, type PageGeometry, type Vec } from './geometry';
-import { pageAxis, pageInk } from './pageInk';
+import { darkestInk, pageAxis, pageInk } from './pageInk';
 import { inkOf } from './skewSearch';
 import { LINE_TUNING } from './tuning';
 
@@ -20,8 +20,9 @@ export const defaultLineOptions: LineOptions = { threshold: 0.3, minArea: 24 };
 /**
  * Finds the text lines of a probability map in the base orientation its components suggest: the
  * line-shaped components (`fragments`) and the whole lines they chain into (`lines`). Given the
- * frame's RGB `pixels`, the skew search reads the page's own ink around the lines (`pageInk`);
- * without them (or on a page without contrast), the map's.
+ * frame's RGB `pixels`, the skew search reads the page's own ink around the lines (`pageInk`), and
+ * where the lines cannot measure the page, its darkest pixels (`darkestInk`); without them (or on a
+ * page without contrast), the map's.
  */
 export function findTextLines(prob: Float32Array, width: number, height: number, pixels?: Uint8Array, options: LineOptions = defaultLineOptions): PageGeometry {
   const mask = new Uint8Array(width * height);
@@ -89,6 +90,7 @@ export function findTextLines(prob: Float32Array, width: number, height: number,
     lines: groupFragments(fragments).map((chain) => fitOf(chain, e, n)),
     ink: inkOf(prob, labels, width, e, n, keep, inkCount),
     glyphInk: pixels && fragments.length > 0 ? pageInk(pixels, width, height, labels, keep, e, n, reach) : undefined,
+    darkestInk: pixels ? () => darkestInk(pixels, width, height, e, n) : undefined,
     coverage: on / (width * height),
   };
 }

@@ -33,6 +33,12 @@ export interface PageGeometry {
    * (`pageInk`); absent without the frame's pixels or on a page without contrast.
    */
   glyphInk?: Float32Array;
+  /**
+   * The frame's darkest pixels in the base frame (`darkestInk`), computed on demand: only a page
+   * whose lines cannot measure its skew pays for them (see `estimateSkew`). Absent without the
+   * frame's pixels.
+   */
+  darkestInk?: () => Float32Array | undefined;
   /** Fraction of pixels above the threshold. */
   coverage: number;
 }

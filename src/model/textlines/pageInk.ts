@@ -105,6 +105,41 @@ export function pageInk(pixels: Uint8Array, width: number, height: number, label
 }
 
 /**
+ * The frame's darkest pixels (LINE_TUNING.darkestShare of them) as (u, v, 1) triples in the base
+ * frame (e, n), centred on their mean, for the whole-page skew search: rules, headlines and the
+ * blackest strokes, wherever the detector found lines or not. Undefined on a frame without
+ * contrast (as `pageInk`).
+ */
+export function darkestInk(pixels: Uint8Array, width: number, height: number, e: Vec, n: Vec): Float32Array | undefined {
+  const hist = new Uint32Array(256);
+  const grey = new Uint8Array(width * height);
+  for (let p = 0; p < grey.length; p++) hist[(grey[p] = ((pixels[3 * p] + pixels[3 * p + 1] + pixels[3 * p + 2]) / 3) | 0)]++;
+  if (quantile(hist, grey.length, LINE_TUNING.paperQuantile) - quantile(hist, grey.length, LINE_TUNING.inkQuantile) < LINE_TUNING.minInkContrast) return undefined;
+  const cut = quantile(hist, grey.length, LINE_TUNING.darkestShare); // pixels at or below this grey level
+  let count = 0;
+  for (let g = 0; g <= cut; g++) count += hist[g];
+  const out = new Float32Array(3 * count);
+  let sumU = 0;
+  let sumV = 0;
+  for (let y = 0, p = 0, i = 0; y < height; y++)
+    for (let x = 0; x < width; x++, p++) {
+      if (grey[p] > cut) continue;
+      const u = x * e[0] + y * e[1];
+      const v = x * n[0] + y * n[1];
+      out[i++] = u;
+      out[i++] = v;
+      out[i++] = 1;
+      sumU += u;
+      sumV += v;
+    }
+  for (let i = 0; i < out.length; i += 3) {
+    out[i] -= sumU / count;
+    out[i + 1] -= sumV / count;
+  }
+  return out;
+}
+
+/**
  * Which axis the page's own text lines run along, from its dark pixels' row and column profiles
  * (the modulation of `profileAxis`, on the page's pixels instead of the detector's map): a cue for
  * a page whose detector components leave the axis open (a page turned by 90°, whose text the

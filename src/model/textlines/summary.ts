@@ -34,8 +34,14 @@ function measuringLines(lines: LineFit[], share: number = LINE_TUNING.measuringL
  * blobs, which are less tilted than the glyphs on a skewed page.
  * Confidence is the share of line length that agrees within agreeDeg, scaled down below
  * LINE_TUNING.fullConfidenceLines lines.
+ *
+ * Given the `page` (the frame's extent along the lines and its darkest pixels), where the lines
+ * cannot measure it (`linesCannotMeasure`: unsure, and few or short), the skew is the sharpest
+ * profile of the page's darkest pixels within LINE_TUNING.pageSearchSpanDeg of the lines' reading:
+ * a reading of the whole page that does not depend on how many lines the detector found. The
+ * confidence stays the lines' (under the bar, so the controller acts on such a page as before).
  */
-export function estimateSkew(lines: LineFit[], ink?: Float32Array, glyphInk?: Float32Array): { skewDeg: number; confidence: number } {
+export function estimateSkew(lines: LineFit[], ink?: Float32Array, glyphInk?: Float32Array, page?: { extent: number; darkestInk?: () => Float32Array | undefined }): { skewDeg: number; confidence: number } {
   const used = measuringLines(lines);
   if (used.length === 0) return { skewDeg: 0, confidence: 0 };
   const median = weightedMedian(used.map((l) => l.regressionDeg), used.map((l) => l.length));
@@ -44,8 +50,22 @@ export function estimateSkew(lines: LineFit[], ink?: Float32Array, glyphInk?: Fl
   const lineSkew = near.reduce((s, l) => s + l.regressionDeg * l.length, 0) / nearLength;
   const totalLength = used.reduce((s, l) => s + l.length, 0);
   const mapSkew = ink && ink.length > 0 ? projectionSkew(ink, lineSkew) : lineSkew;
-  const skewDeg = glyphInk && glyphInk.length > 0 ? projectionSkew(glyphInk, mapSkew, LINE_TUNING.refineSpanDeg) : mapSkew;
-  return { skewDeg, confidence: (nearLength / totalLength) * Math.min(1, used.length / LINE_TUNING.fullConfidenceLines) };
+  const linesSkew = glyphInk && glyphInk.length > 0 ? projectionSkew(glyphInk, mapSkew, LINE_TUNING.refineSpanDeg) : mapSkew;
+  const confidence = (nearLength / totalLength) * Math.min(1, used.length / LINE_TUNING.fullConfidenceLines);
+  const darkest = page?.darkestInk && linesCannotMeasure(used, confidence, page.extent) ? page.darkestInk() : undefined;
+  const skewDeg = darkest && darkest.length > 0 ? projectionSkew(darkest, linesSkew, LINE_TUNING.pageSearchSpanDeg) : linesSkew;
+  return { skewDeg, confidence };
+}
+
+/**
+ * Whether the measuring lines `used` (with their skew `confidence`) leave the page's skew open:
+ * unsure (under LINE_TUNING.pageSearchConfidence) and few (under pageSearchMinLines) or short (their
+ * median under pageSearchShortLine of the frame's `extent` along them).
+ */
+function linesCannotMeasure(used: LineFit[], confidence: number, extent: number): boolean {
+  if (confidence >= LINE_TUNING.pageSearchConfidence) return false;
+  const lengths = used.map((l) => l.length).sort((a, b) => a - b);
+  return used.length < LINE_TUNING.pageSearchMinLines || lengths[lengths.length >> 1] < LINE_TUNING.pageSearchShortLine * extent;
 }
 
 /**
@@ -57,7 +77,8 @@ export function summarizeGeometry(geometry: PageGeometry, width: number, height:
   const orientationConfidence = geometry.lines.length === 0 ? 0 : geometry.axisAgreement;
   const long = measuringLines(geometry.lines, LINE_TUNING.curlLineShare).map((l) => l.line.curvaturePx);
   const curvaturePx = long.length ? weightedMedian(long, long.map(() => 1)) : 0;
-  const { skewDeg, confidence } = estimateSkew(geometry.lines, geometry.ink, geometry.glyphInk);
+  const extent = geometry.baseOrientation === 0 ? width : height;
+  const { skewDeg, confidence } = estimateSkew(geometry.lines, geometry.ink, geometry.glyphInk, { extent, darkestInk: geometry.darkestInk });
   const lines = geometry.lines.map(({ line }) => (flipped ? reverseLine(line) : line));
   return {
     orientationDeg: ((geometry.baseOrientation + (flipped ? 180 : 0)) % 360) as PageSummary['orientationDeg'],

@@ -84,6 +84,29 @@ export const LINE_TUNING = {
   paperQuantile: 0.9,
   /** Grey levels between ink and paper below which the region has no usable contrast (the map's reading stands). */
   minInkContrast: 24,
+  /**
+   * The page search (`estimateSkew`): where the lines cannot measure the page, the skew is the
+   * sharpest whole-page profile of the frame's darkest pixels (this share of them: rules, headlines,
+   * the blackest strokes), within ±pageSearchSpanDeg of the lines' reading. On a dense multi-column
+   * newspaper the detector finds 2–300 lines depending on the turn and skew (its 4 px print shrinks
+   * further on a rotated scan), so the lines' reading moves by up to 0.8° between copies of one
+   * page; the whole page's darkest pixels read the same page alike at any skew (dev set: 0.02–0.03 of
+   * the pixels read the newspapers to a relative p95 of ≤ 0.07°; 0.015 was unstable on one page).
+   * All of the page's dark pixels would not do: on the 1853 Weekly Journal their sharpest profile
+   * lines up neighbouring columns' baselines 0.6° away from its rules and central text.
+   */
+  darkestShare: 0.025,
+  pageSearchSpanDeg: 2,
+  /**
+   * When the lines cannot measure the page: their skew confidence is under pageSearchConfidence and
+   * they are few (under pageSearchMinLines measuring lines) or short (their median under
+   * pageSearchShortLine of the frame along them: a multi-column page, or lines broken into
+   * fragments). A curled book page read at 15° (confidence 0.5, 33 lines half the frame long) keeps
+   * its lines' reading: its darkest pixels are the black surround of the photograph.
+   */
+  pageSearchConfidence: 0.55,
+  pageSearchMinLines: 10,
+  pageSearchShortLine: 1 / 3,
 
   // --- Page summary (summary.ts) ---
   /** Lines that measure the page's skew: at least this share of the longest line. */
