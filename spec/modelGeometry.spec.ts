@@ -115,6 +115,28 @@ describe('text-line geometry', () => {
     expect(skewOf(new Uint8Array(3 * W * H).fill(128))).toBe(skewOf());
   });
 
+  it('reads a page its lines cannot measure by the profile of its darkest pixels', () => {
+    // The detector found two short lines, at 5°; the page's rules (2 px, every 14 px, across the
+    // whole frame) run at 4°.
+    const [lines, rules] = [(5 * Math.PI) / 180, (4 * Math.PI) / 180];
+    const map = new Float32Array(W * H);
+    const pixels = new Uint8Array(3 * W * H).fill(235);
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++) {
+        const u = (x - W / 2) * Math.cos(lines) + (y - H / 2) * Math.sin(lines);
+        const v = -(x - W / 2) * Math.sin(lines) + (y - H / 2) * Math.cos(lines);
+        if (Math.abs(u) < 100 && (Math.abs(v) < 3 || Math.abs(v - 60) < 3)) map[y * W + x] = 1;
+        const r = -(x - W / 2) * Math.sin(rules) + (y - H / 2) * Math.cos(rules);
+        if (Math.abs(r - 14 * Math.round(r / 14)) < 1) pixels.fill(30, 3 * (y * W + x), 3 * (y * W + x) + 3);
+      }
+    const geometry = findTextLines(map, W, H, pixels);
+    const summary = summarizeGeometry(geometry, W, H, false);
+    expect(summary.confidence).toBeLessThan(0.55);
+    expect(Math.abs(summary.skewDeg - 4)).toBeLessThan(0.05);
+    // The lines' own reading (the page's ink near them refines it by at most 0.4°) is off.
+    expect(Math.abs(estimateSkew(geometry.lines, geometry.ink, geometry.glyphInk).skewDeg - 4)).toBeGreaterThan(0.3);
+  });
+
   it('reads the axis off the page’s own ink where the detector’s components leave it open', () => {
     // Glyph-sized blobs, as many along x (9×3) as along y (3×9): the components agree on no axis.
     const map = new Float32Array(W * H);
