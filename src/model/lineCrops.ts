@@ -14,6 +14,11 @@ export const CROPS_PER_LINE = 3;
 /** Crop height as a multiple of the (shrunk) text region's height. */
 const CROP_HEIGHT_RATIO = 3;
 
+/** Channel `c` of the pixel at (x, y) of interleaved RGB, or white (255) outside the frame. */
+function channelOrWhite(pixels: Uint8Array, width: number, height: number, x: number, y: number, c: number): number {
+  return x >= 0 && y >= 0 && x < width && y < height ? pixels[(y * width + x) * 3 + c] : 255;
+}
+
 /**
  * Writes the bilinear sample at (x, y) of interleaved RGB, normalised ((v/255 − 0.5)/0.5 = v/127.5 − 1),
  * into `out` at `at`, `at + plane` and `at + 2·plane`; white outside the frame.
@@ -27,18 +32,21 @@ function sampleInto(out: Float32Array, at: number, plane: number, pixels: Uint8A
   const w10 = fx * (1 - fy);
   const w01 = (1 - fx) * fy;
   const w11 = fx * fy;
-  const p00 = (y0 * width + x0) * 3;
-  const p01 = p00 + width * 3;
   if (x0 >= 0 && y0 >= 0 && x0 + 1 < width && y0 + 1 < height) {
-    for (let c = 0; c < 3; c++) {
-      const v = pixels[p00 + c] * w00 + pixels[p00 + 3 + c] * w10 + pixels[p01 + c] * w01 + pixels[p01 + 3 + c] * w11;
-      out[at + c * plane] = v / 127.5 - 1;
-    }
+    // Inside the frame (nearly every sample): the three channels written out, no bounds tests.
+    const p00 = (y0 * width + x0) * 3;
+    const p01 = p00 + width * 3;
+    out[at] = (pixels[p00] * w00 + pixels[p00 + 3] * w10 + pixels[p01] * w01 + pixels[p01 + 3] * w11) / 127.5 - 1;
+    out[at + plane] = (pixels[p00 + 1] * w00 + pixels[p00 + 4] * w10 + pixels[p01 + 1] * w01 + pixels[p01 + 4] * w11) / 127.5 - 1;
+    out[at + 2 * plane] = (pixels[p00 + 2] * w00 + pixels[p00 + 5] * w10 + pixels[p01 + 2] * w01 + pixels[p01 + 5] * w11) / 127.5 - 1;
     return;
   }
-  const px = (xx: number, yy: number, c: number) => (xx >= 0 && yy >= 0 && xx < width && yy < height ? pixels[(yy * width + xx) * 3 + c] : 255);
   for (let c = 0; c < 3; c++) {
-    const v = px(x0, y0, c) * w00 + px(x0 + 1, y0, c) * w10 + px(x0, y0 + 1, c) * w01 + px(x0 + 1, y0 + 1, c) * w11;
+    const v =
+      channelOrWhite(pixels, width, height, x0, y0, c) * w00 +
+      channelOrWhite(pixels, width, height, x0 + 1, y0, c) * w10 +
+      channelOrWhite(pixels, width, height, x0, y0 + 1, c) * w01 +
+      channelOrWhite(pixels, width, height, x0 + 1, y0 + 1, c) * w11;
     out[at + c * plane] = v / 127.5 - 1;
   }
 }
@@ -65,21 +73,30 @@ export function lineCrops(lines: LineFit[], pixels: Uint8Array, width: number, h
   }
   const plane = CLS_HEIGHT * CLS_WIDTH;
   const data = new Float32Array(crops.length * 3 * plane);
-  crops.forEach((crop, i) => {
+  // Each column's point on the crop's centre line (the chord's offset s along the line), once a
+  // crop: a sample is then that point moved down the text by the row's offset t.
+  const alongX = new Float64Array(CLS_WIDTH);
+  const alongY = new Float64Array(CLS_WIDTH);
+  for (let i = 0; i < crops.length; i++) {
+    const { cx, cy, dx, dy, scale, w } = crops[i];
     // Down of the text: the reading direction turned 90° clockwise (image y points down).
-    const nx = -crop.dy;
-    const ny = crop.dx;
-    for (let j = 0; j < CLS_HEIGHT; j++) {
-      for (let k = 0; k < crop.w; k++) {
-        const s = (k - crop.w / 2) / crop.scale;
-        const t = (j - CLS_HEIGHT / 2) / crop.scale;
-        const x = crop.cx + s * crop.dx + t * nx;
-        const y = crop.cy + s * crop.dy + t * ny;
-        sampleInto(data, i * 3 * plane + j * CLS_WIDTH + k, plane, pixels, width, height, x, y);
-      }
+    const nx = -dy;
+    const ny = dx;
+    for (let k = 0; k < w; k++) {
+      const s = (k - w / 2) / scale;
+      alongX[k] = cx + s * dx;
+      alongY[k] = cy + s * dy;
     }
-    stretchContrast(data, i * 3 * plane, plane, crop.w);
-  });
+    const at = i * 3 * plane;
+    for (let j = 0; j < CLS_HEIGHT; j++) {
+      const t = (j - CLS_HEIGHT / 2) / scale;
+      const downX = t * nx;
+      const downY = t * ny;
+      const row = at + j * CLS_WIDTH;
+      for (let k = 0; k < w; k++) sampleInto(data, row + k, plane, pixels, width, height, alongX[k] + downX, alongY[k] + downY);
+    }
+    stretchContrast(data, at, plane, w);
+  }
   return { data, count: crops.length, widths: crops.map((c) => c.w) };
 }
 
@@ -115,26 +132,28 @@ export const CROP_CONTRAST = { low: 0.02, high: 0.98, minSpread: 0.08 };
 export function stretchContrast(data: Float32Array, at: number, plane: number, w: number): void {
   // Quantiles from a 256-bin histogram of the grey levels (a sort per crop would cost more).
   const hist = new Uint32Array(256);
-  for (let j = 0; j < CLS_HEIGHT; j++)
-    for (let k = 0; k < w; k++) {
-      const p = at + j * CLS_WIDTH + k;
+  for (let j = 0; j < CLS_HEIGHT; j++) {
+    const row = at + j * CLS_WIDTH;
+    for (let p = row; p < row + w; p++) {
       const grey = (data[p] + data[p + plane] + data[p + 2 * plane]) / 3;
       hist[Math.max(0, Math.min(255, Math.round((grey + 1) * 127.5)))]++;
     }
+  }
   const total = CLS_HEIGHT * w;
-  const level = (q: number) => {
-    let acc = 0;
-    for (let b = 0; b < 256; b++) if ((acc += hist[b]) > q * (total - 1)) return b / 127.5 - 1;
-    return 1;
-  };
-  const lo = level(CROP_CONTRAST.low);
-  const hi = level(CROP_CONTRAST.high);
+  const lo = quantileLevel(hist, CROP_CONTRAST.low * (total - 1));
+  const hi = quantileLevel(hist, CROP_CONTRAST.high * (total - 1));
   if (hi - lo < CROP_CONTRAST.minSpread) return;
   const scale = 2 / (hi - lo);
   for (let c = 0; c < 3; c++)
-    for (let j = 0; j < CLS_HEIGHT; j++)
-      for (let k = 0; k < w; k++) {
-        const p = at + c * plane + j * CLS_WIDTH + k;
-        data[p] = Math.max(-1, Math.min(1, (data[p] - lo) * scale - 1));
-      }
+    for (let j = 0; j < CLS_HEIGHT; j++) {
+      const row = at + c * plane + j * CLS_WIDTH;
+      for (let p = row; p < row + w; p++) data[p] = Math.max(-1, Math.min(1, (data[p] - lo) * scale - 1));
+    }
+}
+
+/** The grey level (in [−1, 1]) of the first bin of `hist` whose running count exceeds `rank`; white when none does. */
+function quantileLevel(hist: Uint32Array, rank: number): number {
+  let acc = 0;
+  for (let b = 0; b < 256; b++) if ((acc += hist[b]) > rank) return b / 127.5 - 1;
+  return 1;
 }
