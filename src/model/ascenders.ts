@@ -38,12 +38,15 @@ export interface AscenderVote {
  * samples (bilinear grey, mean of RGB) are counted per bin and grey level first, the levels read
  * from their histogram.
  */
-function profileAcross({ line }: LineFit, pixels: Uint8Array, width: number, height: number): Float64Array | undefined {
+function profileAcross({ line }: LineFit, sums: Uint16Array, width: number, height: number, counts: Uint32Array): Float64Array | undefined {
   const { bins, reachHeights } = ASCENDERS;
   const half = reachHeights * line.height;
   const step = (2 * half) / (bins - 1);
   const along = Math.max(1, line.height / 3);
-  const counts = new Uint32Array(bins * 256);
+  counts.fill(0);
+  // Each bin's offset across the segment (−dy·t, dx·t for t from −half to half), once a segment.
+  const acrossX = new Float64Array(bins);
+  const acrossY = new Float64Array(bins);
   const { points } = line;
   for (let s = 0; s + 1 < points.length; s++) {
     const [x0, y0] = points[s];
@@ -52,22 +55,29 @@ function profileAcross({ line }: LineFit, pixels: Uint8Array, width: number, hei
     if (len === 0) continue;
     const dx = (x1 - x0) / len;
     const dy = (y1 - y0) / len;
-    for (let a = 0; a < len; a += along)
+    for (let b = 0; b < bins; b++) {
+      const t = -half + b * step;
+      acrossX[b] = dy * t;
+      acrossY[b] = dx * t;
+    }
+    for (let a = 0; a < len; a += along) {
+      const alongX = x0 + dx * a;
+      const alongY = y0 + dy * a;
       for (let b = 0; b < bins; b++) {
-        const t = -half + b * step;
-        const x = x0 + dx * a - dy * t;
-        const y = y0 + dy * a + dx * t;
+        const x = alongX - acrossX[b];
+        const y = alongY + acrossY[b];
         const xi = Math.floor(x);
         const yi = Math.floor(y);
         if (xi < 0 || yi < 0 || xi + 1 >= width || yi + 1 >= height) continue;
         const fx = x - xi;
         const fy = y - yi;
-        const p = 3 * (yi * width + xi);
-        const q = p + 3 * width;
-        const top = (pixels[p] + pixels[p + 1] + pixels[p + 2]) * (1 - fx) + (pixels[p + 3] + pixels[p + 4] + pixels[p + 5]) * fx;
-        const bottom = (pixels[q] + pixels[q + 1] + pixels[q + 2]) * (1 - fx) + (pixels[q + 3] + pixels[q + 4] + pixels[q + 5]) * fx;
+        const p = yi * width + xi;
+        const q = p + width;
+        const top = sums[p] * (1 - fx) + sums[p + 1] * fx;
+        const bottom = sums[q] * (1 - fx) + sums[q + 1] * fx;
         counts[b * 256 + (((top * (1 - fy) + bottom * fy) / 3) | 0)]++;
       }
+    }
   }
   const hist = new Uint32Array(256);
   let total = 0;
@@ -77,18 +87,30 @@ function profileAcross({ line }: LineFit, pixels: Uint8Array, width: number, hei
       total += counts[b * 256 + g];
     }
   if (total === 0) return undefined;
-  const level = (q: number) => {
-    let acc = 0;
-    for (let g = 0; g < 256; g++) if ((acc += hist[g]) > q * total) return g;
-    return 255;
-  };
-  const ink = level(LINE_TUNING.inkQuantile);
-  const paper = level(LINE_TUNING.paperQuantile);
+  const ink = greyLevel(hist, LINE_TUNING.inkQuantile * total);
+  const paper = greyLevel(hist, LINE_TUNING.paperQuantile * total);
   if (paper - ink < LINE_TUNING.minInkContrast) return undefined;
+  // Each grey level's darkness between the paper and the ink level, once a line.
+  const darkness = new Float64Array(paper);
+  for (let g = 0; g < paper; g++) darkness[g] = Math.min(1, (paper - g) / (paper - ink));
   const profile = new Float64Array(bins);
   for (let b = 0; b < bins; b++)
-    for (let g = 0; g < paper; g++) profile[b] += counts[b * 256 + g] * Math.min(1, (paper - g) / (paper - ink));
+    for (let g = 0; g < paper; g++) profile[b] += counts[b * 256 + g] * darkness[g];
   return profile;
+}
+
+/** The first grey level of `hist` whose running count exceeds `rank`; 255 when none does. */
+function greyLevel(hist: Uint32Array, rank: number): number {
+  let acc = 0;
+  for (let g = 0; g < 256; g++) if ((acc += hist[g]) > rank) return g;
+  return 255;
+}
+
+/** Each pixel's R + G + B (three times its grey level, exactly) of interleaved RGB `pixels`. */
+function channelSums(pixels: Uint8Array): Uint16Array {
+  const sums = new Uint16Array(pixels.length / 3);
+  for (let i = 0, p = 0; i < sums.length; i++, p += 3) sums[i] = pixels[p] + pixels[p + 1] + pixels[p + 2];
+  return sums;
 }
 
 /**
@@ -128,9 +150,12 @@ function lineLean(profile: Float64Array): -1 | 0 | 1 {
  */
 export function ascenderVote(lines: LineFit[], pixels: Uint8Array, width: number, height: number): AscenderVote {
   const vote = { up: 0, down: 0 };
-  for (const l of lines) {
-    if (l.length < ASCENDERS.minLengthHeights * l.line.height) continue;
-    const profile = profileAcross(l, pixels, width, height);
+  const voting = lines.filter((l) => l.length >= ASCENDERS.minLengthHeights * l.line.height);
+  if (voting.length === 0) return vote;
+  const sums = channelSums(pixels);
+  const counts = new Uint32Array(ASCENDERS.bins * 256);
+  for (const l of voting) {
+    const profile = profileAcross(l, sums, width, height, counts);
     const lean = profile ? lineLean(profile) : 0;
     if (lean > 0) vote.up++;
     else if (lean < 0) vote.down++;
