@@ -1,5 +1,5 @@
 import type { PageSummary, TextLine } from '../../types';
-import type { LineFit, PageGeometry } from './geometry';
+import { baseFrame, type LineFit, type PageGeometry, type Vec } from './geometry';
 import { projectionSkew } from './skewSearch';
 import { LINE_TUNING } from './tuning';
 
@@ -40,8 +40,10 @@ function measuringLines(lines: LineFit[], share: number = LINE_TUNING.measuringL
  * profile of the page's darkest pixels within LINE_TUNING.pageSearchSpanDeg of the lines' reading:
  * a reading of the whole page that does not depend on how many lines the detector found. The
  * confidence stays the lines' (under the bar, so the controller acts on such a page as before).
+ * Before that, where the unsure lines fan out (`fanSkew`: a page photographed at a slant), the skew
+ * is the fan's angle at the frame's centre, with the fan's confidence.
  */
-export function estimateSkew(lines: LineFit[], ink?: Float32Array, glyphInk?: Float32Array, page?: { extent: number; darkestInk?: () => Float32Array | undefined }): { skewDeg: number; confidence: number } {
+export function estimateSkew(lines: LineFit[], ink?: Float32Array, glyphInk?: Float32Array, page?: { extent: number; across?: { n: Vec; centre: number }; darkestInk?: () => Float32Array | undefined }): { skewDeg: number; confidence: number } {
   const used = measuringLines(lines);
   if (used.length === 0) return { skewDeg: 0, confidence: 0 };
   const median = weightedMedian(used.map((l) => l.regressionDeg), used.map((l) => l.length));
@@ -52,9 +54,54 @@ export function estimateSkew(lines: LineFit[], ink?: Float32Array, glyphInk?: Fl
   const mapSkew = ink && ink.length > 0 ? projectionSkew(ink, lineSkew) : lineSkew;
   const linesSkew = glyphInk && glyphInk.length > 0 ? projectionSkew(glyphInk, mapSkew, LINE_TUNING.refineSpanDeg) : mapSkew;
   const confidence = (nearLength / totalLength) * Math.min(1, used.length / LINE_TUNING.fullConfidenceLines);
+  const fan = page?.across && confidence < LINE_TUNING.pageSearchConfidence ? fanSkew(used, page.across) : undefined;
+  if (fan) return fan;
   const darkest = page?.darkestInk && linesCannotMeasure(used, confidence, page.extent) ? page.darkestInk() : undefined;
   const skewDeg = darkest && darkest.length > 0 ? projectionSkew(darkest, linesSkew, LINE_TUNING.pageSearchSpanDeg) : linesSkew;
   return { skewDeg, confidence };
+}
+
+/**
+ * The skew of lines that fan out: on a page photographed at a slant, perspective turns its lines
+ * toward a vanishing point, so their angles change steadily across the page (the thesis photo in
+ * spec/fixtures/real-pages: +4.5° at the top, −4.6° at the bottom, level in the middle), and no
+ * angle is shared by enough of them for the lines' confidence, nor is any tilt the page's one
+ * sharpest profile. The angles are fitted as a straight line of the lines' positions across the
+ * page (`across.n`: the base frame's n), length-weighted, then again over the lines within
+ * LINE_TUNING.agreeDeg of that fit; the skew is the refit's angle at the frame's centre
+ * (`across.centre`): a photograph's centre is where the camera points, and a line through it
+ * shows the camera's own tilt, the rest is perspective (the thesis photo's level line is its
+ * centre's). A rotation of the frame about its centre moves that angle by as much. Undefined unless the
+ * fan explains the lines — at least LINE_TUNING.pageSearchMinLines of them, the refit's lines
+ * LINE_TUNING.pageSearchConfidence of their length or more (that share is the confidence, scaled
+ * as the lines' is) — and spreads their angles over at least LINE_TUNING.fanMinSpreadDeg.
+ */
+function fanSkew(used: LineFit[], across: { n: Vec; centre: number }): { skewDeg: number; confidence: number } | undefined {
+  if (used.length < LINE_TUNING.pageSearchMinLines) return undefined;
+  const v = used.map((l) => l.line.points.reduce((s, p) => s + p[0] * across.n[0] + p[1] * across.n[1], 0) / l.line.points.length);
+  const fit = (lines: number[]) => {
+    const weight = lines.reduce((s, i) => s + used[i].length, 0);
+    const mv = lines.reduce((s, i) => s + used[i].length * v[i], 0) / weight;
+    const ma = lines.reduce((s, i) => s + used[i].length * used[i].regressionDeg, 0) / weight;
+    let vv = 0;
+    let va = 0;
+    for (const i of lines) {
+      vv += used[i].length * (v[i] - mv) ** 2;
+      va += used[i].length * (v[i] - mv) * (used[i].regressionDeg - ma);
+    }
+    const slope = vv > 0 ? va / vv : 0;
+    return { weight, angleAt: (at: number) => ma + slope * (at - mv), slope };
+  };
+  const all = used.map((_, i) => i);
+  const first = fit(all);
+  const agree = all.filter((i) => Math.abs(used[i].regressionDeg - first.angleAt(v[i])) <= LINE_TUNING.agreeDeg);
+  if (agree.length < LINE_TUNING.pageSearchMinLines) return undefined;
+  const refit = fit(agree);
+  const kept = agree.filter((i) => Math.abs(used[i].regressionDeg - refit.angleAt(v[i])) <= LINE_TUNING.agreeDeg);
+  const share = kept.reduce((s, i) => s + used[i].length, 0) / first.weight;
+  const spread = Math.abs(refit.slope) * (Math.max(...agree.map((i) => v[i])) - Math.min(...agree.map((i) => v[i])));
+  if (share < LINE_TUNING.pageSearchConfidence || spread < LINE_TUNING.fanMinSpreadDeg) return undefined;
+  return { skewDeg: refit.angleAt(across.centre), confidence: share * Math.min(1, used.length / LINE_TUNING.fullConfidenceLines) };
 }
 
 /**
@@ -78,7 +125,7 @@ export function summarizeGeometry(geometry: PageGeometry, width: number, height:
   const long = measuringLines(geometry.lines, LINE_TUNING.curlLineShare).map((l) => l.line.curvaturePx);
   const curvaturePx = long.length ? weightedMedian(long, long.map(() => 1)) : 0;
   const extent = geometry.baseOrientation === 0 ? width : height;
-  const { skewDeg, confidence } = estimateSkew(geometry.lines, geometry.ink, geometry.glyphInk, { extent, darkestInk: geometry.darkestInk });
+  const { skewDeg, confidence } = estimateSkew(geometry.lines, geometry.ink, geometry.glyphInk, { extent, across: fanFrame(geometry.baseOrientation, width, height), darkestInk: geometry.darkestInk });
   const lines = geometry.lines.map(({ line }) => (flipped ? reverseLine(line) : line));
   return {
     orientationDeg: ((geometry.baseOrientation + (flipped ? 180 : 0)) % 360) as PageSummary['orientationDeg'],
@@ -92,6 +139,12 @@ export function summarizeGeometry(geometry: PageGeometry, width: number, height:
     width,
     height,
   };
+}
+
+/** The base frame's direction across the lines and the frame centre's position along it (for `fanSkew`). */
+function fanFrame(base: 0 | 90, width: number, height: number): { n: Vec; centre: number } {
+  const { n } = baseFrame(base);
+  return { n, centre: (n[0] * width + n[1] * height) / 2 };
 }
 
 /** A line read the other way round (its page turned by 180°). */

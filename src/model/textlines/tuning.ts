@@ -107,6 +107,12 @@ export const LINE_TUNING = {
   pageSearchConfidence: 0.55,
   pageSearchMinLines: 10,
   pageSearchShortLine: 1 / 3,
+  /**
+   * Lines that disagree on the skew fan out (`fanSkew`, a page photographed at a slant) when a
+   * straight line of their position across the page explains their angles and spreads them over at
+   * least this many degrees between the outermost lines (the thesis photo: 9°).
+   */
+  fanMinSpreadDeg: 2,
 
   // --- Page summary (summary.ts) ---
   /** Lines that measure the page's skew: at least this share of the longest line. */
