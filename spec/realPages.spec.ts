@@ -1,30 +1,53 @@
 import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { VolumeWorker, resolveConfig, type PageResult } from '../src';
+import { VolumeWorker, resolveConfig, type PageResult, type PipelineConfig } from '../src';
 
 /** Four phone photos of real book pages (spec/fixtures/real-pages, see its README). */
 const REAL_PAGES = join(__dirname, 'fixtures', 'real-pages');
 
+/** Runs the folder `input` through the default model; its pages by key. */
+async function runFolder(input: string, output: string, settings: Partial<PipelineConfig>): Promise<Map<string, PageResult>> {
+  const worker = new VolumeWorker(resolveConfig({ input, output, ...settings }), undefined, 'real');
+  const results = new Map<string, PageResult>();
+  worker.pages$.subscribe((page) => results.set(page.record.key, page));
+  const published = await worker.run();
+  expect(published).toMatchObject({ status: 'published', pages: 4, errors: 0 });
+  return results;
+}
+
 describe('real page photos through the whole pipeline (default model)', () => {
   let tmp: string;
   let results: Map<string, PageResult>;
+  /** By key: the published page image, read again by the default model (one pass, measuring only). */
+  let again: Map<string, PageResult>;
 
   beforeAll(async () => {
     tmp = await mkdtemp(join(tmpdir(), 'rxvolume-real-'));
     const photos = (await readdir(REAL_PAGES)).filter((f) => f.endsWith('.jpg'));
     expect(photos).toHaveLength(4);
-    const input = join(tmp, 'in');
+    const [input, published] = [join(tmp, 'in'), join(tmp, 'published')];
     await mkdir(input);
+    await mkdir(published);
     for (const photo of photos) await copyFile(join(REAL_PAGES, photo), join(input, photo));
-    const cfg = resolveConfig({ input, output: join(tmp, 'out') });
-    const worker = new VolumeWorker(cfg, undefined, 'real');
-    results = new Map();
-    worker.pages$.subscribe((page) => results.set(page.record.key, page));
-    const published = await worker.run();
-    expect(published).toMatchObject({ status: 'published', pages: 4, errors: 0 });
-  });
+    results = await runFolder(input, join(tmp, 'out'), { images: 'jpeg' });
+    for (const [key, { record }] of results) await copyFile(join(tmp, 'out', record.image_key as string), join(published, key));
+    again = await runFolder(published, join(tmp, 'out-again'), { maxPasses: 1 });
+  }, 300_000);
   afterAll(() => rm(tmp, { recursive: true, force: true }));
+
+  it('reads every photo’s published image upright and level: |skew| ≤ 0.2° (issue 16)', () => {
+    const read = [...again].map(([key, { record }]) => ({ key, orientation: record.orientation_deg, skew: record.skew_deg as number }));
+    expect(read).toHaveLength(4);
+    expect(read.filter((r) => r.orientation !== 0 || !(Math.abs(r.skew) <= 0.2))).toEqual([]);
+  });
+
+  it('reads the photo taken at a slant by its fanned lines’ middle, sure enough to act on', () => {
+    // Perspective fans its lines from +4.5° at the top to −4.6° at the bottom; the middle is level.
+    const { record } = results.get('linguistics_thesis_a.jpg') as PageResult;
+    expect(record.confidence as number).toBeGreaterThanOrEqual(resolveConfig({ input: 'x', output: 'x' }).minConfidence);
+    expect(Math.abs(record.skew_deg as number)).toBeLessThan(0.3);
+  });
 
   it('turns the photo taken sideways upright', () => {
     const { record } = results.get('linguistics_thesis_b.jpg') as PageResult;
