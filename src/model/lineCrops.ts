@@ -56,13 +56,13 @@ function sampleInto(out: Float32Array, at: number, plane: number, pixels: Uint8A
  * Each crop is a rectangle along the line's chord, CLS_HEIGHT tall and as wide as the line allows
  * up to CLS_WIDTH, zero-padded on the right.
  */
-export function lineCrops(lines: LineFit[], pixels: Uint8Array, width: number, height: number, ratio = CROP_HEIGHT_RATIO): { data: Float32Array; count: number; widths: number[] } {
+export function lineCrops(lines: LineFit[], pixels: Uint8Array, width: number, height: number): { data: Float32Array; count: number; widths: number[] } {
   const crops: Array<{ cx: number; cy: number; dx: number; dy: number; scale: number; w: number }> = [];
   for (const { line } of lines) {
     const [x0, y0] = line.points[0];
     const [x1, y1] = line.points[line.points.length - 1];
     const len = Math.hypot(x1 - x0, y1 - y0);
-    const scale = CLS_HEIGHT / (line.height * ratio); // crop px per frame px
+    const scale = CLS_HEIGHT / (line.height * CROP_HEIGHT_RATIO); // crop px per frame px
     const span = Math.min(len, CLS_WIDTH / scale);
     const w = Math.max(1, Math.min(CLS_WIDTH, Math.round(span * scale)));
     for (let k = 0; k < CROPS_PER_LINE; k++) {
