@@ -165,6 +165,14 @@ describe('the published orientation', () => {
     expect(planFor(sure, cfg)).toMatchObject({ rotateDeg: 180 });
   });
 
+  it('turns a page with a negligible skew by the quarter turn alone, and adds a skew it would correct on an upright page', () => {
+    expect(planFor(summary(90, 0.9, 0.0014), cfg)).toEqual(rotate(90));
+    expect(planFor(summary(270, 0.9, cfg.skewThresholdDeg / 2), cfg)).toEqual(rotate(270));
+    expect(planFor(summary(90, 0.9, 2), cfg)).toEqual(rotate(92));
+    expect(planFor(summary(0, 0.9, 2), cfg)).toEqual(rotate(2));
+    expect(planFor({ ...summary(90, 0.9, 2), confidence: cfg.minConfidence / 2 }, cfg)).toEqual(rotate(90));
+  });
+
   it('confirms a turn only when the page reads upright once turned back', () => {
     const first = summary(180, 0.5);
     // Lines kept, tilt fine, but the classifier still reads it upside down: it guesses.

@@ -17,7 +17,8 @@ export function tiltDeg(summary: PageSummary): number {
  * The correction a first-pass summary calls for, or undefined when the page is fine as it is.
  * Nothing is corrected on a page with fewer than 3 text lines. A turned page (orientation ≠ 0) is
  * rotated; a skew over its threshold only when the lines agree on it (`confidence ≥
- * minConfidence`; an untrusted skew is left out of the rotation); a median line curvature over its
+ * minConfidence`). A skew left alone is left out of a turn too: a turned page with a negligible
+ * skew is turned pixel for pixel, not resampled. A median line curvature over its
  * threshold is dewarped (the quality gate checks the result). Rotation comes first; a
  * curled page is then dewarped with a thin-plate spline.
  */
@@ -25,11 +26,12 @@ export function planFor(summary: PageSummary, cfg: ControllerConfig): TransformP
   if (summary.textLines < 3) return undefined; // too little text to tell anything by
   const trusted = summary.confidence >= cfg.minConfidence;
   const turn = turnToCorrect(summary);
-  const rotate = turn !== 0 || (trusted && Math.abs(summary.skewDeg) >= cfg.skewThresholdDeg);
+  const deskew = trusted && Math.abs(summary.skewDeg) >= cfg.skewThresholdDeg;
+  const rotate = turn !== 0 || deskew;
   // Curl does not need the lines to agree on one angle (a photographed page's lines fan out).
   const dewarp = summary.curvaturePx >= cfg.curvatureThresholdPx;
   if (!rotate && !dewarp) return undefined;
-  const rotateDeg = turn + (trusted ? summary.skewDeg : 0);
+  const rotateDeg = turn + (deskew ? summary.skewDeg : 0);
   return { kind: dewarp ? 'tps' : 'rotate', rotateDeg, dewarp };
 }
 
