@@ -83,25 +83,7 @@ export function pageInk(pixels: Uint8Array, width: number, height: number, label
   let count = 0;
   for (let p = 0; p < region.length; p++) if (region[p] && grey[p] < middle) count++;
   if (count === 0) return undefined;
-  const out = new Float32Array(3 * count);
-  let sumU = 0;
-  let sumV = 0;
-  for (let y = 0, p = 0, i = 0; y < height; y++)
-    for (let x = 0; x < width; x++, p++) {
-      if (!region[p] || grey[p] >= middle) continue;
-      const u = x * e[0] + y * e[1];
-      const v = x * n[0] + y * n[1];
-      out[i++] = u;
-      out[i++] = v;
-      out[i++] = Math.min(1, (middle - grey[p]) / spread);
-      sumU += u;
-      sumV += v;
-    }
-  for (let i = 0; i < out.length; i += 3) {
-    out[i] -= sumU / count;
-    out[i + 1] -= sumV / count;
-  }
-  return out;
+  return centredTriples(width, height, e, n, count, (p) => (region[p] && grey[p] < middle ? Math.min(1, (middle - grey[p]) / spread) : 0));
 }
 
 /**
@@ -118,17 +100,26 @@ export function darkestInk(pixels: Uint8Array, width: number, height: number, e:
   const cut = quantile(hist, grey.length, LINE_TUNING.darkestShare); // pixels at or below this grey level
   let count = 0;
   for (let g = 0; g <= cut; g++) count += hist[g];
+  return centredTriples(width, height, e, n, count, (p) => (grey[p] <= cut ? 1 : 0));
+}
+
+/**
+ * The `count` pixels to which `weightOf` gives a weight above 0, as (u, v, weight) triples in the
+ * base frame (e, n), u and v centred on their mean.
+ */
+function centredTriples(width: number, height: number, e: Vec, n: Vec, count: number, weightOf: (p: number) => number): Float32Array {
   const out = new Float32Array(3 * count);
   let sumU = 0;
   let sumV = 0;
   for (let y = 0, p = 0, i = 0; y < height; y++)
     for (let x = 0; x < width; x++, p++) {
-      if (grey[p] > cut) continue;
+      const weight = weightOf(p);
+      if (weight <= 0) continue;
       const u = x * e[0] + y * e[1];
       const v = x * n[0] + y * n[1];
       out[i++] = u;
       out[i++] = v;
-      out[i++] = 1;
+      out[i++] = weight;
       sumU += u;
       sumV += v;
     }
