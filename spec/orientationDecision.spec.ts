@@ -173,6 +173,15 @@ describe('the published orientation', () => {
     expect(planFor({ ...summary(90, 0.9, 2), confidence: cfg.minConfidence / 2 }, cfg)).toEqual(rotate(90));
   });
 
+  it('dewarps a page whose lines fan out (perspective), and keeps the dewarp only when they fan out less after it', () => {
+    const fanned = { ...summary(0, 0.9, 0.1), fanDeg: 9 };
+    const plan = planFor(fanned, cfg);
+    expect(plan).toEqual({ kind: 'tps', rotateDeg: 0, dewarp: true });
+    expect(planFor({ ...fanned, fanDeg: 0 }, cfg)).toBeUndefined();
+    expect(confirms(fanned, { ...fanned, fanDeg: 0 }, plan!, cfg)).toBe(true);
+    expect(confirms(fanned, fanned, plan!, cfg)).toBe(false);
+  });
+
   it('confirms a turn only when the page reads upright once turned back', () => {
     const first = summary(180, 0.5);
     // Lines kept, tilt fine, but the classifier still reads it upside down: it guesses.

@@ -49,6 +49,14 @@ describe('real page photos through the whole pipeline (default model)', () => {
     expect(Math.abs(record.skew_deg as number)).toBeLessThan(0.3);
   });
 
+  it('dewarps the photo taken at a slant: the lines of its published image no longer fan out', () => {
+    const key = 'linguistics_thesis_a.jpg';
+    const { record, first } = results.get(key) as PageResult;
+    expect(first?.fanDeg).toBeGreaterThan(5);
+    expect(record.transform).toBe('tps');
+    expect(again.get(key)?.first?.fanDeg).toBe(0);
+  });
+
   it('turns the photo taken sideways upright', () => {
     const { record } = results.get('linguistics_thesis_b.jpg') as PageResult;
     expect(record.orientation_deg).toBe(90);

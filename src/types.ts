@@ -94,6 +94,11 @@ export interface PageSummary {
   textCoverage: number;
   /** Median over long lines of `TextLine.curvaturePx`. */
   curvaturePx: number;
+  /**
+   * How far the lines' angles spread across the page where they fan out (perspective: a page
+   * photographed at a slant), degrees; 0 where they do not, absent where not measured.
+   */
+  fanDeg?: number;
   lines: TextLine[];
   /** The frame size the lines are measured in. */
   width: number;

@@ -18,9 +18,9 @@ export function tiltDeg(summary: PageSummary): number {
  * Nothing is corrected on a page with fewer than 3 text lines. A turned page (orientation ≠ 0) is
  * rotated; a skew over its threshold only when the lines agree on it (`confidence ≥
  * minConfidence`). A skew left alone is left out of a turn too: a turned page with a negligible
- * skew is turned pixel for pixel, not resampled. A median line curvature over its
- * threshold is dewarped (the quality gate checks the result). Rotation comes first; a
- * curled page is then dewarped with a thin-plate spline.
+ * skew is turned pixel for pixel, not resampled. A median line curvature over its threshold, or
+ * lines that fan out (`fanDeg`), is dewarped (the quality gate checks the result). Rotation comes
+ * first; a curled or fanned page is then dewarped with a thin-plate spline.
  */
 export function planFor(summary: PageSummary, cfg: ControllerConfig): TransformPlan | undefined {
   if (summary.textLines < 3) return undefined; // too little text to tell anything by
@@ -28,8 +28,9 @@ export function planFor(summary: PageSummary, cfg: ControllerConfig): TransformP
   const turn = turnToCorrect(summary);
   const deskew = trusted && Math.abs(summary.skewDeg) >= cfg.skewThresholdDeg;
   const rotate = turn !== 0 || deskew;
-  // Curl does not need the lines to agree on one angle (a photographed page's lines fan out).
-  const dewarp = summary.curvaturePx >= cfg.curvatureThresholdPx;
+  // Curl does not need the lines to agree on one angle (a photographed page's lines fan out);
+  // lines that fan out (perspective) are dewarped too: the spline takes each onto a level line.
+  const dewarp = summary.curvaturePx >= cfg.curvatureThresholdPx || (summary.fanDeg ?? 0) > 0;
   if (!rotate && !dewarp) return undefined;
   const rotateDeg = turn + (deskew ? summary.skewDeg : 0);
   return { kind: dewarp ? 'tps' : 'rotate', rotateDeg, dewarp };
@@ -77,7 +78,8 @@ export function publishedOrientation(first: PageSummary, second: PageSummary | u
  * turned again on the second pass (a reading of at least `minEvidenceConfidence`; a weaker one is
  * no evidence either way: the first pass's turn stands, and the reading's orientation is left out of
  * the tilt); the page must have kept at least half of its text lines, its tilt must have shrunk (or
- * be under the skew threshold), and a dewarp must have made the lines straighter.
+ * be under the skew threshold), and a dewarp must have made the lines straighter (a curled page) or
+ * fan out less (a page dewarped for its perspective alone).
  */
 export function confirms(first: PageSummary, second: PageSummary, plan: TransformPlan, cfg: ControllerConfig): boolean {
   // A turned page must read upright once turned back: a page the classifier reads upside down
@@ -87,7 +89,7 @@ export function confirms(first: PageSummary, second: PageSummary, plan: Transfor
   const linesKept = second.textLines >= 0.5 * first.textLines;
   const residual = Math.abs(readsTurned ? tiltDeg(second) : second.skewDeg);
   const tiltOk = residual < cfg.skewThresholdDeg || residual < Math.abs(tiltDeg(first));
-  const straighter = !plan.dewarp || second.curvaturePx < first.curvaturePx;
+  const straighter = !plan.dewarp || (first.curvaturePx >= cfg.curvatureThresholdPx ? second.curvaturePx < first.curvaturePx : (second.fanDeg ?? 0) < (first.fanDeg ?? 0));
   return linesKept && tiltOk && straighter;
 }
 

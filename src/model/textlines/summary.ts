@@ -41,9 +41,9 @@ function measuringLines(lines: LineFit[], share: number = LINE_TUNING.measuringL
  * a reading of the whole page that does not depend on how many lines the detector found. The
  * confidence stays the lines' (under the bar, so the controller acts on such a page as before).
  * Before that, where the unsure lines fan out (`fanSkew`: a page photographed at a slant), the skew
- * is the fan's angle at the frame's centre, with the fan's confidence.
+ * is the fan's angle at the frame's centre, with the fan's confidence, and `fanDeg` is its spread.
  */
-export function estimateSkew(lines: LineFit[], ink?: Float32Array, glyphInk?: Float32Array, page?: { extent: number; across?: { n: Vec; centre: number }; darkestInk?: () => Float32Array | undefined }): { skewDeg: number; confidence: number } {
+export function estimateSkew(lines: LineFit[], ink?: Float32Array, glyphInk?: Float32Array, page?: { extent: number; across?: { n: Vec; centre: number }; darkestInk?: () => Float32Array | undefined }): { skewDeg: number; confidence: number; fanDeg?: number } {
   const used = measuringLines(lines);
   if (used.length === 0) return { skewDeg: 0, confidence: 0 };
   const median = weightedMedian(used.map((l) => l.regressionDeg), used.map((l) => l.length));
@@ -76,7 +76,7 @@ export function estimateSkew(lines: LineFit[], ink?: Float32Array, glyphInk?: Fl
  * LINE_TUNING.pageSearchConfidence of their length or more (that share is the confidence, scaled
  * as the lines' is) — and spreads their angles over at least LINE_TUNING.fanMinSpreadDeg.
  */
-function fanSkew(used: LineFit[], across: { n: Vec; centre: number }): { skewDeg: number; confidence: number } | undefined {
+function fanSkew(used: LineFit[], across: { n: Vec; centre: number }): { skewDeg: number; confidence: number; fanDeg: number } | undefined {
   if (used.length < LINE_TUNING.pageSearchMinLines) return undefined;
   const v = used.map((l) => l.line.points.reduce((s, p) => s + p[0] * across.n[0] + p[1] * across.n[1], 0) / l.line.points.length);
   const fit = (lines: number[]) => {
@@ -101,7 +101,7 @@ function fanSkew(used: LineFit[], across: { n: Vec; centre: number }): { skewDeg
   const share = kept.reduce((s, i) => s + used[i].length, 0) / first.weight;
   const spread = Math.abs(refit.slope) * (Math.max(...agree.map((i) => v[i])) - Math.min(...agree.map((i) => v[i])));
   if (share < LINE_TUNING.pageSearchConfidence || spread < LINE_TUNING.fanMinSpreadDeg) return undefined;
-  return { skewDeg: refit.angleAt(across.centre), confidence: share * Math.min(1, used.length / LINE_TUNING.fullConfidenceLines) };
+  return { skewDeg: refit.angleAt(across.centre), confidence: share * Math.min(1, used.length / LINE_TUNING.fullConfidenceLines), fanDeg: spread };
 }
 
 /**
@@ -125,7 +125,7 @@ export function summarizeGeometry(geometry: PageGeometry, width: number, height:
   const long = measuringLines(geometry.lines, LINE_TUNING.curlLineShare).map((l) => l.line.curvaturePx);
   const curvaturePx = long.length ? weightedMedian(long, long.map(() => 1)) : 0;
   const extent = geometry.baseOrientation === 0 ? width : height;
-  const { skewDeg, confidence } = estimateSkew(geometry.lines, geometry.ink, geometry.glyphInk, { extent, across: fanFrame(geometry.baseOrientation, width, height), darkestInk: geometry.darkestInk });
+  const { skewDeg, confidence, fanDeg = 0 } = estimateSkew(geometry.lines, geometry.ink, geometry.glyphInk, { extent, across: fanFrame(geometry.baseOrientation, width, height), darkestInk: geometry.darkestInk });
   const lines = geometry.lines.map(({ line }) => (flipped ? reverseLine(line) : line));
   return {
     orientationDeg: ((geometry.baseOrientation + (flipped ? 180 : 0)) % 360) as PageSummary['orientationDeg'],
@@ -135,6 +135,7 @@ export function summarizeGeometry(geometry: PageGeometry, width: number, height:
     textLines: lines.length,
     textCoverage: geometry.coverage,
     curvaturePx,
+    fanDeg,
     lines,
     width,
     height,
