@@ -87,16 +87,29 @@ export function pageInk(pixels: Uint8Array, width: number, height: number, label
 }
 
 /**
+ * The whole frame's grey levels ((R + G + B) / 3), their histogram and its ink and paper levels
+ * (LINE_TUNING.inkQuantile, paperQuantile); undefined on a frame without contrast (the two closer
+ * than LINE_TUNING.minInkContrast).
+ */
+function frameGrey(pixels: Uint8Array, width: number, height: number): { grey: Uint8Array; hist: Uint32Array; ink: number; paper: number } | undefined {
+  const hist = new Uint32Array(256);
+  const grey = new Uint8Array(width * height);
+  for (let p = 0; p < grey.length; p++) hist[(grey[p] = ((pixels[3 * p] + pixels[3 * p + 1] + pixels[3 * p + 2]) / 3) | 0)]++;
+  const ink = quantile(hist, grey.length, LINE_TUNING.inkQuantile);
+  const paper = quantile(hist, grey.length, LINE_TUNING.paperQuantile);
+  return paper - ink < LINE_TUNING.minInkContrast ? undefined : { grey, hist, ink, paper };
+}
+
+/**
  * The frame's darkest pixels (LINE_TUNING.darkestShare of them) as (u, v, 1) triples in the base
  * frame (e, n), centred on their mean, for the whole-page skew search: rules, headlines and the
  * blackest strokes, wherever the detector found lines or not. Undefined on a frame without
  * contrast (as `pageInk`).
  */
 export function darkestInk(pixels: Uint8Array, width: number, height: number, e: Vec, n: Vec): Float32Array | undefined {
-  const hist = new Uint32Array(256);
-  const grey = new Uint8Array(width * height);
-  for (let p = 0; p < grey.length; p++) hist[(grey[p] = ((pixels[3 * p] + pixels[3 * p + 1] + pixels[3 * p + 2]) / 3) | 0)]++;
-  if (quantile(hist, grey.length, LINE_TUNING.paperQuantile) - quantile(hist, grey.length, LINE_TUNING.inkQuantile) < LINE_TUNING.minInkContrast) return undefined;
+  const frame = frameGrey(pixels, width, height);
+  if (!frame) return undefined;
+  const { grey, hist } = frame;
   const cut = quantile(hist, grey.length, LINE_TUNING.darkestShare); // pixels at or below this grey level
   let count = 0;
   for (let g = 0; g <= cut; g++) count += hist[g];
@@ -137,12 +150,9 @@ function centredTriples(width: number, height: number, e: Vec, n: Vec, count: nu
  * detector breaks into glyph-sized blobs). Undefined on a page without contrast.
  */
 export function pageAxis(pixels: Uint8Array, width: number, height: number): { axis: 0 | 90; ratio: number } | undefined {
-  const hist = new Uint32Array(256);
-  const grey = new Uint8Array(width * height);
-  for (let p = 0; p < grey.length; p++) hist[(grey[p] = ((pixels[3 * p] + pixels[3 * p + 1] + pixels[3 * p + 2]) / 3) | 0)]++;
-  const ink = quantile(hist, grey.length, LINE_TUNING.inkQuantile);
-  const paper = quantile(hist, grey.length, LINE_TUNING.paperQuantile);
-  if (paper - ink < LINE_TUNING.minInkContrast) return undefined;
+  const frame = frameGrey(pixels, width, height);
+  if (!frame) return undefined;
+  const { grey, ink, paper } = frame;
   const middle = (ink + paper) / 2;
   const rows = new Float64Array(height);
   const cols = new Float64Array(width);
