@@ -13,6 +13,9 @@ export function tiltDeg(summary: PageSummary): number {
   return t > 180 ? t - 360 : t;
 }
 
+/** Whether a page's lines are bent enough (median curvature over its threshold) to be dewarped. */
+const curled = (summary: PageSummary, cfg: ControllerConfig) => summary.curvaturePx >= cfg.curvatureThresholdPx;
+
 /**
  * The correction a first-pass summary calls for, or undefined when the page is fine as it is.
  * Nothing is corrected on a page with fewer than 3 text lines. A turned page (orientation ≠ 0) is
@@ -30,7 +33,7 @@ export function planFor(summary: PageSummary, cfg: ControllerConfig): TransformP
   const rotate = turn !== 0 || deskew;
   // Curl does not need the lines to agree on one angle (a photographed page's lines fan out);
   // lines that fan out (perspective) are dewarped too: the spline takes each onto a level line.
-  const dewarp = summary.curvaturePx >= cfg.curvatureThresholdPx || (summary.fanDeg ?? 0) > 0;
+  const dewarp = curled(summary, cfg) || (summary.fanDeg ?? 0) > 0;
   if (!rotate && !dewarp) return undefined;
   const rotateDeg = turn + (deskew ? summary.skewDeg : 0);
   return { kind: dewarp ? 'tps' : 'rotate', rotateDeg, dewarp };
@@ -89,7 +92,7 @@ export function confirms(first: PageSummary, second: PageSummary, plan: Transfor
   const linesKept = second.textLines >= 0.5 * first.textLines;
   const residual = Math.abs(readsTurned ? tiltDeg(second) : second.skewDeg);
   const tiltOk = residual < cfg.skewThresholdDeg || residual < Math.abs(tiltDeg(first));
-  const straighter = !plan.dewarp || (first.curvaturePx >= cfg.curvatureThresholdPx ? second.curvaturePx < first.curvaturePx : (second.fanDeg ?? 0) < (first.fanDeg ?? 0));
+  const straighter = !plan.dewarp || (curled(first, cfg) ? second.curvaturePx < first.curvaturePx : (second.fanDeg ?? 0) < (first.fanDeg ?? 0));
   return linesKept && tiltOk && straighter;
 }
 
