@@ -1,7 +1,7 @@
 import { ascenderVote } from '../src/model/ascenders';
 import { ORIENTATION, decideFlip, raggedVote, type OrientationVerdict } from '../src/model/orientation';
 import { profileAxis, type LineFit } from '../src/model/textlines';
-import { ORIENTATION_GATE, TransformController, confirms, isResult, planFor, publishedOrientation } from '../src/stages/transformController';
+import { ORIENTATION_GATE, TransformController, confirms, isResult, planFor, probesTurn, publishedOrientation } from '../src/stages/transformController';
 import { pageWork, type SummarisedPage } from '../src/page';
 import type { DecodedFrame, PageSummary, TransformPlan } from '../src/types';
 
@@ -206,6 +206,38 @@ describe('the published orientation', () => {
     expect(publishedOrientation(first, summary(0, 0.7), rotate(180), false)).toEqual({ deg: 180, confidence: 0.7 });
     // The second pass is unsure: 0, with confidence 0.
     expect(publishedOrientation(first, summary(90, 0.05), rotate(180), false)).toEqual({ deg: 0, confidence: 0 });
+  });
+
+  it('turns a page read sideways too unsure to turn by, onto its axis alone, and leaves its direction to the second pass', () => {
+    const { minTurnConfidence, minProbeEvidence } = ORIENTATION_GATE;
+    const sideways = { ...summary(90, minTurnConfidence / 2, 0.7), confidence: cfg.minConfidence / 2, curvaturePx: 2 * cfg.curvatureThresholdPx, fanDeg: 5 };
+    expect(probesTurn(sideways)).toBe(true);
+    // A rotation alone: the lines read across its glyphs say nothing sure of its skew or bend.
+    expect(planFor(sideways, cfg)).toEqual(rotate(90));
+    expect(planFor({ ...sideways, orientationDeg: 270, confidence: 0.9 }, cfg)).toEqual(rotate(270.7));
+    // An unsure 180 is not probed: turned, the second pass would read the same lines.
+    expect(probesTurn(summary(180, minTurnConfidence / 2))).toBe(false);
+    expect(probesTurn(summary(90, minTurnConfidence))).toBe(false);
+    // The probe stands on the second pass's word: upright, at least minProbeEvidence sure.
+    expect(confirms(sideways, summary(0, minProbeEvidence, 2.3), rotate(90), cfg)).toBe(true);
+    expect(confirms(sideways, summary(0, (minTurnConfidence + minProbeEvidence) / 2, 2.3), rotate(90), cfg)).toBe(false);
+    expect(confirms(sideways, summary(180, 0.6, 2.3), rotate(90), cfg)).toBe(false);
+    // What it publishes: the turn with the second pass's confidence; turned 180° more when the
+    // second pass surely reads it upside down; 0 (confidence 0) without sure evidence or a second pass.
+    expect(publishedOrientation(sideways, summary(0, 0.5), rotate(90), true)).toEqual({ deg: 90, confidence: 0.5 });
+    expect(publishedOrientation(sideways, summary(180, 0.6), rotate(90), false)).toEqual({ deg: 270, confidence: 0.6 });
+    expect(publishedOrientation(sideways, summary(180, (minTurnConfidence + minProbeEvidence) / 2), rotate(90), false)).toEqual({ deg: 0, confidence: 0 });
+    expect(publishedOrientation(sideways, undefined, undefined, false)).toEqual({ deg: 0, confidence: 0 });
+  });
+
+  it("puts a probed page's second reading in its row: orientation, skew, and a note on what it leaves uncorrected", () => {
+    const controller = new TransformController(cfg);
+    const first = { ...summary(270, ORIENTATION_GATE.minTurnConfidence / 2, 0.65), confidence: 0.1 };
+    const second = { ...summary(0, 0.5, 2.3), confidence: 0.8, curvaturePx: 0.5 };
+    const decided = controller.decide({ ...summarised(second), pass: 2, correction: { first, plan: rotate(270) } });
+    if (!isResult(decided)) throw new Error('a second pass always leaves');
+    expect(decided.record).toMatchObject({ orientation_deg: 270, orientation_confidence: 0.5, skew_deg: 2.3, confidence: 0.8, curvature_px: 0.5, transform: 'rotate', applied_rotation_deg: 270 });
+    expect(decided.record.error).toBe('turned to read which way up it is; its skew (2.30°) left as it is (a page is corrected once)');
   });
 
   it('puts the published orientation, its confidence and a note in the row of a rejected turn', () => {
