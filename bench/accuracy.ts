@@ -1,17 +1,19 @@
 /**
- * `npm run accuracy -- [--quick] [--tools] [--verbose] [--trace] [--json] [--pages=a,b] [--config=JSON] [--from=log]`
+ * `npm run accuracy -- [--set=devset|holdout] [--quick] [--tools] [--verbose] [--trace] [--json] [--pages=a,b] [--config=JSON] [--from=log]`
  *
- * Orientation and skew accuracy on the dev set of real scans (spec/fixtures/devset, see its
- * README): each upright original is turned (0/90/180/270°) and skewed by known angles with sharp
- * at run time, the variants go through the whole pipeline (VolumeWorker on a local folder, default
- * model, both passes), and a table per page kind is printed:
+ * Orientation and skew accuracy on a set of real scans: the dev set (spec/fixtures/devset, the
+ * default, tuned against) or the held-out set (`--set=holdout`, spec/fixtures/holdout: other pages,
+ * never tuned on; see each folder's README). Each upright original is turned (0/90/180/270°) and
+ * skewed by known angles with sharp at run time, the variants go through the whole pipeline
+ * (VolumeWorker on a local folder, default model, both passes), and a table per page kind is
+ * printed:
  *
  * - upright→turned: upright variants (turn 0, any skew) whose published `orientation_deg` ≠ 0;
  * - turned right: turned variants whose published orientation is the turn;
  * - relative skew: `(d(A) − d(0)) − A` over the skewed variants, d(0) the same page unskewed and
  *   unturned (the page's own skew cancels), median and p95 of its magnitude;
- * - absolute skew: |d(0) − s| on the upright originals, s the second method's estimate in
- *   devset/pages.json (median, max);
+ * - absolute skew: |d(0) − s| on the upright originals, s the second method's estimate in the
+ *   set's pages.json (median, max; none where it is null);
  * - false corrections: upright, unskewed originals that were rotated by more than 0.3° away from s
  *   (or turned at all).
  *
@@ -34,11 +36,16 @@ import { OrientationTracer } from './orientationTrace';
 
 const run = promisify(execFile);
 
+/** A set of real scans: the folder spec/fixtures/<set> (its pages.json and images, see its README). */
+export type ScanSet = 'devset' | 'holdout';
+
 export interface DevPage {
   file: string;
   kind: string;
   /** The page's own skew (degrees clockwise) by the second method (see the README), or null. */
   skewDeg: number | null;
+  /** The set the page comes from (not in pages.json: the folder it was read from). */
+  set: ScanSet;
 }
 
 export interface Variant {
@@ -52,14 +59,16 @@ export interface Variant {
   dark: boolean;
 }
 
-export async function devPages(): Promise<DevPage[]> {
-  const dir = await devsetDir();
-  return JSON.parse(await readFile(join(dir, 'pages.json'), 'utf8')) as DevPage[];
+/** The pages of a set of real scans (default: the dev set). */
+export async function devPages(set: ScanSet = 'devset'): Promise<DevPage[]> {
+  const dir = await scanSetDir(set);
+  const pages = JSON.parse(await readFile(join(dir, 'pages.json'), 'utf8')) as Array<Omit<DevPage, 'set'>>;
+  return pages.map((p) => ({ ...p, set }));
 }
 
-async function devsetDir(): Promise<string> {
+async function scanSetDir(set: ScanSet): Promise<string> {
   // Compiled to dist/bench: the fixtures stay in the source tree.
-  for (const dir of [resolve(__dirname, '..', 'spec', 'fixtures', 'devset'), resolve(__dirname, '..', '..', 'spec', 'fixtures', 'devset')]) {
+  for (const dir of [resolve(__dirname, '..', 'spec', 'fixtures', set), resolve(__dirname, '..', '..', 'spec', 'fixtures', set)]) {
     try {
       await readFile(join(dir, 'pages.json'));
       return dir;
@@ -67,12 +76,12 @@ async function devsetDir(): Promise<string> {
       // next
     }
   }
-  throw new Error('spec/fixtures/devset/pages.json not found');
+  throw new Error(`spec/fixtures/${set}/pages.json not found`);
 }
 
 /** The variant's image: the original turned, then skewed (white fill), as JPEG. */
 export async function renderVariant(v: Variant): Promise<Buffer> {
-  const dir = await devsetDir();
+  const dir = await scanSetDir(v.page.set);
   let img = sharp(await readFile(join(dir, v.page.file))).rotate(v.turn);
   if (v.dark) img = sharp(await img.toBuffer()).linear(0.25, 60);
   const turned = await img.png().toBuffer();
@@ -85,7 +94,7 @@ export interface VariantPlan {
   angles: number[];
   /** Skews of each turned variant (90, 180, 270). */
   turnedAngles: number[];
-  /** Pages (file names) that also get a dark, low-contrast copy, with the same angles. */
+  /** Pages (file names) that also get a dark, low-contrast copy, with the same angles (the dev set's; none of the held-out set's). */
   dark: string[];
 }
 
@@ -342,12 +351,13 @@ export function parseVerbose(text: string): Map<string, Reading> {
 
 async function main(): Promise<void> {
   const flags = scriptFlags('accuracy', [
+    { name: 'set', kind: { choices: ['devset', 'holdout'] }, value: '<devset|holdout>', help: 'the set of real scans: spec/fixtures/devset (default, tuned against) or spec/fixtures/holdout (never tuned on)' },
     { name: 'quick', kind: 'bool', help: 'fewer variants: angles 0 and 2.4°, no turns' },
     { name: 'tools', kind: 'bool', help: 'also score Tesseract OSD and ImageMagick -deskew, where installed' },
     { name: 'verbose', kind: 'bool', help: "print every variant's reading (what --from reads back)" },
     { name: 'trace', kind: 'bool', help: "also print each variant's orientation evidence, both passes, re-run on one thread (bench/orientationTrace.ts; use with --pages)" },
     { name: 'json', kind: 'bool', help: 'print one JSON object last (the tables go to stderr)' },
-    { name: 'pages', kind: 'string', value: '<a,b>', help: 'only the dev-set pages whose file names start so' },
+    { name: 'pages', kind: 'string', value: '<a,b>', help: "only the set's pages whose file names start so" },
     { name: 'config', kind: 'string', value: '<json>', help: 'PipelineConfig fields over the defaults' },
     { name: 'from', kind: 'string', value: '<log>', help: 'score the per-variant lines of an earlier --verbose run again' },
   ]);
@@ -355,17 +365,18 @@ async function main(): Promise<void> {
   const tools = flags.bool('tools');
   const only = flags.string('pages')?.split(',');
   const log = json ? console.error : console.log;
-  let pages = await devPages();
+  const set = (flags.string('set') ?? 'devset') as ScanSet;
+  let pages = await devPages(set);
   if (only) pages = pages.filter((p) => only.some((o) => p.file.startsWith(o)));
   const plan = flags.bool('quick') ? { angles: [0, 2.4], turnedAngles: [0], dark: FULL_PLAN.dark } : FULL_PLAN;
   const variants = variantsOf(pages, plan);
-  log(`[accuracy] ${pages.length} pages, ${variants.length} variants through rxvolume`);
+  log(`[accuracy] ${set}: ${pages.length} pages, ${variants.length} variants through rxvolume`);
   const config = flags.string('config');
   const from = flags.string('from');
   const { readings, seconds } = from ? { readings: parseVerbose(await readFile(from, 'utf8')), seconds: NaN } : await readWithRxvolume(variants, config === undefined ? {} : configJson(config));
   const all = { orientation: true, skew: true, corrections: true };
   const rx = score(variants, readings, all);
-  const out: Record<string, unknown> = { variants: variants.length, seconds, pagesPerSecond: variants.length / seconds, rxvolume: rx };
+  const out: Record<string, unknown> = { set, variants: variants.length, seconds, pagesPerSecond: variants.length / seconds, rxvolume: rx };
   log(formatTable(`rxvolume (${variants.length} variants, ${seconds.toFixed(1)} s, ${(variants.length / seconds).toFixed(2)} pages/s)`, rx, all));
   if (flags.bool('verbose'))
     for (const v of variants) {
