@@ -1,6 +1,16 @@
-import { devPages, readWithRxvolume, relativeError, score, variantsOf, type KindRow, type Reading, type Variant } from '../bench/accuracy';
-import { resolveConfig } from '../src';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { devPages, readWithRxvolume, relativeError, renderVariant, score, variantsOf, type KindRow, type Reading, type Variant } from '../bench/accuracy';
+import { resolveConfig, type PageResult, type PipelineConfig } from '../src';
+import { runFolder } from './helpers/runFolder';
 
+/** Runs the folder `input` through the default model; its pages by key. */
+async function runDevset(input: string, output: string, settings: Partial<PipelineConfig>): Promise<Map<string, PageResult>> {
+  const { results, published } = await runFolder(input, output, settings, 'devset');
+  expect(published).toMatchObject({ status: 'published', errors: 0 });
+  return results;
+}
 /**
  * Issue 17 on the dev set of real scans (spec/fixtures/devset, see its README), end to end through
  * the whole pipeline with the default model: the originals turned and skewed by known angles at
@@ -39,18 +49,34 @@ describe('orientation and skew on the dev set of real scans', () => {
     expect(all.turnedRight / all.turned).toBeGreaterThanOrEqual(0.99);
   });
 
-  it('turns a sideways page whose lines the detector breaks into glyphs, to read which way up it is and its skew (the 150 dpi typewriter page at 2.3°)', async () => {
+  it('turns a sideways page whose lines the detector breaks into glyphs, to read which way up it is, and publishes it upright and level (the 150 dpi typewriter page at 2.3°)', async () => {
     // Turned by 90° and skewed, its lines read as glyph fragments (axis agreement 0.23, direction
-    // confidence 0.10): too unsure to turn by. Turned onto its axis, the second pass reads it.
+    // confidence 0.10): too unsure to turn by. Turned onto its axis, the next pass reads it.
     const typewriter = (await devPages()).filter((p) => p.kind === 'typewriter-150dpi');
     const turned = variantsOf(typewriter, { angles: [0], turnedAngles: [2.3], dark: [] });
-    const { readings: read } = await readWithRxvolume(turned);
-    const base = read.get(turned.find((v) => v.turn === 0)!.key);
-    expect(turned.filter((v) => read.get(v.key)?.orientationDeg !== v.turn).map((v) => `${v.key}: ${read.get(v.key)?.orientationDeg}°`)).toEqual([]);
-    // Its skew is the second pass's reading, along whole lines (the first pass read 0.65°).
-    const probed = turned.find((v) => v.turn === 90)!;
-    expect(Math.abs(relativeError(probed, read.get(probed.key), base)!)).toBeLessThanOrEqual(0.15);
-  }, 120_000);
+    const tmp = await mkdtemp(join(tmpdir(), 'rxvolume-probe-'));
+    try {
+      const [input, images] = [join(tmp, 'in'), join(tmp, 'images')];
+      await Promise.all([mkdir(input), mkdir(images)]);
+      for (const v of turned) await writeFile(join(input, v.key), await renderVariant(v));
+      const results = await runDevset(input, join(tmp, 'out'), { images: 'jpeg' });
+      const row = (v: Variant) => results.get(v.key)!.record;
+      expect(turned.filter((v) => row(v).orientation_deg !== v.turn).map((v) => `${v.key}: ${row(v).orientation_deg}°`)).toEqual([]);
+      // Its skew is the reading after the turn, along whole lines (the first pass read 0.65°), and
+      // a third pass checked its deskew: turned and deskewed in one rotation of the original.
+      const probed = turned.find((v) => v.turn === 90)!;
+      const base = turned.find((v) => v.turn === 0)!;
+      expect(Math.abs((row(probed).skew_deg as number) - (row(base).skew_deg as number) - probed.angle)).toBeLessThanOrEqual(0.15);
+      expect(row(probed)).toMatchObject({ passes: 3, transform: 'rotate', applied_rotation_deg: expect.closeTo(90 + (row(probed).skew_deg as number), 6) });
+      // Every published image reads upright and level.
+      for (const v of turned) await copyFile(join(tmp, 'out', row(v).image_key as string), join(images, v.key));
+      const again = await runDevset(images, join(tmp, 'out-again'), { maxPasses: 1 });
+      const tilted = [...again.values()].map(({ record }) => record).filter((r) => r.orientation_deg !== 0 || !(Math.abs(r.skew_deg as number) <= 0.2));
+      expect(tilted.map((r) => `${r.key}: ${r.orientation_deg}° ${r.skew_deg}°`)).toEqual([]);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }, 180_000);
 
   it('publishes an orientation confidence for every page', () => {
     for (const v of variants) {

@@ -1,7 +1,7 @@
 import { ascenderVote } from '../src/model/ascenders';
 import { ORIENTATION, decideFlip, raggedVote, type OrientationVerdict } from '../src/model/orientation';
 import { profileAxis, type LineFit } from '../src/model/textlines';
-import { ORIENTATION_GATE, TransformController, confirms, isResult, planFor, probesTurn, publishedOrientation } from '../src/stages/transformController';
+import { ORIENTATION_GATE, TransformController, confirms, isResult, planFor, probesTurn, publishedOrientation, readsProbe } from '../src/stages/transformController';
 import { pageWork, type SummarisedPage } from '../src/page';
 import type { DecodedFrame, PageSummary, TransformPlan } from '../src/types';
 
@@ -208,36 +208,60 @@ describe('the published orientation', () => {
     expect(publishedOrientation(first, summary(90, 0.05), rotate(180), false)).toEqual({ deg: 0, confidence: 0 });
   });
 
-  it('turns a page read sideways too unsure to turn by, onto its axis alone, and leaves its direction to the second pass', () => {
+  it('turns a page read sideways too unsure to turn by onto its axis alone, and leaves which way up it is to the pass after', () => {
     const { minTurnConfidence, minProbeEvidence } = ORIENTATION_GATE;
-    const sideways = { ...summary(90, minTurnConfidence / 2, 0.7), confidence: cfg.minConfidence / 2, curvaturePx: 2 * cfg.curvatureThresholdPx, fanDeg: 5 };
+    const sideways = { ...summary(90, minTurnConfidence / 2, 0.7), curvaturePx: 2 * cfg.curvatureThresholdPx, fanDeg: 5 };
     expect(probesTurn(sideways)).toBe(true);
-    // A rotation alone: the lines read across its glyphs say nothing sure of its skew or bend.
+    // The quarter turn alone: the lines read across its glyphs say nothing sure of its skew or bend.
     expect(planFor(sideways, cfg)).toEqual(rotate(90));
-    expect(planFor({ ...sideways, orientationDeg: 270, confidence: 0.9 }, cfg)).toEqual(rotate(270.7));
-    // An unsure 180 is not probed: turned, the second pass would read the same lines.
+    expect(planFor({ ...sideways, orientationDeg: 270 }, cfg)).toEqual(rotate(270));
+    // An unsure 180 is not probed (turned, the next pass would read the same lines), nor a sure turn.
     expect(probesTurn(summary(180, minTurnConfidence / 2))).toBe(false);
     expect(probesTurn(summary(90, minTurnConfidence))).toBe(false);
-    // The probe stands on the second pass's word: upright, at least minProbeEvidence sure.
-    expect(confirms(sideways, summary(0, minProbeEvidence, 2.3), rotate(90), cfg)).toBe(true);
-    expect(confirms(sideways, summary(0, (minTurnConfidence + minProbeEvidence) / 2, 2.3), rotate(90), cfg)).toBe(false);
-    expect(confirms(sideways, summary(180, 0.6, 2.3), rotate(90), cfg)).toBe(false);
-    // What it publishes: the turn with the second pass's confidence; turned 180° more when the
-    // second pass surely reads it upside down; 0 (confidence 0) without sure evidence or a second pass.
-    expect(publishedOrientation(sideways, summary(0, 0.5), rotate(90), true)).toEqual({ deg: 90, confidence: 0.5 });
-    expect(publishedOrientation(sideways, summary(180, 0.6), rotate(90), false)).toEqual({ deg: 270, confidence: 0.6 });
-    expect(publishedOrientation(sideways, summary(180, (minTurnConfidence + minProbeEvidence) / 2), rotate(90), false)).toEqual({ deg: 0, confidence: 0 });
+    // The pass after says which way up: along the lines (0 or 180), at least minProbeEvidence sure.
+    expect(readsProbe(summary(0, minProbeEvidence))).toBe(true);
+    expect(readsProbe(summary(180, 0.6))).toBe(true);
+    expect(readsProbe(summary(0, (minTurnConfidence + minProbeEvidence) / 2))).toBe(false);
+    expect(readsProbe(summary(270, 0.9))).toBe(false);
+    // Without a pass after it (maxPasses 1), the unsure reading is not published.
     expect(publishedOrientation(sideways, undefined, undefined, false)).toEqual({ deg: 0, confidence: 0 });
   });
 
-  it("puts a probed page's second reading in its row: orientation, skew, and a note on what it leaves uncorrected", () => {
+  describe('a probed page through the controller', () => {
     const controller = new TransformController(cfg);
     const first = { ...summary(270, ORIENTATION_GATE.minTurnConfidence / 2, 0.65), confidence: 0.1 };
-    const second = { ...summary(0, 0.5, 2.3), confidence: 0.8, curvaturePx: 0.5 };
-    const decided = controller.decide({ ...summarised(second), pass: 2, correction: { first, plan: rotate(270) } });
-    if (!isResult(decided)) throw new Error('a second pass always leaves');
-    expect(decided.record).toMatchObject({ orientation_deg: 270, orientation_confidence: 0.5, skew_deg: 2.3, confidence: 0.8, curvature_px: 0.5, transform: 'rotate', applied_rotation_deg: 270 });
-    expect(decided.record.error).toBe('turned to read which way up it is; its skew (2.30°) left as it is (a page is corrected once)');
+    const probe = { first, plan: rotate(270) };
+    /** The pass after the probe turn reading `second`. */
+    const afterProbe = (second: PageSummary) => controller.decide({ ...summarised(second), pass: 2, correction: probe });
+    const row = (decided: ReturnType<TransformController['decide']>) => {
+      if (!isResult(decided)) throw new Error('expected the page to leave');
+      return decided.record;
+    };
+
+    it('publishes the turn and the reading after it when that reading calls for nothing more', () => {
+      const record = row(afterProbe({ ...summary(0, 0.5, 0.1), curvaturePx: 0.5 }));
+      expect(record).toMatchObject({ orientation_deg: 270, orientation_confidence: 0.5, skew_deg: 0.1, curvature_px: 0.5, transform: 'rotate', rejected_transform: null, applied_rotation_deg: 270, passes: 2 });
+    });
+
+    it('leaves the page as it was, publishing 0 (confidence 0), when the reading after the turn is unsure too', () => {
+      const record = row(afterProbe(summary(0, ORIENTATION_GATE.minProbeEvidence / 2, 2.3)));
+      expect(record).toMatchObject({ orientation_deg: 0, orientation_confidence: 0, skew_deg: 0.65, transform: 'none', rejected_transform: 'rotate', applied_rotation_deg: 0 });
+      expect(record.error).toBe('turned by 270° to read which way up it is, and still unsure');
+    });
+
+    it('plans the correction the reading after the turn calls for, on top of the turn, and keeps the turn whatever the pass after that says', () => {
+      // Read upside down and skewed once turned: turned 180° more and deskewed, on the turned frame.
+      const second = summary(180, 0.6, 2.3);
+      const planned = afterProbe(second);
+      if (isResult(planned)) throw new Error('expected a plan');
+      expect(planned.plan).toEqual(rotate(182.3));
+      expect(planned.probe).toEqual(probe);
+      const third = (reading: PageSummary) => controller.decide({ ...summarised(reading), pass: 3, probe, correction: { first: second, plan: planned.plan } });
+      // Confirmed: both kept; the row reads the turned page's reading, its rotation is both at once.
+      expect(row(third(summary(0, 0.7, 0.05)))).toMatchObject({ orientation_deg: 90, orientation_confidence: 0.6, skew_deg: 2.3, transform: 'rotate', applied_rotation_deg: expect.closeTo(92.3, 9), passes: 3 });
+      // Rejected (its lines lost): the turn stays, and the evidence of the last pass says which way up.
+      expect(row(third({ ...summary(0, 0.7, 0.05), textLines: 2 }))).toMatchObject({ orientation_deg: 90, transform: 'rotate', rejected_transform: 'rotate', applied_rotation_deg: 270 });
+    });
   });
 
   it('puts the published orientation, its confidence and a note in the row of a rejected turn', () => {

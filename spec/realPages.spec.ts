@@ -1,21 +1,18 @@
 import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { VolumeWorker, resolveConfig, type PageResult, type PipelineConfig } from '../src';
+import { resolveConfig, type PageResult, type PipelineConfig } from '../src';
+import { runFolder } from './helpers/runFolder';
 
 /** Four phone photos of real book pages (spec/fixtures/real-pages, see its README). */
 const REAL_PAGES = join(__dirname, 'fixtures', 'real-pages');
 
 /** Runs the folder `input` through the default model; its pages by key. */
-async function runFolder(input: string, output: string, settings: Partial<PipelineConfig>): Promise<Map<string, PageResult>> {
-  const worker = new VolumeWorker(resolveConfig({ input, output, ...settings }), undefined, 'real');
-  const results = new Map<string, PageResult>();
-  worker.pages$.subscribe((page) => results.set(page.record.key, page));
-  const published = await worker.run();
+async function runReal(input: string, output: string, settings: Partial<PipelineConfig>): Promise<Map<string, PageResult>> {
+  const { results, published } = await runFolder(input, output, settings, 'real');
   expect(published).toMatchObject({ status: 'published', pages: 4, errors: 0 });
   return results;
 }
-
 describe('real page photos through the whole pipeline (default model)', () => {
   let tmp: string;
   let results: Map<string, PageResult>;
@@ -30,9 +27,9 @@ describe('real page photos through the whole pipeline (default model)', () => {
     await mkdir(input);
     await mkdir(published);
     for (const photo of photos) await copyFile(join(REAL_PAGES, photo), join(input, photo));
-    results = await runFolder(input, join(tmp, 'out'), { images: 'jpeg' });
+    results = await runReal(input, join(tmp, 'out'), { images: 'jpeg' });
     for (const [key, { record }] of results) await copyFile(join(tmp, 'out', record.image_key as string), join(published, key));
-    again = await runFolder(published, join(tmp, 'out-again'), { maxPasses: 1 });
+    again = await runReal(published, join(tmp, 'out-again'), { maxPasses: 1 });
   }, 300_000);
   afterAll(() => rm(tmp, { recursive: true, force: true }));
 

@@ -20,9 +20,15 @@ interface PageBase {
   timings: StageTimings;
   /** A remark on a page that is ok all the same (the decoder's `DecodedFrame.note`); it goes into the row's `error` column. */
   note?: string;
+  /**
+   * A page read sideways but unsure which way up (`probesTurn`), after the turn onto its axis that
+   * its second pass read it by: from then on its summaries read the page as turned by
+   * `probe.plan`, and its corrections come on top of that turn.
+   */
+  probe?: Correction;
 }
 
-/** The correction a page in its second pass went through: the plan and the first pass's summary it was made from. */
+/** The correction a page in its next pass went through: the plan and the summary (of the pass before) it was made from. */
 export interface Correction {
   plan: TransformPlan;
   first: PageSummary;

@@ -38,26 +38,38 @@ function scaleFrame(from: { width: number; height: number }, to: { width: number
 const round2 = (v: number) => Math.round(v * 100) / 100;
 
 /**
+ * The rotation a correction applies to the original when it was made on the original turned by
+ * `turnedBy` (a probed page's quarter turn, see `probesTurn`; 0: on the original itself): the two
+ * add up, in [0, 360) when there is a turn.
+ */
+export function turnedRotation(turnedBy: number, rotateDeg: number): number {
+  return turnedBy === 0 ? rotateDeg : (((turnedBy + rotateDeg) % 360) + 360) % 360;
+}
+
+/**
  * The correction columns of a page's row. `source` is the original's size with its EXIF
  * orientation applied (undefined on error rows: all null); `applied` the correction kept (null:
- * 0°, the original's size, no dewarp). The dewarp's control points are the ones the analysis
- * frame was dewarped with (see `correctionGeometry`), carried from the analysis canvas onto the
- * full-resolution canvas: analysis canvas → analysis frame → original → full-size rotation.
+ * 0°, the original's size, no dewarp), made on the original turned by `turnedBy` (a quarter
+ * turn; rotating by both at once lands on the same canvas as one after the other). The dewarp's
+ * control points are the ones the analysis frame was dewarped with (see `correctionGeometry`),
+ * carried from the analysis canvas onto the full-resolution canvas: analysis canvas → analysis
+ * frame → (turned) original → full-size rotation.
  */
-export function correctionColumns(source: { width: number; height: number } | undefined, applied: AppliedCorrection | null): CorrectionColumns {
+export function correctionColumns(source: { width: number; height: number } | undefined, applied: AppliedCorrection | null, turnedBy = 0): CorrectionColumns {
   if (!source) return { applied_rotation_deg: null, image_width: null, image_height: null, dewarp_points: null };
   if (!applied) return { applied_rotation_deg: 0, image_width: source.width, image_height: source.height, dewarp_points: null };
   const { plan, first, corrected } = applied;
-  const full = planRotation(source.width, source.height, plan.rotateDeg);
+  const turned = turnedBy % 180 === 0 ? source : { width: source.height, height: source.width };
+  const full = planRotation(turned.width, turned.height, plan.rotateDeg);
   const analysis = correctionGeometry(first.width, first.height, plan, first.lines, Math.max(corrected.width, corrected.height));
   let dewarp: DewarpPointsJson | null = null;
   if (analysis.dewarp) {
-    const toFull = composeAffine(full.matrix, composeAffine(scaleFrame(first, source), invertAffine(analysis.rotation.matrix)));
+    const toFull = composeAffine(full.matrix, composeAffine(scaleFrame(first, turned), invertAffine(analysis.rotation.matrix)));
     const carry = (p: readonly [number, number]) => applyAffine(toFull, p).map(round2) as [number, number];
     dewarp = { smoothing: analysis.dewarp.smoothing, source: analysis.dewarp.from.map(carry), target: analysis.dewarp.to.map(carry) };
   }
   return {
-    applied_rotation_deg: plan.rotateDeg,
+    applied_rotation_deg: turnedRotation(turnedBy, plan.rotateDeg),
     image_width: full.width,
     image_height: full.height,
     dewarp_points: dewarp && JSON.stringify(dewarp),

@@ -1,6 +1,6 @@
 import { exitLoop, reenterLoop, type LoopStep } from '../../operators';
 import type { ContentSettings } from '../config';
-import { correctionColumns } from '../correct/columns';
+import { correctionColumns, turnedRotation, type AppliedCorrection } from '../correct/columns';
 import type { DecodedPage, FailedPage, PlannedPage, SummarisedPage, UncorrectedPage } from '../page';
 import type { PageSummary, TransformKind, TransformPlan, VolumeRecord } from '../types';
 
@@ -24,18 +24,19 @@ const curled = (summary: PageSummary, cfg: ControllerConfig) => summary.curvatur
  * skew is turned pixel for pixel, not resampled. A median line curvature over its threshold, or
  * lines that fan out (`fanDeg`), is dewarped (the quality gate checks the result). Rotation comes
  * first; a curled or fanned page is then dewarped with a thin-plate spline. A probe turn
- * (`probesTurn`) is a rotation alone: lines read across a sideways page's glyphs are not worth
- * straightening.
+ * (`probesTurn`) is the quarter turn alone: lines read across a sideways page's glyphs say nothing
+ * sure of its skew or bend; the pass after the turn reads them, and plans their correction.
  */
 export function planFor(summary: PageSummary, cfg: ControllerConfig): TransformPlan | undefined {
   if (summary.textLines < 3) return undefined; // too little text to tell anything by
+  if (probesTurn(summary)) return { kind: 'rotate', rotateDeg: summary.orientationDeg, dewarp: false };
   const trusted = summary.confidence >= cfg.minConfidence;
   const turn = turnToCorrect(summary);
   const deskew = trusted && Math.abs(summary.skewDeg) >= cfg.skewThresholdDeg;
   const rotate = turn !== 0 || deskew;
   // Curl does not need the lines to agree on one angle (a photographed page's lines fan out);
   // lines that fan out (perspective) are dewarped too: the spline takes each onto a level line.
-  const dewarp = !probesTurn(summary) && (curled(summary, cfg) || (summary.fanDeg ?? 0) > 0);
+  const dewarp = curled(summary, cfg) || (summary.fanDeg ?? 0) > 0;
   if (!rotate && !dewarp) return undefined;
   const rotateDeg = turn + (deskew ? summary.skewDeg : 0);
   return { kind: dewarp ? 'tps' : 'rotate', rotateDeg, dewarp };
@@ -78,13 +79,10 @@ export function turnToCorrect(summary: PageSummary): number {
  * `minEvidenceConfidence` sure) means the original was turned by o₁ + o₂ (o₂ = 180 after a 180°
  * turn: upright after all; o₂ = 0: the turn was right and something else failed the gate);
  * without sure evidence the page publishes 0 with confidence 0. A reading too unsure to turn by is
- * not published either (0, confidence 0), unless it was probed (`probesTurn`): then the second
- * pass's reading, at least `minProbeEvidence` sure, is the evidence, confirmed or not, and its
- * confidence the one published.
+ * not published either (0, confidence 0). (A probed page's orientation is its probe's turn plus
+ * what this says of the turned page: see `TransformController.decide`.)
  */
 export function publishedOrientation(first: PageSummary, second: PageSummary | undefined, plan: TransformPlan | undefined, confirmed: boolean): { deg: number; confidence: number | null } {
-  const probed = probesTurn(first);
-  if (plan && second && confirmed && probed) return { deg: first.orientationDeg, confidence: second.orientationConfidence ?? null };
   const turned = turnToCorrect(first);
   if (!plan || !second || confirmed || turned === 0) {
     // A weak reading no second pass supports is not published: the evidence does not say it.
@@ -92,7 +90,7 @@ export function publishedOrientation(first: PageSummary, second: PageSummary | u
     return unsupported ? { deg: 0, confidence: 0 } : { deg: first.orientationDeg, confidence: first.orientationConfidence ?? null };
   }
   const evidence = second.orientationConfidence ?? 0;
-  if (evidence < (probed ? ORIENTATION_GATE.minProbeEvidence : ORIENTATION_GATE.minEvidenceConfidence)) return { deg: 0, confidence: 0 };
+  if (evidence < ORIENTATION_GATE.minEvidenceConfidence) return { deg: 0, confidence: 0 };
   return { deg: (turned + second.orientationDeg) % 360, confidence: evidence };
 }
 
@@ -100,10 +98,10 @@ export function publishedOrientation(first: PageSummary, second: PageSummary | u
  * The quality gate: the second pass must confirm the correction. A turned page must not read
  * turned again on the second pass (a reading of at least `minEvidenceConfidence`; a weaker one is
  * no evidence either way: the first pass's turn stands, and the reading's orientation is left out of
- * the tilt) — a probe turn stands only on the second pass's word: it must read the page upright at
- * least `minProbeEvidence` sure; the page must have kept at least half of its text lines, its tilt
- * must have shrunk (or be under the skew threshold), and a dewarp must have made the lines
- * straighter (a curled page) or fan out less (a page dewarped for its perspective alone).
+ * the tilt); the page must have kept at least half of its text lines, its tilt must have shrunk (or
+ * be under the skew threshold), and a dewarp must have made the lines straighter (a curled page) or
+ * fan out less (a page dewarped for its perspective alone). (A probe turn's second pass is judged
+ * by `readsProbe` instead.)
  */
 export function confirms(first: PageSummary, second: PageSummary, plan: TransformPlan, cfg: ControllerConfig): boolean {
   // A turned page must read upright once turned back: a page the classifier reads upside down
@@ -111,7 +109,6 @@ export function confirms(first: PageSummary, second: PageSummary, plan: Transfor
   const evidence = second.orientationConfidence ?? 1;
   const readsTurned = second.orientationDeg !== 0 && evidence >= ORIENTATION_GATE.minEvidenceConfidence;
   if (turnToCorrect(first) !== 0 && readsTurned) return false;
-  if (probesTurn(first) && evidence < ORIENTATION_GATE.minProbeEvidence) return false;
   const linesKept = second.textLines >= 0.5 * first.textLines;
   const residual = Math.abs(readsTurned ? tiltDeg(second) : second.skewDeg);
   const tiltOk = residual < cfg.skewThresholdDeg || residual < Math.abs(tiltDeg(first));
@@ -120,61 +117,71 @@ export function confirms(first: PageSummary, second: PageSummary, plan: Transfor
 }
 
 /**
- * The note of a probed page whose second pass calls for a correction of its own, which it does not
- * get (a page is corrected once): which part of its geometry is left as it is.
+ * Whether a probe turn's second pass says which way up the page is: it reads the turned page along
+ * its lines (upright or upside down, not sideways again) at least `minProbeEvidence` sure.
  */
-function uncorrected(second: PageSummary, cfg: ControllerConfig): string | undefined {
-  const plan = planFor(second, cfg);
-  if (!plan) return undefined;
-  const left = [plan.rotateDeg !== 0 && `its skew (${plan.rotateDeg.toFixed(2)}°)`, plan.dewarp && 'its bent lines'].filter(Boolean).join(' and ');
-  return `turned to read which way up it is; ${left} left as it is (a page is corrected once)`;
+export function readsProbe(second: PageSummary): boolean {
+  return second.orientationDeg % 180 === 0 && (second.orientationConfidence ?? 1) >= ORIENTATION_GATE.minProbeEvidence;
 }
 
 /** A page leaving the loop: its row, the summaries behind it and the correction it kept (for reports and inspection). */
 export interface PageResult {
   record: VolumeRecord;
-  /** The first pass's summary (absent for pages that never reached the model). */
+  /** The first pass's summary, on the original (absent for pages that never reached the model). */
   first?: PageSummary;
   /** The summary of the geometry the page ends with. */
   final?: PageSummary;
-  /** The correction the page kept (absent when it keeps its original geometry). */
+  /** The correction the page kept, as applied to the original (absent when it keeps its original geometry). */
   applied?: TransformPlan;
 }
 
 /** How a page leaves the loop. */
 interface Outcome {
+  /** The correction kept: the latest pass's plan's kind, a probe turn's (`keptOf`), or none. */
   transform: TransformKind;
   rejected: TransformKind | null;
   /** The summary whose geometry the page ends with. */
   final?: PageSummary;
   note?: string;
-  /** The orientation published, when not the first pass's (see `publishedOrientation`). */
+  /** The orientation published, when not the reading's (see `publishedOrientation`). */
   orientation?: { deg: number; confidence: number | null };
-  /**
-   * The summary the row's skew, its confidence and the curvature come from, when not the first
-   * pass's: a probed page (`probesTurn`) whose second pass the published orientation rests on.
-   */
-  read?: PageSummary;
 }
 
 /** The states a page leaves the loop in. */
 export type LeavingPage = SummarisedPage | UncorrectedPage | FailedPage;
 
-/** The first pass's summary of a leaving page (undefined when it never reached the model). */
-function firstOf(page: LeavingPage): PageSummary | undefined {
+/**
+ * The summary a leaving page's row reads its skew, orientation and curvature from (undefined when
+ * it never reached the model): its first pass's, or on a probed page the pass that read it turned
+ * onto its axis.
+ */
+function readingOf(page: LeavingPage): PageSummary | undefined {
   if (page.state === 'failed') return undefined;
   return page.state === 'summarised' ? page.correction?.first ?? page.summary : page.summary;
 }
 
-/** The correction a leaving page keeps: its second pass's plan, when the outcome keeps a transform. */
-function appliedPlan(page: LeavingPage, outcome: Outcome): TransformPlan | undefined {
-  return outcome.transform !== 'none' && page.state === 'summarised' ? page.correction?.plan : undefined;
+/** What a page keeps when its latest correction is not kept: its probe turn, or its original geometry. */
+const keptOf = (page: LeavingPage): TransformKind => page.probe?.plan.kind ?? 'none';
+
+/**
+ * The correction a leaving page keeps, with the quarter turn of a probe under it (`turnedBy`, 0
+ * when none): the plan and the summary it was made on, and the size of the frame it made.
+ */
+function keptCorrection(page: LeavingPage, outcome: Outcome): (AppliedCorrection & { turnedBy: number }) | undefined {
+  if (outcome.transform === 'none' || page.state === 'failed') return undefined;
+  const latest = page.state === 'summarised' && !outcome.rejected ? page.correction : undefined;
+  if (latest) return { ...latest, corrected: page.frame, turnedBy: page.probe?.plan.rotateDeg ?? 0 };
+  // The probe turn alone: it made the frame the reading after it was measured on.
+  const reading = readingOf(page);
+  return page.probe && reading && { ...page.probe, corrected: reading, turnedBy: 0 };
 }
 
 /** The result of a page leaving the loop. */
 export function resultOf(page: LeavingPage, outcome: Outcome): PageResult {
-  const applied = appliedPlan(page, outcome);
-  return { record: recordOf(page, outcome), first: firstOf(page), final: outcome.final, ...(applied ? { applied } : {}) };
+  const kept = keptCorrection(page, outcome);
+  const first = page.probe?.first ?? readingOf(page);
+  const applied = kept && { ...kept.plan, rotateDeg: turnedRotation(kept.turnedBy, kept.plan.rotateDeg) };
+  return { record: recordOf(page, outcome), first, final: outcome.final, ...(applied ? { applied } : {}) };
 }
 
 /** The Parquet row for a page leaving the loop. */
@@ -182,10 +189,11 @@ export function recordOf(page: LeavingPage, outcome: Outcome, now = performance.
   const { task, timings } = page;
   const error = page.state === 'failed' ? page : undefined;
   const frame = page.state === 'failed' ? undefined : page.frame;
-  const first = firstOf(page);
+  const reading = readingOf(page);
   const final = outcome.final;
-  const applied = appliedPlan(page, outcome);
-  const read = outcome.read ?? first;
+  const kept = keptCorrection(page, outcome);
+  const orientation = outcome.orientation ?? (reading && { deg: reading.orientationDeg, confidence: reading.orientationConfidence ?? null });
+  const turnedBy = page.probe?.plan.rotateDeg ?? 0;
   return {
     volume_id: task.volumeId,
     seq: task.seq,
@@ -196,27 +204,24 @@ export function recordOf(page: LeavingPage, outcome: Outcome, now = performance.
     error_kind: error ? error.errorKind : null,
     width: frame?.sourceWidth ?? null,
     height: frame?.sourceHeight ?? null,
-    orientation_deg: outcome.orientation?.deg ?? first?.orientationDeg ?? null,
-    orientation_confidence: outcome.orientation ? outcome.orientation.confidence : first?.orientationConfidence ?? null,
-    skew_deg: read?.skewDeg ?? null,
-    confidence: read?.confidence ?? null,
+    orientation_deg: orientation ? (turnedBy + orientation.deg) % 360 : null,
+    orientation_confidence: orientation?.confidence ?? null,
+    skew_deg: reading?.skewDeg ?? null,
+    confidence: reading?.confidence ?? null,
     transform: outcome.transform,
     rejected_transform: outcome.rejected,
     residual_skew_deg: final ? tiltDeg(final) : null,
-    curvature_px: read?.curvaturePx ?? null,
+    curvature_px: reading?.curvaturePx ?? null,
     residual_curvature_px: final?.curvaturePx ?? null,
     text_lines: final?.textLines ?? null,
     text_coverage: final?.textCoverage ?? null,
-    passes: first ? page.pass : 0,
+    passes: reading ? page.pass : 0,
     fetch_ms: timings.fetchMs,
     decode_ms: timings.decodeMs,
     infer_ms: timings.inferMs,
     transform_ms: timings.transformMs,
     total_ms: now - page.enteredAt,
-    ...correctionColumns(
-      frame && { width: frame.sourceWidth, height: frame.sourceHeight },
-      applied && first && frame ? { plan: applied, first, corrected: frame } : null,
-    ),
+    ...correctionColumns(frame && { width: frame.sourceWidth, height: frame.sourceHeight }, kept && reading && frame ? kept : null, kept?.turnedBy),
     image_key: null,
   };
 }
@@ -240,37 +245,44 @@ export function isResult(decided: PageResult | PlannedPage): decided is PageResu
  *
  * Every page leaves exactly once: failed pages leave as error rows; a page whose correction fails
  * or is not confirmed leaves with its original geometry (`transform: 'none'`, the attempt in
- * `rejected_transform`). A page is corrected at most once (`maxPasses` 2; 1 turns corrections off).
+ * `rejected_transform`). A page is corrected at most once (`maxPasses` 2; 1 turns corrections off),
+ * except a page read sideways but unsure which way up (`probesTurn`): it is turned onto its axis
+ * first, and its second pass, when it says which way up the page is (`readsProbe`), is read as a
+ * first pass of the turned page: it may plan a correction of its own (a third pass), on top of the
+ * turn, which the page keeps whatever the third pass says.
  */
 export class TransformController {
   constructor(private readonly cfg: ControllerConfig) {
     if (cfg.maxPasses !== 1 && cfg.maxPasses !== 2) throw new Error(`config.maxPasses must be 1 or 2, got ${cfg.maxPasses}`);
   }
 
-  /** The page's result, or (a first pass that calls for a correction) the page with its plan. A pure function of the page. */
+  /** The page's result, or (a pass that calls for a correction) the page with its plan. A pure function of the page. */
   decide(page: SummarisedPage | FailedPage): PageResult | PlannedPage {
     if (page.state === 'failed') return resultOf(page, { transform: 'none', rejected: null });
     const { summary, correction } = page;
     if (!correction) {
       const plan = this.cfg.maxPasses > 1 ? planFor(summary, this.cfg) : undefined;
       if (plan) return { ...page, state: 'planned', plan };
-      const orientation = publishedOrientation(summary, undefined, undefined, false);
-      return resultOf(page, { transform: 'none', rejected: null, final: summary, orientation });
+      return resultOf(page, { transform: keptOf(page), rejected: null, final: summary, orientation: publishedOrientation(summary, undefined, undefined, false) });
     }
     const { first, plan } = correction;
-    const confirmed = confirms(first, summary, plan, this.cfg);
-    const orientation = publishedOrientation(first, summary, plan, confirmed);
-    // A probed page's second pass read it along its lines: its readings are the page's, where its orientation is.
-    const read = probesTurn(first) && orientation.confidence ? summary : undefined;
-    if (confirmed) return resultOf(page, { transform: plan.kind, rejected: null, final: summary, orientation, read, note: read && uncorrected(summary, this.cfg) });
+    if (probesTurn(first) && !page.probe) {
+      // Turned onto its axis, the page was read along its lines: a first reading of the turned page.
+      if (readsProbe(summary)) return this.decide({ ...page, correction: undefined, probe: correction });
+      const note = `turned by ${first.orientationDeg}° to read which way up it is, and still unsure`;
+      return resultOf(page, { transform: 'none', rejected: plan.kind, final: first, orientation: { deg: 0, confidence: 0 }, note });
+    }
+    if (confirms(first, summary, plan, this.cfg)) return resultOf(page, { transform: plan.kind, rejected: null, final: summary, orientation: publishedOrientation(first, summary, plan, true) });
+    const orientation = publishedOrientation(first, summary, plan, false);
     const note = orientation.deg !== first.orientationDeg ? `turn by ${first.orientationDeg}° rejected by the second pass; orientation ${orientation.deg}° published (confidence ${(orientation.confidence ?? 0).toFixed(2)})` : undefined;
-    return resultOf(page, { transform: 'none', rejected: plan.kind, final: first, orientation, read, note });
+    return resultOf(page, { transform: keptOf(page), rejected: plan.kind, final: first, orientation, note });
   }
 
   /** A decided page after the Transformer: a result exits, a corrected page re-enters, an uncorrectable one exits as it was. */
   loopStep(page: PageResult | DecodedPage | UncorrectedPage): LoopStep<DecodedPage, PageResult> {
     if (!('state' in page)) return exitLoop(page);
     if (page.state === 'decoded') return reenterLoop(page);
-    return exitLoop(resultOf(page, { transform: 'none', rejected: page.plan.kind, final: page.summary, note: page.reason }));
+    const orientation = publishedOrientation(page.summary, undefined, undefined, false);
+    return exitLoop(resultOf(page, { transform: keptOf(page), rejected: page.plan.kind, final: page.summary, orientation, note: page.reason }));
   }
 }
