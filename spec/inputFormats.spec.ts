@@ -10,11 +10,12 @@ import { readParquet } from './helpers/duckdb';
 /**
  * A page reads the same whatever its file's encoding (issue 17's kept-aside scans come as 1-bit
  * G4 TIFFs, palette, 16-bit and grey+alpha PNGs, CMYK and progressive JPEGs, WebP, EXIF-oriented
- * JPEGs, at 100 to 600 dpi). One dev-set page, turned 90° clockwise and skewed 2.3°, is encoded
- * at test time in each form with sharp and run through the whole pipeline; each published row
- * must read the turn and the JPEG copy's skew.
+ * JPEGs, at 100 to 600 dpi, small images). A dev-set page, turned 90° clockwise and skewed 2.3°, is
+ * encoded at test time in each form with sharp and run through the whole pipeline; each published
+ * row must read the turn and the JPEG copy's skew. A second page, whose small copy read upright
+ * when analysed at its own size, only as JPEG and at 640 px.
  */
-const PAGE = join(__dirname, 'fixtures', 'devset', 'book_pembroke_1766.jpg');
+const DEVSET = join(__dirname, 'fixtures', 'devset');
 const TURN = 90;
 const SKEW = 2.3;
 /**
@@ -23,9 +24,9 @@ const SKEW = 2.3;
  */
 const SKEW_AGREEMENT_DEG = 0.05;
 
-/** The page turned and skewed (white fill), lossless, as the master every encoding is made from. */
-async function masterPng(): Promise<Buffer> {
-  const turned = await sharp(await readFile(PAGE)).rotate(TURN).png().toBuffer();
+/** The dev-set page turned and skewed (white fill), lossless, as the master every encoding is made from. */
+async function masterPng(file: string): Promise<Buffer> {
+  const turned = await sharp(await readFile(join(DEVSET, file))).rotate(TURN).png().toBuffer();
   return sharp(turned).rotate(SKEW, { background: '#ffffff' }).png().toBuffer();
 }
 
@@ -56,6 +57,11 @@ async function bilevelG4(master: Buffer, dpi: number): Promise<Buffer> {
   return image.threshold(128).toColourspace('b-w').tiff({ compression: 'ccittfax4', bitdepth: 1, xres: dpi / 25.4, yres: dpi / 25.4 }).toBuffer();
 }
 
+/** A small copy (long side 640 px, under the analysis size), JPEG q90. */
+async function smallJpeg(master: Buffer): Promise<Buffer> {
+  return (await scaled(master, 640)).jpeg({ quality: 90 }).toBuffer();
+}
+
 /** Every encoding of the master, by file name; `jpeg.jpg` is the reference copy (JPEG q90, as the dev-set bench makes). */
 async function encodings(master: Buffer): Promise<Record<string, Buffer>> {
   const m = () => sharp(master);
@@ -66,6 +72,7 @@ async function encodings(master: Buffer): Promise<Record<string, Buffer>> {
     'jpeg-exif6.jpg': await exifOriented(master, 270, (s) => s.jpeg({ quality: 90 })),
     'jpeg-600dpi.jpg': await (await scaled(master, 6600)).jpeg({ quality: 90 }).toBuffer(),
     'jpeg-100dpi.jpg': await (await scaled(master, 1100)).jpeg({ quality: 90 }).toBuffer(),
+    'jpeg-640px.jpg': await smallJpeg(master),
     'png-grey.png': await m().greyscale().png().toBuffer(),
     'png-palette.png': await m().png({ palette: true }).toBuffer(),
     'png-16bit.png': await m().toColourspace('rgb16').png().toBuffer(),
@@ -81,7 +88,7 @@ describe('input encodings', () => {
   let master: Buffer;
 
   beforeAll(async () => {
-    master = await masterPng();
+    master = await masterPng('book_pembroke_1766.jpg');
   });
 
   it('decodes every lossless encoding of a page to the same analysis frame as its PNG (no codec-side downscale, EXIF turns exact)', async () => {
@@ -127,24 +134,33 @@ describe('input encodings', () => {
     expect(verdicts).toEqual(Object.fromEntries(Object.keys(differences).map((name) => [name, 'same'])));
   });
 
-  it('publishes the same orientation and skew for a turned, skewed page in every encoding, 1-bit G4 at 300 dpi and 100–600 dpi copies among them', async () => {
+  it('publishes the same orientation and skew for a turned, skewed page in every encoding, 1-bit G4 at 300 dpi and 100–600 dpi and 640 px copies among them', async () => {
     const tmp = await mkdtemp(join(tmpdir(), 'rxvolume-formats-'));
     try {
       const input = join(tmp, 'in');
       await mkdir(input);
-      const files = await encodings(master);
+      const fleming = await masterPng('book_fleming_1719_2col.jpg');
+      const pages: Record<string, Record<string, Buffer>> = {
+        pembroke: await encodings(master),
+        fleming: { 'jpeg.jpg': await sharp(fleming).jpeg({ quality: 90 }).toBuffer(), 'jpeg-640px.jpg': await smallJpeg(fleming) },
+      };
+      const files = Object.fromEntries(Object.entries(pages).flatMap(([page, forms]) => Object.entries(forms).map(([name, bytes]) => [`${page}__${name}`, bytes])));
       for (const [name, bytes] of Object.entries(files)) await writeFile(join(input, name), bytes);
       const worker = new VolumeWorker(resolveConfig({ input, output: join(tmp, 'out') }), undefined, 'formats');
       const result = await worker.run();
       const { rows } = await readParquet(result.parquet);
       const read = new Map(rows.map((row) => [String(row.key), row]));
       expect([...read.keys()].sort()).toEqual(Object.keys(files).sort());
-      const reference = read.get('jpeg.jpg')!;
       console.log(rows.map((r) => `${r.key}: ${r.status} ${r.error ?? ''} orientation ${r.orientation_deg} (${(r.orientation_confidence as number)?.toFixed(2)}) skew ${(r.skew_deg as number)?.toFixed(3)}`).join('\n'));
-      expect(reference).toMatchObject({ status: 'ok', orientation_deg: TURN });
-      expect(Math.abs((reference.skew_deg as number) - SKEW)).toBeLessThan(0.1);
+      const referenceOf = (name: string) => read.get(name.replace(/__.*$/, '__jpeg.jpg'))!;
+      for (const page of Object.keys(pages)) {
+        const reference = read.get(`${page}__jpeg.jpg`)!;
+        expect(reference).toMatchObject({ status: 'ok', orientation_deg: TURN });
+        expect(Math.abs((reference.skew_deg as number) - SKEW)).toBeLessThan(0.1);
+      }
       const readings = Object.keys(files).map((name) => {
         const row = read.get(name)!;
+        const reference = referenceOf(name);
         const skewOff = Math.abs((row.skew_deg as number) - (reference.skew_deg as number));
         return { name, status: row.status, error: row.error, orientation: row.orientation_deg, skewAgrees: skewOff <= SKEW_AGREEMENT_DEG || skewOff };
       });

@@ -27,7 +27,10 @@ const damageMessage = (damage: Damage) => `${damage.truncated ? 'truncated' : 'c
 /**
  * Decodes JPEG, PNG, TIFF or WebP bytes to an analysis-scale frame: EXIF orientation applied,
  * alpha flattened onto white, any colour space or bit depth (grey, CMYK, 16-bit) converted to 8-bit
- * sRGB, longest side at most `analysisMaxSide`, then tiled into model patches. The downscale is
+ * sRGB, longest side `analysisMaxSide`, then tiled into model patches. A smaller page is enlarged
+ * to it, so its text comes to the model at the size it would from the same page scanned larger
+ * (ten dev-set pages at 640 px, turned and skewed: turn read right 34/40, skew median 0.019° off
+ * the full-size copy's; enlarged 39/40, 0.008°). The downscale is
  * libvips' own (box then Lanczos 3) whatever the codec: WebP is never scaled by libwebp's decoder
  * and a JPEG's DCT-domain shrink leaves at least a factor of two to it (`fastShrinkOnLoad: false`),
  * so a page reads the same in any encoding (a lossless WebP's frame was up to 21 levels off its
@@ -57,7 +60,7 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
   try {
     decoded = await sharp(bytes, { limitInputPixels: options.maxInputPixels, failOn: 'error' })
       .rotate()
-      .resize({ width: side, height: side, fit: 'inside', withoutEnlargement: true, fastShrinkOnLoad: false })
+      .resize({ width: side, height: side, fit: 'inside', fastShrinkOnLoad: false })
       .flatten({ background: '#ffffff' })
       .toColourspace('srgb')
       .removeAlpha()

@@ -6,7 +6,7 @@ import { InputMissingError } from './errors';
  * Bump it whenever the same inputs, models and settings can give a different table: a rerun then
  * re-processes volumes published by older code instead of skipping them.
  */
-export const ANALYSIS_VERSION = 9;
+export const ANALYSIS_VERSION = 10;
 
 /** What makes a volume's table what it is; a rerun skips the volume only when all of it matches. */
 export interface MarkerIdentity {
