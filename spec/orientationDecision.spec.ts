@@ -215,6 +215,13 @@ describe('the published orientation', () => {
     // The quarter turn alone: the lines read across its glyphs say nothing sure of its skew or bend.
     expect(planFor(sideways, cfg)).toEqual(rotate(90));
     expect(planFor({ ...sideways, orientationDeg: 270 }, cfg)).toEqual(rotate(270));
+    // A page with too few lines to read, unsure of itself, is turned too: a sideways page's small
+    // print the detector misses; sure of itself (or with lines enough), it is left alone.
+    const blind = { ...summary(0, minTurnConfidence / 2), textLines: 2 };
+    expect(planFor(blind, cfg)).toEqual(rotate(90));
+    expect(planFor({ ...blind, orientationDeg: 180 }, cfg)).toEqual(rotate(90));
+    expect(planFor({ ...blind, orientationConfidence: 0.5 }, cfg)).toBeUndefined();
+    expect(planFor({ ...blind, textLines: 3 }, cfg)).toBeUndefined();
     // An unsure 180 is not probed (turned, the next pass would read the same lines), nor a sure turn.
     expect(probesTurn(summary(180, minTurnConfidence / 2))).toBe(false);
     expect(probesTurn(summary(90, minTurnConfidence))).toBe(false);
@@ -241,6 +248,19 @@ describe('the published orientation', () => {
     it('publishes the turn and the reading after it when that reading calls for nothing more', () => {
       const record = row(afterProbe({ ...summary(0, 0.5, 0.1), curvaturePx: 0.5 }));
       expect(record).toMatchObject({ orientation_deg: 270, orientation_confidence: 0.5, skew_deg: 0.1, curvature_px: 0.5, transform: 'rotate', rejected_transform: null, applied_rotation_deg: 270, passes: 2 });
+    });
+
+    it('turns a page it finds too few lines on, and publishes what the pass after reads', () => {
+      // A sideways newspaper page whose small print the detector misses: 2 lines (column rules).
+      const blind = { ...summary(0, 0.1, 0), textLines: 2 };
+      const planned = controller.decide(summarised(blind));
+      if (isResult(planned)) throw new Error('expected a plan');
+      expect(planned.plan).toEqual(rotate(90));
+      const probed = { first: blind, plan: planned.plan };
+      const read = (second: PageSummary) => row(controller.decide({ ...summarised(second), pass: 2, correction: probed }));
+      expect(read(summary(0, 0.6))).toMatchObject({ orientation_deg: 90, orientation_confidence: 0.6, transform: 'rotate', applied_rotation_deg: 90 });
+      // Nothing to read that way either (a blank page): as it was, 0 with confidence 0.
+      expect(read({ ...summary(0, 0), textLines: 0 })).toMatchObject({ orientation_deg: 0, orientation_confidence: 0, transform: 'none', rejected_transform: 'rotate' });
     });
 
     it('leaves the page as it was, publishing 0 (confidence 0), when the reading after the turn is unsure too', () => {

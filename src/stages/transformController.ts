@@ -16,20 +16,24 @@ export function tiltDeg(summary: PageSummary): number {
 /** Whether a page's lines are bent enough (median curvature over its threshold) to be dewarped. */
 const curled = (summary: PageSummary, cfg: ControllerConfig) => summary.curvaturePx >= cfg.curvatureThresholdPx;
 
+/** Fewer text lines than this tell nothing of a page's geometry: its lines may run where the detector cannot see them (a sideways page's small print). */
+const MIN_TEXT_LINES = 3;
+
 /**
- * The correction a first-pass summary calls for, or undefined when the page is fine as it is.
- * Nothing is corrected on a page with fewer than 3 text lines. A turned page (orientation ≠ 0) is
- * rotated (`turnToCorrect`); a skew over its threshold only when the lines agree on it (`confidence ≥
+ * The correction a first-pass summary calls for, or undefined when the page is fine as it is. A
+ * probe turn (`probesTurn`) is a quarter turn alone (by the reading's 90 or 270; 90 on a page with
+ * too few lines to read): lines read across a sideways page's glyphs say nothing sure of its skew
+ * or bend; the pass after the turn reads them, and plans their correction. Otherwise nothing is
+ * corrected on a page with fewer than 3 text lines. A turned page (orientation ≠ 0) is rotated
+ * (`turnToCorrect`); a skew over its threshold only when the lines agree on it (`confidence ≥
  * minConfidence`). A skew left alone is left out of a turn too: a turned page with a negligible
  * skew is turned pixel for pixel, not resampled. A median line curvature over its threshold, or
  * lines that fan out (`fanDeg`), is dewarped (the quality gate checks the result). Rotation comes
- * first; a curled or fanned page is then dewarped with a thin-plate spline. A probe turn
- * (`probesTurn`) is the quarter turn alone: lines read across a sideways page's glyphs say nothing
- * sure of its skew or bend; the pass after the turn reads them, and plans their correction.
+ * first; a curled or fanned page is then dewarped with a thin-plate spline.
  */
 export function planFor(summary: PageSummary, cfg: ControllerConfig): TransformPlan | undefined {
-  if (summary.textLines < 3) return undefined; // too little text to tell anything by
-  if (probesTurn(summary)) return { kind: 'rotate', rotateDeg: summary.orientationDeg, dewarp: false };
+  if (probesTurn(summary)) return { kind: 'rotate', rotateDeg: summary.orientationDeg === 270 ? 270 : 90, dewarp: false };
+  if (summary.textLines < MIN_TEXT_LINES) return undefined; // too little text to tell anything by
   const trusted = summary.confidence >= cfg.minConfidence;
   const turn = turnToCorrect(summary);
   const deskew = trusted && Math.abs(summary.skewDeg) >= cfg.skewThresholdDeg;
@@ -52,24 +56,25 @@ export function planFor(summary: PageSummary, cfg: ControllerConfig): TransformP
  */
 export const ORIENTATION_GATE = { minTurnConfidence: 0.2, minEvidenceConfidence: 0.2, minProbeEvidence: 0.3 };
 
-/** Whether the first pass is sure enough of a page's orientation to turn it by its reading alone. */
+/** Whether the first pass is sure enough of a page's orientation to turn it by its reading alone (or leave it). */
 const sureTurn = (summary: PageSummary) => (summary.orientationConfidence ?? 1) >= ORIENTATION_GATE.minTurnConfidence;
 
 /**
- * Whether a correction turns the page to let the second pass decide its direction: a page read
- * sideways (90 or 270) too unsure to be turned by its reading alone. Its lines run across the
- * frame, where the detector breaks them into glyph-sized pieces and the direction classifier has
- * little to read; turned onto its axis, the second pass reads whole lines, and says which way up.
- * (An unsure 180 is not probed: turned, the second pass would read the same lines.)
+ * Whether the page is turned by a quarter to let the pass after decide which way up it is: a page
+ * unsure of its orientation that reads sideways (90 or 270), or has too few lines to read at all.
+ * A sideways page's lines run across the frame, where the detector breaks them into glyph-sized
+ * pieces, or misses small print altogether, and the direction classifier has little to read;
+ * turned onto its axis, the pass after reads whole lines, and says which way up. (An unsure 180
+ * with lines enough is not probed: turned, the pass after would read the same lines.)
  */
 export function probesTurn(summary: PageSummary): boolean {
-  return (summary.orientationDeg === 90 || summary.orientationDeg === 270) && !sureTurn(summary);
+  const sideways = summary.orientationDeg === 90 || summary.orientationDeg === 270;
+  return !sureTurn(summary) && (sideways || summary.textLines < MIN_TEXT_LINES);
 }
 
-/** The turn a correction applies: the read orientation when it is confident enough or probed, else none. */
+/** The turn a correction applies: the read orientation when it is confident enough, else none. */
 export function turnToCorrect(summary: PageSummary): number {
-  if (summary.orientationDeg === 0) return 0;
-  return sureTurn(summary) || probesTurn(summary) ? summary.orientationDeg : 0;
+  return sureTurn(summary) ? summary.orientationDeg : 0;
 }
 
 /**
@@ -269,7 +274,7 @@ export class TransformController {
     if (probesTurn(first) && !page.probe) {
       // Turned onto its axis, the page was read along its lines: a first reading of the turned page.
       if (readsProbe(summary)) return this.decide({ ...page, correction: undefined, probe: correction });
-      const note = `turned by ${first.orientationDeg}° to read which way up it is, and still unsure`;
+      const note = `turned by ${plan.rotateDeg}° to read which way up it is, and still unsure`;
       return resultOf(page, { transform: 'none', rejected: plan.kind, final: first, orientation: { deg: 0, confidence: 0 }, note });
     }
     if (confirms(first, summary, plan, this.cfg)) return resultOf(page, { transform: plan.kind, rejected: null, final: summary, orientation: publishedOrientation(first, summary, plan, true) });
