@@ -9,18 +9,21 @@ import { byteAdapter } from '../src/model/byteModel';
 import { CROPS_PER_LINE } from '../src/model/lineCrops';
 import { classifyRounds, decideFlip, directionRequest, orientPage, verdictOf, type CropClassifier, type DirectionRequest } from '../src/model/orientation';
 import { findTextLines, summarizeGeometry, type PageGeometry } from '../src/model/textlines';
-import { confirms, planFor, publishedOrientation } from '../src/stages/transformController';
+import { pageWork, type SummarisedPage } from '../src/page';
+import { correctedPage } from '../src/stages/transformer';
+import { TransformController, isResult, probesTurn } from '../src/stages/transformController';
 import { correctFrame } from '../src/transform/correct';
 import type { DecodedFrame, PageSummary } from '../src/types';
 
 /**
- * The orientation evidence of one page, both passes, on this thread (`npm run accuracy --
+ * The orientation evidence of one page, every pass, on this thread (`npm run accuracy --
  * --trace`): per pass the text-line axis (base orientation, agreement), each sampled line's crops'
  * P(180) (and, where the second round read them, their 180° turns' P(0)) with the line's vote
- * weight, the weighted mean, the ascender and layout votes, the decision; then the controller's plan, the second
- * pass's reading and what the quality gate did, and the orientation the row publishes. The same
- * building blocks as the pipeline (decode, byte model, stitch, analysis, classifier rounds,
- * controller rules, OpenCV correction), one page at a time.
+ * weight, the weighted mean, the ascender and layout votes, the decision; between passes the
+ * controller's plan (a probe turn marked so); at the end the row the controller publishes (its
+ * orientation, skew, kept and rejected transform, rotation, passes). The same building blocks as
+ * the pipeline (decode, byte model, stitch, analysis, classifier rounds, `TransformController`,
+ * OpenCV correction), one page at a time.
  */
 export class OrientationTracer {
   private constructor(
@@ -53,19 +56,21 @@ export class OrientationTracer {
     const decoded = await decodeImage(bytes, { analysisMaxSide: cfg.analysisMaxSide, maxInputPixels: cfg.maxInputPixels, layout: adapter.layout });
     if (!decoded.frame) return [`  decode failed: ${decoded.error}`];
     const first = await this.pass(decoded.frame, 'pass 1', out);
-    const plan = planFor(first, cfg);
-    if (!plan) {
-      const o = publishedOrientation(first, undefined, undefined, false);
-      out.push(`  plan: none → published ${o.deg} (conf ${o.confidence?.toFixed(2)})`);
-      return out;
+    // The controller decides, as in the pipeline: each plan is applied and read again until the page leaves.
+    const controller = new TransformController(cfg);
+    let page: SummarisedPage = { ...pageWork({ volumeId: 'trace', key: 'trace', etag: '', size: bytes.length, seq: 0 }), state: 'summarised', frame: decoded.frame, summary: first };
+    for (;;) {
+      const decided = controller.decide(page);
+      if (isResult(decided)) {
+        const { record } = decided;
+        out.push(`  → published ${record.orientation_deg} (conf ${record.orientation_confidence?.toFixed(2)}), skew ${record.skew_deg?.toFixed(3)}°, transform ${record.transform}${record.rejected_transform ? ` (${record.rejected_transform} rejected)` : ''}, rotation ${record.applied_rotation_deg?.toFixed(3)}°, ${record.passes} passes`);
+        return out;
+      }
+      out.push(`  plan: ${decided.plan.kind} rotate ${decided.plan.rotateDeg.toFixed(2)}°${decided.plan.dewarp ? ' + dewarp' : ''}${probesTurn(decided.summary) && !decided.probe ? ' (probe)' : ''}`);
+      const frame = await correctFrame(decided.frame, decided.plan, decided.summary.lines, adapter.layout, cfg.analysisMaxSide);
+      const corrected = correctedPage(decided, frame, 0);
+      page = { ...corrected, state: 'summarised', summary: await this.pass(frame, `pass ${corrected.pass}`, out) };
     }
-    out.push(`  plan: ${plan.kind} rotate ${plan.rotateDeg.toFixed(2)}°${plan.dewarp ? ' + dewarp' : ''}`);
-    const corrected = await correctFrame(decoded.frame, plan, first.lines, adapter.layout, cfg.analysisMaxSide);
-    const second = await this.pass(corrected, 'pass 2', out);
-    const ok = confirms(first, second, plan, cfg);
-    const o = publishedOrientation(first, second, plan, ok);
-    out.push(`  gate: ${ok ? 'confirmed' : 'rejected'} → published ${o.deg} (conf ${o.confidence?.toFixed(2)})`);
-    return out;
   }
 
   private async pass(frame: DecodedFrame, name: string, out: string[]): Promise<PageSummary> {
