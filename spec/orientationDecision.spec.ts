@@ -277,11 +277,30 @@ describe('the published orientation', () => {
       expect(planned.plan).toEqual(rotate(182.3));
       expect(planned.probe).toEqual(probe);
       const third = (reading: PageSummary) => controller.decide({ ...summarised(reading), pass: 3, probe, correction: { first: second, plan: planned.plan } });
-      // Confirmed: both kept; the row reads the turned page's reading, its rotation is both at once.
-      expect(row(third(summary(0, 0.7, 0.05)))).toMatchObject({ orientation_deg: 90, orientation_confidence: 0.6, skew_deg: 2.3, transform: 'rotate', applied_rotation_deg: expect.closeTo(92.3, 9), passes: 3 });
+      // Confirmed: both kept; the row reads the turned page's reading (its skew refined by the last
+      // pass's residual), its rotation is both at once.
+      expect(row(third(summary(0, 0.7, 0.05)))).toMatchObject({ orientation_deg: 90, orientation_confidence: 0.6, skew_deg: expect.closeTo(2.35, 9), transform: 'rotate', applied_rotation_deg: expect.closeTo(92.3, 9), passes: 3 });
       // Rejected (its lines lost): the turn stays, and the evidence of the last pass says which way up.
       expect(row(third({ ...summary(0, 0.7, 0.05), textLines: 2 }))).toMatchObject({ orientation_deg: 90, transform: 'rotate', rejected_transform: 'rotate', applied_rotation_deg: 270 });
     });
+  });
+
+  it('refines a rotated page\'s skew by the residual the pass after measures, when that reading is trusted', () => {
+    const controller = new TransformController(cfg);
+    // Turned by 270° with its 2.14° skew taken off; the pass after finds 0.15° left.
+    const first = summary(270, 0.5, 2.14);
+    const leave = (second: PageSummary, plan = rotate(272.14)) => {
+      const decided = controller.decide({ ...summarised(second), pass: 2, correction: { first, plan } });
+      if (!isResult(decided)) throw new Error('a second pass always leaves');
+      return decided.record;
+    };
+    expect(leave({ ...summary(0, 0.6, 0.15), confidence: 0.95 })).toMatchObject({ skew_deg: expect.closeTo(2.29, 9), confidence: 0.95 });
+    // A turn alone (its skew under the threshold): the pass after measures the skew itself.
+    expect(leave({ ...summary(0, 0.6, 0.2), confidence: 0.95 }, rotate(270))).toMatchObject({ skew_deg: expect.closeTo(0.2, 9) });
+    // An untrusted residual, or one read sideways, or after a dewarp: the first reading stands.
+    expect(leave({ ...summary(0, 0.6, 0.15), confidence: cfg.minConfidence / 2 })).toMatchObject({ skew_deg: 2.14, confidence: 0.9 });
+    expect(leave({ ...summary(90, 0.1, 0.15), confidence: 0.95 })).toMatchObject({ skew_deg: 2.14 });
+    expect(leave({ ...summary(0, 0.6, 0.15), confidence: 0.95 }, { kind: 'tps', rotateDeg: 272.14, dewarp: true })).toMatchObject({ skew_deg: 2.14 });
   });
 
   it('puts the published orientation, its confidence and a note in the row of a rejected turn', () => {

@@ -129,6 +129,18 @@ export function readsProbe(second: PageSummary): boolean {
   return second.orientationDeg % 180 === 0 && (second.orientationConfidence ?? 1) >= ORIENTATION_GATE.minProbeEvidence;
 }
 
+/**
+ * The skew of a page whose rotation the pass after confirmed, refined by that pass: what the
+ * rotation took off the reading (its part beyond the turn) plus the residual the pass after
+ * measured on the rotated page, with that pass's confidence — when that reading is trusted
+ * (`minConfidence`) and along the page's lines (not sideways). Undefined otherwise, and after a
+ * dewarp (the spline levels the lines: no residual is left to tell the page's skew by).
+ */
+export function refinedSkew(first: PageSummary, second: PageSummary, plan: TransformPlan, cfg: ControllerConfig): { deg: number; confidence: number } | undefined {
+  if (plan.dewarp || second.orientationDeg % 180 !== 0 || second.confidence < cfg.minConfidence) return undefined;
+  return { deg: plan.rotateDeg - turnToCorrect(first) + second.skewDeg, confidence: second.confidence };
+}
+
 /** A page leaving the loop: its row, the summaries behind it and the correction it kept (for reports and inspection). */
 export interface PageResult {
   record: VolumeRecord;
@@ -150,6 +162,8 @@ interface Outcome {
   note?: string;
   /** The orientation published, when not the reading's (see `publishedOrientation`). */
   orientation?: { deg: number; confidence: number | null };
+  /** The skew published, when not the reading's (see `refinedSkew`). */
+  skew?: { deg: number; confidence: number };
 }
 
 /** The states a page leaves the loop in. */
@@ -211,8 +225,8 @@ export function recordOf(page: LeavingPage, outcome: Outcome, now = performance.
     height: frame?.sourceHeight ?? null,
     orientation_deg: orientation ? (turnedBy + orientation.deg) % 360 : null,
     orientation_confidence: orientation?.confidence ?? null,
-    skew_deg: reading?.skewDeg ?? null,
-    confidence: reading?.confidence ?? null,
+    skew_deg: outcome.skew?.deg ?? reading?.skewDeg ?? null,
+    confidence: outcome.skew?.confidence ?? reading?.confidence ?? null,
     transform: outcome.transform,
     rejected_transform: outcome.rejected,
     residual_skew_deg: final ? tiltDeg(final) : null,
@@ -277,7 +291,9 @@ export class TransformController {
       const note = `turned by ${plan.rotateDeg}° to read which way up it is, and still unsure`;
       return resultOf(page, { transform: 'none', rejected: plan.kind, final: first, orientation: { deg: 0, confidence: 0 }, note });
     }
-    if (confirms(first, summary, plan, this.cfg)) return resultOf(page, { transform: plan.kind, rejected: null, final: summary, orientation: publishedOrientation(first, summary, plan, true) });
+    if (confirms(first, summary, plan, this.cfg)) {
+      return resultOf(page, { transform: plan.kind, rejected: null, final: summary, orientation: publishedOrientation(first, summary, plan, true), skew: refinedSkew(first, summary, plan, this.cfg) });
+    }
     const orientation = publishedOrientation(first, summary, plan, false);
     const note = orientation.deg !== first.orientationDeg ? `turn by ${first.orientationDeg}° rejected by the second pass; orientation ${orientation.deg}° published (confidence ${(orientation.confidence ?? 0).toFixed(2)})` : undefined;
     return resultOf(page, { transform: keptOf(page), rejected: plan.kind, final: first, orientation, note });
