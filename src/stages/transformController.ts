@@ -111,8 +111,7 @@ export function publishedOrientation(first: PageSummary, second: PageSummary | u
 export function confirms(first: PageSummary, second: PageSummary, plan: TransformPlan, cfg: ControllerConfig): boolean {
   // A turned page must read upright once turned back: a page the classifier reads upside down
   // both ways (it guesses) is not turned.
-  const evidence = second.orientationConfidence ?? 1;
-  const readsTurned = second.orientationDeg !== 0 && evidence >= ORIENTATION_GATE.minEvidenceConfidence;
+  const readsTurned = second.orientationDeg !== 0 && (second.orientationConfidence ?? 1) >= ORIENTATION_GATE.minEvidenceConfidence;
   if (turnToCorrect(first) !== 0 && readsTurned) return false;
   const linesKept = second.textLines >= 0.5 * first.textLines;
   const residual = Math.abs(readsTurned ? tiltDeg(second) : second.skewDeg);
@@ -265,10 +264,15 @@ export function isResult(decided: PageResult | PlannedPage): decided is PageResu
  * Every page leaves exactly once: failed pages leave as error rows; a page whose correction fails
  * or is not confirmed leaves with its original geometry (`transform: 'none'`, the attempt in
  * `rejected_transform`). A page is corrected at most once (`maxPasses` 2; 1 turns corrections off),
- * except a page read sideways but unsure which way up (`probesTurn`): it is turned onto its axis
- * first, and its second pass, when it says which way up the page is (`readsProbe`), is read as a
- * first pass of the turned page: it may plan a correction of its own (a third pass), on top of the
- * turn, which the page keeps whatever the third pass says.
+ * except a page unsure of its orientation that reads sideways or shows too few lines
+ * (`probesTurn`): it is turned by a quarter first, and its second pass, when it says which way up
+ * the page is (`readsProbe`), is read as a first pass of the turned page: it may plan a correction
+ * of its own (a third pass), on top of the turn, which the page keeps whatever the third pass says:
+ *
+ * ```
+ * summaries:  -s1(sideways, unsure)---------------s2(upside down)-----------------s3(confirmed)--|
+ * decide:     -plan(90°) ⇢ transform ⇢ reenter----plan(180° + skew) ⇢ … reenter----exit(R 270°)-|
+ * ```
  */
 export class TransformController {
   constructor(private readonly cfg: ControllerConfig) {
