@@ -82,7 +82,7 @@ export class OrientationTracer {
     const request = directionRequest(geometry, frame.pixels, frame.width, frame.height);
     const softmax = await classifyRounds(request.crops, this.classify);
     const summary = orientPage(upright, request, softmax);
-    out.push(`  ${name}: ${frame.width}×${frame.height}, base ${geometry.baseOrientation} (axis agreement ${geometry.axisAgreement.toFixed(2)}), ${geometry.lines.length} lines, skew ${upright.skewDeg.toFixed(2)}° (conf ${upright.confidence.toFixed(2)})`);
+    out.push(`  ${name}: ${frame.width}×${frame.height}, base ${geometry.baseOrientation} (axis agreement ${geometry.axisAgreement.toFixed(2)}), ${geometry.lines.length} lines (text coverage ${(100 * geometry.coverage).toFixed(3)} %), skew ${upright.skewDeg.toFixed(2)}° (conf ${upright.confidence.toFixed(2)})`);
     out.push(...evidence(geometry, request, softmax));
     out.push(`    → orientation ${summary.orientationDeg} (conf ${summary.orientationConfidence?.toFixed(2)})`);
     return summary;

@@ -222,6 +222,8 @@ describe('the published orientation', () => {
     expect(planFor({ ...blind, orientationDeg: 180 }, cfg)).toEqual(rotate(90));
     expect(planFor({ ...blind, orientationConfidence: 0.5 }, cfg)).toBeUndefined();
     expect(planFor({ ...blind, textLines: 3 }, cfg)).toBeUndefined();
+    // A page the detector saw no text on at all (a blank page) is not worth a pass.
+    expect(planFor({ ...blind, textLines: 0, textCoverage: 0 }, cfg)).toBeUndefined();
     // An unsure 180 is not probed (turned, the next pass would read the same lines), nor a sure turn.
     expect(probesTurn(summary(180, minTurnConfidence / 2))).toBe(false);
     expect(probesTurn(summary(90, minTurnConfidence))).toBe(false);

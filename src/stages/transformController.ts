@@ -61,7 +61,8 @@ const sureTurn = (summary: PageSummary) => (summary.orientationConfidence ?? 1) 
 
 /**
  * Whether the page is turned by a quarter to let the pass after decide which way up it is: a page
- * unsure of its orientation that reads sideways (90 or 270), or has too few lines to read at all.
+ * unsure of its orientation that reads sideways (90 or 270), or has too few lines to read at all
+ * though the detector saw some text (a blank page is left alone).
  * A sideways page's lines run across the frame, where the detector breaks them into glyph-sized
  * pieces, or misses small print altogether, and the direction classifier has little to read;
  * turned onto its axis, the pass after reads whole lines, and says which way up. (An unsure 180
@@ -69,7 +70,9 @@ const sureTurn = (summary: PageSummary) => (summary.orientationConfidence ?? 1) 
  */
 export function probesTurn(summary: PageSummary): boolean {
   const sideways = summary.orientationDeg === 90 || summary.orientationDeg === 270;
-  return !sureTurn(summary) && (sideways || summary.textLines < MIN_TEXT_LINES);
+  // A page the detector finds no text on at all (a blank page) is not worth a pass.
+  const blind = summary.textLines < MIN_TEXT_LINES && summary.textCoverage > 0;
+  return !sureTurn(summary) && (sideways || blind);
 }
 
 /** The turn a correction applies: the read orientation when it is confident enough, else none. */
