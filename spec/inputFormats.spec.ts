@@ -2,10 +2,11 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp, { type Sharp } from 'sharp';
-import { VolumeWorker, resolveConfig } from '../src';
+import { resolveConfig } from '../src';
 import { decodeImage } from '../src/decode/decodeImage';
 import { imagenetLayout } from '../src/model/adapter';
 import { readParquet } from './helpers/duckdb';
+import { runFolder } from './helpers/runFolder';
 
 /**
  * A page reads the same whatever its file's encoding (issue 17's kept-aside scans come as 1-bit
@@ -146,9 +147,8 @@ describe('input encodings', () => {
       };
       const files = Object.fromEntries(Object.entries(pages).flatMap(([page, forms]) => Object.entries(forms).map(([name, bytes]) => [`${page}__${name}`, bytes])));
       for (const [name, bytes] of Object.entries(files)) await writeFile(join(input, name), bytes);
-      const worker = new VolumeWorker(resolveConfig({ input, output: join(tmp, 'out') }), undefined, 'formats');
-      const result = await worker.run();
-      const { rows } = await readParquet(result.parquet);
+      const { published } = await runFolder(input, join(tmp, 'out'), {}, 'formats');
+      const { rows } = await readParquet(published.parquet);
       const read = new Map(rows.map((row) => [String(row.key), row]));
       expect([...read.keys()].sort()).toEqual(Object.keys(files).sort());
       console.log(rows.map((r) => `${r.key}: ${r.status} ${r.error ?? ''} orientation ${r.orientation_deg} (${(r.orientation_confidence as number)?.toFixed(2)}) skew ${(r.skew_deg as number)?.toFixed(3)}`).join('\n'));

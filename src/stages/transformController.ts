@@ -202,17 +202,16 @@ export function resultOf(page: LeavingPage, outcome: Outcome): PageResult {
   const kept = keptCorrection(page, outcome);
   const first = page.probe?.first ?? readingOf(page);
   const applied = kept && { ...kept.plan, rotateDeg: turnedRotation(kept.turnedBy, kept.plan.rotateDeg) };
-  return { record: recordOf(page, outcome), first, final: outcome.final, ...(applied ? { applied } : {}) };
+  return { record: recordOf(page, outcome, performance.now(), kept), first, final: outcome.final, ...(applied ? { applied } : {}) };
 }
 
-/** The Parquet row for a page leaving the loop. */
-export function recordOf(page: LeavingPage, outcome: Outcome, now = performance.now()): VolumeRecord {
+/** The Parquet row for a page leaving the loop (`kept`: the correction it keeps, when already worked out). */
+export function recordOf(page: LeavingPage, outcome: Outcome, now = performance.now(), kept = keptCorrection(page, outcome)): VolumeRecord {
   const { task, timings } = page;
   const error = page.state === 'failed' ? page : undefined;
   const frame = page.state === 'failed' ? undefined : page.frame;
   const reading = readingOf(page);
   const final = outcome.final;
-  const kept = keptCorrection(page, outcome);
   const orientation = outcome.orientation ?? (reading && { deg: reading.orientationDeg, confidence: reading.orientationConfidence ?? null });
   const turnedBy = page.probe?.plan.rotateDeg ?? 0;
   return {
